@@ -1,0 +1,238 @@
+"""Activations as data: each knows its sympy form, its hand-written derivative and its numpy form.
+
+The sympy forms are opaque function classes (``sigmoid(z)`` rather than ``1/(1 + exp(-z))``): their
+derivatives stay compact, print in the source text's notation and can be compared as polynomials in the
+activation values. Each opaque class's ``fdiff`` is the hand-written derivative rule, so
+:mod:`derive.lemmas` proves every rule against the closed form (``explicit``) by differentiating it.
+
+Adding an activation is a local change: write its opaque class (if sympy has none), then register an
+:class:`Elementwise` with its forms in ``ACTIVATIONS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+from derive.errors import NetworkSpecError, UnknownNameError
+
+
+# --- opaque sympy functions -------------------------------------------------------------------------
+
+def _sigmoid_derivative(z):
+    return sigmoid(z) * (1 - sigmoid(z))
+
+
+class sigmoid(sp.Function):
+    """σ(z) = 1/(1 + e^(−z)); its derivative is σ(z)·(1 − σ(z))."""
+
+    def fdiff(self, argindex=1):
+        return _sigmoid_derivative(self.args[0])
+
+
+class softplus(sp.Function):
+    """softplus(z) = log(1 + e^z); its derivative is σ(z)."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+
+class relu(sp.Function):
+    """relu(z) = max(0, z); its derivative is H(z) with the convention relu'(0) = H(0) = 0."""
+
+    def fdiff(self, argindex=1):
+        return sp.Heaviside(self.args[0], 0)
+
+
+class Exp(sp.Function):
+    """e^z kept opaque: sympy's own ``exp`` merges products (e^u·e^v = e^(u+v)), which would hide the
+    shared factors of a softmax from the polynomial comparison."""
+
+    def fdiff(self, argindex=1):
+        return Exp(self.args[0])
+
+
+#: The generic activation's derivative: an undefined function, so a proof with ``a`` holds for every
+#: differentiable activation.
+a_prime = sp.Function("a'")
+
+
+class a(sp.Function):  # noqa: N801 - the source text's name for the activation
+    """The generic activation a(z): undefined, with derivative a'(z)."""
+
+    def fdiff(self, argindex=1):
+        return a_prime(self.args[0])
+
+
+#: Closed forms of the opaque functions: used by the derivative lemmas and to evaluate counterexamples.
+EXPLICIT_FORMS: dict[type, Callable] = {
+    sigmoid: lambda z: 1 / (1 + sp.exp(-z)),
+    softplus: lambda z: sp.log(1 + sp.exp(z)),
+    relu: lambda z: sp.Max(0, z),
+    Exp: sp.exp,
+}
+
+
+def explicit(expr: sp.Expr) -> sp.Expr:
+    """Rewrite every opaque function in ``expr`` by its closed form."""
+    for cls, form in EXPLICIT_FORMS.items():
+        expr = expr.replace(cls, form)
+    return expr
+
+
+# --- numpy kernels (stable for saturated inputs, analytic for the complex step) ----------------------
+
+def _np_sigmoid(z):
+    right = np.real(z) >= 0
+    e = np.exp(np.where(right, -z, z))  # never overflows: its real part is <= 0
+    return np.where(right, 1 / (1 + e), e / (1 + e))
+
+
+def _np_softplus(z):
+    right = np.real(z) >= 0
+    return np.where(right, z, 0) + np.log1p(np.exp(np.where(right, -z, z)))
+
+
+def _np_relu(z):
+    return np.where(np.real(z) > 0, z, 0)
+
+
+def _np_heaviside(z, h0=0):
+    return np.where(np.real(z) > 0, 1.0, np.where(np.real(z) == 0, float(h0), 0.0))
+
+
+#: What the opaque functions mean to ``lambdify``; every compiled form uses this table.
+NUMPY_FUNCTIONS: dict[str, Callable] = {
+    "sigmoid": _np_sigmoid,
+    "softplus": _np_softplus,
+    "relu": _np_relu,
+    "Heaviside": _np_heaviside,
+    "Exp": np.exp,
+    "tanh": np.tanh,
+}
+LAMBDIFY_MODULES = [NUMPY_FUNCTIONS, "numpy"]
+
+
+# --- activations --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation a(z) applied to a layer's weighted sums z; subclasses give the forms."""
+
+    name: str
+    description: str
+
+    def forward(self, z: Sequence[sp.Expr]) -> list[sp.Expr]:
+        raise NotImplementedError
+
+    def vjp(self, z: Sequence[sp.Expr], g: Sequence[sp.Expr]) -> list[sp.Expr]:
+        """The backward rule: (∂a/∂z)ᵀ·g, the Jacobian-transpose of the activation times g."""
+        raise NotImplementedError
+
+    def np_forward(self, z: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def np_vjp(self, z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @property
+    def has_numpy_form(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class Elementwise(Activation):
+    """An activation applied to each unit on its own: the source text's case, where Ψ picks up ⊙ a'(z)."""
+
+    function: Callable[[sp.Expr], sp.Expr] = field(default=None, repr=False)
+    derivative: Callable[[sp.Expr], sp.Expr] = field(default=None, repr=False)
+    closed_form: Callable[[sp.Expr], sp.Expr] | None = field(default=None, repr=False)
+    numpy: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
+    kinks: tuple[float, ...] = ()
+
+    def forward(self, z):
+        return [self.function(zi) for zi in z]
+
+    def vjp(self, z, g):
+        return [gi * self.derivative(zi) for zi, gi in zip(z, g)]
+
+    @cached_property
+    def np_derivative(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The hand-written derivative rule, compiled from its sympy form."""
+        self._require_numpy()
+        t = sp.Symbol("t")
+        rule = sp.lambdify(t, self.derivative(t), modules=LAMBDIFY_MODULES)
+        return lambda z: rule(z) + np.zeros_like(z)  # constant rules still broadcast
+
+    def np_forward(self, z):
+        self._require_numpy()
+        return self.numpy(z)
+
+    def np_vjp(self, z, a, g):
+        return g * self.np_derivative(z)
+
+    @property
+    def has_numpy_form(self) -> bool:
+        return self.numpy is not None
+
+    def _require_numpy(self):
+        if self.numpy is None:
+            raise NetworkSpecError(
+                f"the {self.name} activation has no numeric form; for numbers pick a concrete one: "
+                + ", ".join(n for n, act in ACTIVATIONS.items() if act.has_numpy_form and n != "softmax"))
+
+
+@dataclass(frozen=True)
+class Softmax(Activation):
+    """softmax(z)ₖ = e^(zₖ)/Σⱼ e^(zⱼ): not elementwise, its Jacobian is diag(a) − a·aᵀ."""
+
+    def forward(self, z):
+        exps = [Exp(zi) for zi in z]
+        total = sp.Add(*exps)
+        return [e / total for e in exps]
+
+    def vjp(self, z, g):
+        out = self.forward(z)
+        inner = sp.Add(*(ak * gk for ak, gk in zip(out, g)))
+        return [aj * (gj - inner) for aj, gj in zip(out, g)]
+
+    def np_forward(self, z):
+        shifted = z - np.max(np.real(z), axis=0, keepdims=True)
+        e = np.exp(shifted)
+        return e / np.sum(e, axis=0, keepdims=True)
+
+    def np_vjp(self, z, a, g):
+        return a * (g - np.sum(a * g, axis=0, keepdims=True))
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    act.name: act for act in (
+        Elementwise("sigmoid", "σ(z) = 1/(1 + e^(−z)), σ' = σ·(1 − σ)", sigmoid, _sigmoid_derivative,
+                    EXPLICIT_FORMS[sigmoid], _np_sigmoid),
+        Elementwise("tanh", "tanh(z), tanh' = 1 − tanh²", sp.tanh, lambda z: 1 - sp.tanh(z) ** 2,
+                    lambda z: (sp.exp(z) - sp.exp(-z)) / (sp.exp(z) + sp.exp(-z)), np.tanh),
+        Elementwise("relu", "max(0, z), relu' = H(z) with relu'(0) = 0", relu,
+                    lambda z: sp.Heaviside(z, 0), EXPLICIT_FORMS[relu], _np_relu, kinks=(0.0,)),
+        Elementwise("softplus", "log(1 + e^z), softplus' = σ", softplus, sigmoid,
+                    EXPLICIT_FORMS[softplus], _np_softplus),
+        Elementwise("identity", "a(z) = z, a' = 1", lambda z: z, lambda z: sp.Integer(1),
+                    lambda z: z, lambda z: z),
+        Elementwise("generic", "an undefined differentiable a(z) with derivative a'(z)", a, a_prime),
+        Softmax("softmax", "softmax(z)ₖ = e^(zₖ)/Σⱼ e^(zⱼ), a vector function (output layers)"),
+    )
+}
+
+
+def get_activation(name: str | Activation) -> Activation:
+    """The registered activation called ``name``; a clear error lists the known names otherwise."""
+    if isinstance(name, Activation):
+        return name
+    key = str(name).strip().lower()
+    if key not in ACTIVATIONS:
+        raise UnknownNameError(
+            f"unknown activation {name!r}: choose one of {', '.join(ACTIVATIONS)}")
+    return ACTIVATIONS[key]
