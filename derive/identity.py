@@ -1,0 +1,70 @@
+"""A sound decision procedure for "these two expressions are equal", and counterexamples when not.
+
+Every function application in the expressions (σ(z), a(z), a'(z), tanh(z), e^z, H(z), …) becomes an
+independent unknown; what is left is a rational function of the weights, inputs, targets and those
+unknowns with rational coefficients. If its numerator is the zero polynomial, the original difference is
+zero whatever values the applications take, so the identity holds: the test never declares unequal
+expressions equal. It can fail to prove a true identity that needs a relation between applications
+(e^u·e^v = e^(u+v)); gradproof keeps such relations out of its forms (see ``Exp``). A nonzero polynomial
+is reported as *refuted* only with a witness: a point where the two sides differ numerically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy as sp
+from sympy.polys.rings import sring
+
+METHOD = "polynomial identity"
+METHOD_DESCRIPTION = (
+    "each difference direct − claimed, with every activation value a(z), a'(z) replaced by an "
+    "independent unknown, is reduced to a polynomial over ℚ (numerator after cancelling) and compared "
+    "with zero in sympy's sparse polynomial ring: exact and sound")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether one difference is identically zero; its canonical (expanded) form on demand."""
+
+    is_zero: bool
+    polynomial: object = field(repr=False)
+    back: dict = field(repr=False)
+
+    @cached_property
+    def residual(self) -> sp.Expr:
+        """The difference as an expanded expression (its numerator, where it had a denominator)."""
+        return sp.Integer(0) if self.is_zero else self.polynomial.as_expr().xreplace(self.back)
+
+
+def atomize(exprs: Sequence[sp.Expr]) -> tuple[list[sp.Expr], dict]:
+    """Replace every function application by a fresh symbol, consistently across ``exprs``.
+
+    Returns the rewritten expressions and the map back (symbol → application)."""
+    applications = set()
+    for expr in exprs:
+        applications |= expr.atoms(sp.Function)
+    unknowns = {app: sp.Dummy(f"u{n}") for n, app in enumerate(sorted(applications, key=sp.default_sort_key))}
+    return [expr.xreplace(unknowns) for expr in exprs], {u: app for app, u in unknowns.items()}
+
+
+def decide_zero(differences: Sequence[sp.Expr]) -> list[Decision]:
+    """For each expression, whether it is identically zero as a rational function of its atoms."""
+    atomized, back = atomize(differences)
+    numerators = [_numerator(expr) for expr in atomized]
+    if not numerators:
+        return []
+    _, polys = sring(numerators, domain=sp.QQ) if _all_rational(numerators) else sring(numerators)
+    return [Decision(poly == 0, poly, back) for poly in polys]
+
+
+def _numerator(expr: sp.Expr) -> sp.Expr:
+    if any(power.exp.is_negative for power in expr.atoms(sp.Pow)):
+        return sp.fraction(sp.together(expr))[0]
+    return expr
+
+
+def _all_rational(exprs: Sequence[sp.Expr]) -> bool:
+    return all(number.is_Rational for expr in exprs for number in expr.atoms(sp.Number))

@@ -1,0 +1,101 @@
+"""The small facts a weight-by-weight proof rests on, each proven on its own.
+
+- Every activation's hand-written derivative rule equals the derivative of its closed form
+  (the opaque sympy classes differentiate by these rules, so the direct form is the definition only
+  once the rules are proven).
+- The loss's hand-written ∂E/∂a equals ``sympy.diff`` of E.
+- Where a loss fixes its output activation, Ψ at the output, derived through that activation's
+  Jacobian, collapses to the closed form (a − y).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from derive.activations import Activation, Elementwise, Softmax, explicit
+from derive.identity import decide_zero
+from derive.losses import Loss
+
+PROVEN, REFUTED, UNDECIDED = "proven", "refuted", "undecided"
+
+
+@dataclass(frozen=True)
+class Lemma:
+    """One proven (or not) fact, in words, with how it was decided."""
+
+    name: str
+    statement: str
+    status: str
+    method: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "statement": self.statement, "status": self.status,
+                "method": self.method}
+
+
+def activation_lemma(act: Activation) -> Lemma:
+    """The activation's derivative rule against the derivative of its closed form."""
+    if isinstance(act, Softmax):
+        return _softmax_lemma(act)
+    if act.closed_form is None:
+        return Lemma(f"{act.name}'", f"a' is the derivative of a, by definition ({act.description})",
+                     PROVEN, "definition")
+    regions = [{"positive": True}, {"negative": True}] if act.kinks else [{"real": True}]
+    statuses = []
+    for assumptions in regions:
+        t = sp.Symbol("t", **assumptions)
+        difference = sp.diff(act.closed_form(t), t) - explicit(act.derivative(t))
+        statuses.append(sp.simplify(difference) == 0)
+    where = " for z ≠ 0 (the kink: relu'(0) = 0 by convention)" if act.kinks else ""
+    return Lemma(f"{act.name}'", f"{act.description}: the rule is d/dz of the closed form{where}",
+                 PROVEN if all(statuses) else UNDECIDED, "sympy.simplify(d/dz closed form − rule) = 0")
+
+
+def _softmax_lemma(act: Softmax) -> Lemma:
+    n = 3
+    z = sp.symbols(f"z1:{n + 1}", real=True)
+    g = sp.symbols(f"g1:{n + 1}", real=True)
+    out = act.forward(z)
+    jacobian_t_g = [sp.Add(*(sp.diff(out[k], z[j]) * g[k] for k in range(n))) for j in range(n)]
+    decisions = decide_zero([lhs - rhs for lhs, rhs in zip(jacobian_t_g, act.vjp(z, g))])
+    return Lemma("softmax backward", "softmax's backward rule a ⊙ (g − a·g) is (∂a/∂z)ᵀ·g, with "
+                  "e^z differentiating to itself (checked at width 3; the weight proof covers the rest)",
+                  PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity")
+
+
+def loss_lemma(loss: Loss, width: int) -> Lemma:
+    """The loss's hand-written gradient against ``sympy.diff`` of E, for ``width`` outputs."""
+    out = sp.symbols(f"a1:{width + 1}", positive=True)
+    y = sp.symbols(f"y1:{width + 1}", real=True)
+    error = loss.error(out, y)
+    decisions = decide_zero([sp.diff(error, ak) - gk for ak, gk in zip(out, loss.gradient(out, y))])
+    return Lemma(f"{loss.name} gradient", f"∂E/∂a of {loss.formula} is the hand-written rule",
+                 PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity")
+
+
+def collapse_lemma(loss: Loss, act: Activation, width: int) -> Lemma | None:
+    """Ψ at the output through the activation's Jacobian equals the loss's collapsed form."""
+    if loss.collapsed_psi is None or act.name != loss.output_activation:
+        return None
+    z = sp.symbols(f"z1:{width + 1}", real=True)
+    y = list(sp.symbols(f"y1:{width + 1}", real=True))
+    out = act.forward(z)
+    if loss.targets == "probabilities":
+        y[-1] = 1 - sp.Add(*y[:-1])
+    through_jacobian = act.vjp(z, loss.gradient(out, y))
+    decisions = decide_zero([lhs - rhs for lhs, rhs in zip(through_jacobian, loss.collapsed_psi(out, y))])
+    given = " given Σₖ yₖ = 1" if loss.targets == "probabilities" else ""
+    return Lemma("output Ψ collapses", f"for {loss.name}, (∂a/∂z)ᵀ·∂E/∂a = a − y{given}",
+                 PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity")
+
+
+def lemmas_for(network) -> list[Lemma]:
+    """Every lemma a proof of ``network`` rests on."""
+    found = [activation_lemma(act) for act in dict.fromkeys(network.activations)]
+    found.append(loss_lemma(network.loss, network.sizes[-1]))
+    collapse = collapse_lemma(network.loss, network.activations[-1], network.sizes[-1])
+    if collapse is not None:
+        found.append(collapse)
+    return found

@@ -1,0 +1,151 @@
+"""Proofs: every ∂E/∂w by the definition, compared exactly with a recurrence's entry.
+
+:func:`prove` returns a :class:`Proof`, an object the command line, the LaTeX writer, notebooks and tests
+all read: per weight its indices and status (proven, refuted with a counterexample, or undecided), the
+lemmas it rests on, the method, any assumption, and the time taken.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from derive.counterexample import Counterexample, find_counterexample
+from derive.errors import InputError
+from derive.gradients import PSI, PsiRecurrence, direct_gradients
+from derive.identity import METHOD, METHOD_DESCRIPTION, Decision, decide_zero
+from derive.lemmas import PROVEN, REFUTED, UNDECIDED, Lemma, lemmas_for
+from derive.network import Network, WeightIndex
+from derive.symbolic import SymbolicNetwork
+
+#: A recurrence is a PsiRecurrence, or any callable taking the SymbolicNetwork and returning one
+#: matrix per layer shaped like W̄[l].
+Recurrence = PsiRecurrence | Callable[[SymbolicNetwork], Sequence]
+
+
+@dataclass(frozen=True)
+class WeightProof:
+    """The verdict on one weight ˡwʲᵢ."""
+
+    weight: WeightIndex
+    status: str
+    direct: sp.Expr = field(repr=False)
+    claimed: sp.Expr = field(repr=False)
+    decision: Decision = field(repr=False)
+    counterexample: Counterexample | None = field(default=None, repr=False)
+
+    @property
+    def residual(self) -> sp.Expr:
+        """direct − claimed, expanded (zero when proven)."""
+        return self.decision.residual
+
+    def to_dict(self) -> dict:
+        layer, source, target = self.weight
+        return {"layer": layer, "from": source, "to": target, "status": self.status}
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The result of comparing a recurrence with the direct form, weight by weight."""
+
+    network: Network
+    recurrence: str
+    method: str
+    method_description: str
+    weights: tuple[WeightProof, ...]
+    lemmas: tuple[Lemma, ...]
+    assumptions: tuple[str, ...]
+    seconds: float
+
+    @property
+    def total(self) -> int:
+        return len(self.weights)
+
+    @property
+    def proven(self) -> int:
+        return sum(w.status == PROVEN for w in self.weights)
+
+    @property
+    def refuted(self) -> tuple[WeightProof, ...]:
+        return tuple(w for w in self.weights if w.status == REFUTED)
+
+    @property
+    def undecided(self) -> tuple[WeightProof, ...]:
+        return tuple(w for w in self.weights if w.status == UNDECIDED)
+
+    @property
+    def ok(self) -> bool:
+        """True when every weight and every lemma is proven."""
+        return self.proven == self.total and all(lemma.status == PROVEN for lemma in self.lemmas)
+
+    def by_layer(self) -> list[tuple[int, int, int]]:
+        """(layer, proven, total) for every weight layer."""
+        return [(layer, sum(w.status == PROVEN for w in self.weights if w.weight.layer == layer),
+                 sum(w.weight.layer == layer for w in self.weights))
+                for layer in range(self.network.depth)]
+
+    def weight(self, index: Sequence[int]) -> WeightProof:
+        wanted = self.network.check_weight(index)
+        return next(w for w in self.weights if w.weight == wanted)
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "proven": self.proven, "total": self.total,
+                "refuted": len(self.refuted), "undecided": len(self.undecided),
+                "method": self.method, "method_description": self.method_description,
+                "recurrence": self.recurrence, "seconds": round(self.seconds, 6),
+                "network": self.network.spec(), "assumptions": list(self.assumptions),
+                "lemmas": [lemma.to_dict() for lemma in self.lemmas],
+                "weights": [w.to_dict() for w in self.weights]}
+
+
+def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI) -> Proof:
+    """Prove, weight by weight, that ``recurrence`` gives ∂E/∂w as ``sympy.diff`` of E does."""
+    start = time.perf_counter()
+    sym = network if isinstance(network, SymbolicNetwork) else SymbolicNetwork(network)
+    net = sym.network
+    direct = direct_gradients(sym)
+    claimed = _claimed_gradients(sym, recurrence)
+    given, assumptions = target_assumptions(sym)
+    pairs = [(d.xreplace(given), c.xreplace(given))
+             for d_matrix, c_matrix in zip(direct, claimed) for d, c in zip(d_matrix, c_matrix)]
+    decisions = decide_zero([d - c for d, c in pairs])
+    results = []
+    for index, (d, c), decision in zip(net.weights(), pairs, decisions):
+        status, witness = PROVEN, None
+        if not decision.is_zero:
+            witness = find_counterexample(sym, d, c, seed=hash(index) & 0xFFFF)
+            status = REFUTED if witness else UNDECIDED
+        results.append(WeightProof(index, status, d, c, decision, witness))
+    return Proof(net, getattr(recurrence, "description", getattr(recurrence, "__name__", "custom")),
+                 METHOD, METHOD_DESCRIPTION, tuple(results), tuple(lemmas_for(net)), assumptions,
+                 time.perf_counter() - start)
+
+
+def target_assumptions(sym: SymbolicNetwork) -> tuple[dict, tuple[str, ...]]:
+    """What the loss assumes of the targets, as a substitution and in words."""
+    if sym.network.loss.targets != "probabilities":
+        return {}, ()
+    *rest, last = sym.y
+    return ({last: 1 - sp.Add(*rest)},
+            ("the targets are probabilities (Σₖ yₖ = 1): "
+             f"y{len(sym.y)} is replaced by 1 − (the other targets)",))
+
+
+def _claimed_gradients(sym: SymbolicNetwork, recurrence: Recurrence) -> list[sp.ImmutableMatrix]:
+    produced = recurrence.gradients(sym) if isinstance(recurrence, PsiRecurrence) else recurrence(sym)
+    net = sym.network
+    try:
+        matrices = [sp.ImmutableMatrix(m) for m in produced]
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the recurrence must return one matrix per layer: {exc}") from None
+    if len(matrices) != net.depth:
+        raise InputError(f"the recurrence returned {len(matrices)} matrices for {net.depth} weight "
+                         "layers: return one ∂E/∂W̄[l] per layer")
+    for layer, (matrix, shape) in enumerate(zip(matrices, net.shapes)):
+        if matrix.shape != shape:
+            raise InputError(f"the recurrence's ∂E/∂W̄[{layer}] has shape {matrix.shape}, W̄[{layer}] "
+                             f"has {shape}: rows are target neurons, columns source inputs")
+    return matrices

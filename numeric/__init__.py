@@ -1,0 +1,1 @@
+"""gradproof's numeric half: compiled gradients checked against the finite-difference definition."""

@@ -1,0 +1,91 @@
+"""Hypothesis strategies for networks, for gradproof's tests and for yours.
+
+    from hypothesis import given
+    from numeric.strategies import architectures, networks
+
+    @given(networks(architecture=architectures(max_width=5, losses=["softmax-ce"])))
+    def test_my_backward(drawn):
+        assert_backward_correct(my_backward, drawn.network, drawn.wbar, drawn.x, drawn.y)
+
+Every strategy takes keyword-only bounds and checks them before drawing anything: a bad bound raises
+``hypothesis.errors.InvalidArgument`` naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from derive.activations import ACTIVATIONS
+from derive.losses import LOSSES
+from derive.network import Network
+
+#: activations with a numeric form that work in hidden layers
+NUMERIC_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
+#: every hidden-layer activation, symbolic ones included
+ALL_ACTIVATIONS = NUMERIC_ACTIVATIONS + ("generic",)
+
+
+def architectures(*, min_depth: int = 1, max_depth: int = 3, min_width: int = 1, max_width: int = 4,
+                  activations: Sequence[str] = NUMERIC_ACTIVATIONS,
+                  losses: Sequence[str] = tuple(LOSSES),
+                  bias: bool | None = None,
+                  mixed_activations: bool = True) -> st.SearchStrategy[Network]:
+    """Networks (sizes, activations, loss, bias), without weights.
+
+    - ``min_depth``, ``max_depth``: the number of weight layers L, 1 ≤ min_depth ≤ max_depth.
+    - ``min_width``, ``max_width``: every layer's size, 1 ≤ min_width ≤ max_width.
+    - ``activations``: the hidden-layer activations to draw from (names from ``derive.activations``).
+      The output layer uses them too, except where the loss fixes it (``bce``: sigmoid,
+      ``softmax-ce``: softmax).
+    - ``losses``: the losses to draw from (names from ``derive.losses``).
+    - ``bias``: True or False for networks with or without bias inputs; None draws both.
+    - ``mixed_activations``: allow a different activation per layer (otherwise one for all).
+    """
+    _check_range("depth", min_depth, max_depth, low=1)
+    _check_range("width", min_width, max_width, low=1)
+    activations = _check_names("activations", activations, ACTIVATIONS, exclude=("softmax",))
+    losses = _check_names("losses", losses, LOSSES)
+    if bias not in (None, True, False):
+        raise InvalidArgument(f"bias must be True, False or None (both), not {bias!r}")
+
+    @st.composite
+    def draw_network(draw) -> Network:
+        depth = draw(st.integers(min_depth, max_depth))
+        sizes = draw(st.lists(st.integers(min_width, max_width), min_size=depth + 1, max_size=depth + 1))
+        loss = LOSSES[draw(st.sampled_from(losses))]
+        if mixed_activations:
+            names = draw(st.lists(st.sampled_from(activations), min_size=depth, max_size=depth))
+        else:
+            names = [draw(st.sampled_from(activations))] * depth
+        if loss.output_activation:
+            names[-1] = loss.output_activation
+        with_bias = draw(st.booleans()) if bias is None else bias
+        return Network.from_spec(sizes, names, loss, bias=with_bias)
+
+    return draw_network()
+
+
+def _check_range(name: str, low_value, high_value, low: int) -> None:
+    for label, value in ((f"min_{name}", low_value), (f"max_{name}", high_value)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidArgument(f"{label} must be a whole number, not {value!r}")
+        if value < low:
+            raise InvalidArgument(f"{label} must be at least {low}, not {value}")
+    if low_value > high_value:
+        raise InvalidArgument(f"min_{name}={low_value} is larger than max_{name}={high_value}")
+
+
+def _check_names(label: str, names, known, exclude=()) -> tuple[str, ...]:
+    if isinstance(names, str):
+        names = (names,)
+    names = tuple(names)
+    if not names:
+        raise InvalidArgument(f"{label} must name at least one of {', '.join(known)}")
+    for name in names:
+        if name not in known or name in exclude:
+            allowed = [n for n in known if n not in exclude]
+            raise InvalidArgument(f"{label}: unknown name {name!r}, choose from {', '.join(allowed)}")
+    return names
