@@ -1,0 +1,80 @@
+"""The symbolic commands: the main job, ``derive`` and ``prove``."""
+
+from __future__ import annotations
+
+import json
+
+from derive.cli_base import EXIT_FAILED, EXIT_OK, add_network_options, network_from_args
+from derive.derivation import Derivation
+from derive.network import Network
+from derive.printing import weight_text
+from derive.proof import Proof, prove
+
+
+def register(subparsers) -> None:
+    derive = subparsers.add_parser(
+        "derive", help="the forward phase, the Ψ recurrence and chosen ∂E/∂w, derived by the definition",
+        description="Write the network out in the source text's notation: the forward phase, the Ψ "
+                    "recurrence and the derived ∂E/∂w of the chosen weights (by sympy.diff).")
+    add_network_options(derive)
+    derive.add_argument("--weight", action="append", metavar="L,J,I",
+                        help="a weight ˡwʲᵢ: layer L, from neuron J (0 = bias), to neuron I; repeat it, "
+                             "or 'all' (default: ˡw¹₁ of every layer)")
+    derive.set_defaults(run=run_derive)
+
+    prover = subparsers.add_parser(
+        "prove", help="prove, weight by weight, that the Ψ recurrence equals ∂E/∂w",
+        description="Differentiate E by each weight (sympy.diff) and prove every result equal to the Ψ "
+                    "recurrence's entry. Exit status 0: all proven; 1: something refuted.")
+    add_network_options(prover)
+    prover.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    prover.set_defaults(run=run_prove)
+
+
+def run_main_job(args) -> int:
+    """``gradproof`` alone: the source text's network, a short derivation, the proof and its verdict."""
+    network = Network.source_text()
+    proof = prove(network)
+    print("gradproof: the source text's network, derived and proven\n")
+    print(Derivation.of(network).to_text(proof=proof))
+    print()
+    print(proof_summary(proof))
+    return EXIT_OK if proof.ok else EXIT_FAILED
+
+
+def run_derive(args) -> int:
+    network = network_from_args(args)
+    weights = None
+    if args.weight:
+        weights = "all" if "all" in args.weight else args.weight
+    print(Derivation.of(network, weights).to_text())
+    return EXIT_OK
+
+
+def run_prove(args) -> int:
+    proof = prove(network_from_args(args))
+    if args.json:
+        print(json.dumps(proof.to_dict(), ensure_ascii=False))
+    else:
+        print(f"Proof for {proof.network.describe()}")
+        print(proof_summary(proof))
+    return EXIT_OK if proof.ok else EXIT_FAILED
+
+
+def proof_summary(proof: Proof) -> str:
+    """Per-layer counts, lemmas, failures with their counterexamples, method and verdict."""
+    lines = [f"  layer {layer}: {proven}/{total} weights proven" for layer, proven, total in proof.by_layer()]
+    lines += [f"  lemma: {lemma.statement}: {lemma.status}" for lemma in proof.lemmas]
+    lines += [f"  assuming {assumption}" for assumption in proof.assumptions]
+    for result in proof.refuted + proof.undecided:
+        why = result.counterexample.describe() if result.counterexample else "no counterexample found"
+        lines.append(f"  {result.status}: ∂E/∂{weight_text(*result.weight)}: {why}")
+    lines.append(f"method: {proof.method} ({proof.method_description})")
+    if proof.ok:
+        verdict = f"{proof.recurrence} is correct for this network"
+    else:
+        verdict = f"{proof.recurrence} is NOT proven: {len(proof.refuted)} weight(s) refuted"
+        if proof.undecided:
+            verdict += f", {len(proof.undecided)} undecided"
+    lines.append(f"{proof.proven}/{proof.total} weights proven in {proof.seconds:.2f} s: {verdict}.")
+    return "\n".join(lines)
