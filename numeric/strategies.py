@@ -15,12 +15,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
+from hypothesis.extra.numpy import arrays
 
 from derive.activations import ACTIVATIONS
 from derive.losses import LOSSES
 from derive.network import Network
+from numeric.samples import Sample, away_from_kinks, make_sample
 
 #: activations with a numeric form that work in hidden layers
 NUMERIC_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
@@ -89,3 +93,65 @@ def _check_names(label: str, names, known, exclude=()) -> tuple[str, ...]:
             allowed = [n for n in known if n not in exclude]
             raise InvalidArgument(f"{label}: unknown name {name!r}, choose from {', '.join(allowed)}")
     return names
+
+
+def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None,
+             weight_bound: float = 2.0, input_bound: float = 1.0, max_batch: int | None = None,
+             kink_margin: float = 0.02) -> st.SearchStrategy[Sample]:
+    """Networks with weights, input and target: :class:`numeric.samples.Sample` objects.
+
+    - ``architecture``: a strategy of networks (default :func:`architectures`) or one fixed network.
+    - ``weight_bound``: weights are finite floats in [−weight_bound, weight_bound] (larger bounds reach
+      saturated activations and tiny gradients).
+    - ``input_bound``: inputs are in [−input_bound, input_bound]. Targets follow the loss: probability
+      vectors for ``softmax-ce``, [0, 1] for ``bce``, [−1, 1] otherwise.
+    - ``max_batch``: None draws single samples (x of shape (n0,)); n draws batches of 1 … n samples
+      (x of shape (B, n0)).
+    - ``kink_margin``: every ReLU unit's weighted sum stays at least this far from 0 for every sample
+      (by shifting its bias; networks without biases that come too close are rejected).
+    """
+    for name, value in (("weight_bound", weight_bound), ("input_bound", input_bound)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < 1e6:
+            raise InvalidArgument(f"{name} must be a positive number below 1e6, not {value!r}")
+    if max_batch is not None:
+        _check_range("batch", 1, max_batch, low=1)
+    if not isinstance(kink_margin, (int, float)) or not 0 <= kink_margin < 1:
+        raise InvalidArgument(f"kink_margin must be a number in [0, 1), not {kink_margin!r}")
+    if isinstance(architecture, Network):
+        architecture = st.just(architecture)
+    elif architecture is None:
+        architecture = architectures()
+    elif not isinstance(architecture, st.SearchStrategy):
+        raise InvalidArgument(f"architecture must be a Network or a strategy of them, not {architecture!r}")
+
+    @st.composite
+    def draw_sample(draw) -> Sample:
+        network = draw(architecture)
+        if not all(act.has_numpy_form for act in network.activations):
+            raise InvalidArgument(f"networks() needs numeric activations; {network.activation_names} "
+                                  "include a symbolic one: draw architectures with activations="
+                                  "NUMERIC_ACTIVATIONS")
+        rows = 1 if max_batch is None else draw(st.integers(1, max_batch))
+        wbar = [draw(_floats(shape, weight_bound)) for shape in network.shapes]
+        x = draw(_floats((rows, network.sizes[0]), input_bound))
+        y = draw(_targets(network, rows))
+        assume(away_from_kinks(network, wbar, x.T, kink_margin))
+        if max_batch is None:
+            x, y = x[0], y[0]
+        return make_sample(network, wbar, x, y)
+
+    return draw_sample()
+
+
+def _floats(shape, bound: float):
+    return arrays(np.float64, shape, elements=st.floats(-bound, bound, allow_nan=False,
+                                                        allow_infinity=False, allow_subnormal=False))
+
+
+def _targets(network: Network, rows: int):
+    n = network.sizes[-1]
+    if network.loss.targets == "probabilities":
+        positive = arrays(np.float64, (rows, n), elements=st.floats(0.01, 1.0, allow_subnormal=False))
+        return positive.map(lambda p: p / p.sum(axis=1, keepdims=True))
+    low = 0.0 if network.loss.targets == "unit-interval" else -1.0
+    return arrays(np.float64, (rows, n), elements=st.floats(low, 1.0, allow_subnormal=False))

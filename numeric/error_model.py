@@ -1,0 +1,170 @@
+"""The floating-point error model every numeric tolerance is derived from: nothing here is tuned.
+
+With u = ε/2 the unit roundoff of float64 and γ(n) = n·u/(1 − n·u), a sum of n products computed in
+floating point is within γ(n)·Σ|terms| of the exact sum (Higham, *Accuracy and Stability of Numerical
+Algorithms*, §3.1); each elementary function (exp, tanh, log1p, …) is within ``FUNCTION_ULPS``·u of its
+exact value. To first order, per sample, with Ŝ[l] = |W̄[l]|·|X̄[l]|:
+
+Forward phase::
+
+    δz[l] = γ(n_l + 1)·Ŝ[l] + |W̄[l]|·δX̄[l]
+    δa[l] = |a'(z[l])|·δz[l] + FUNCTION_ULPS·u·|a(z[l])|,   δX̄[l+1] = [0; δa[l]]
+    δE    = Σₖ |∂E/∂zₖ|·δzₖ + FUNCTION_ULPS·u·Σₖ |∂E/∂aₖ|·|aₖ| + γ(n_L + FUNCTION_ULPS)·(|E| + Σₖ |∂E/∂zₖ|·|zₖ|)
+
+A finite difference of weights in layer l reuses everything below z[l+1] bit for bit (see
+:mod:`numeric.finite_difference`), so those roundings are the same at every point of its stencil and
+cancel in the difference. Each evaluation there carries only the rounding of what it recomputes: the
+update of z[l] and z[l+1] (u·|z|), then the layers above in full. That bound is ``error_above[l]``.
+
+Backward phase (any straight-line program for the chain rule: the Ψ recurrence, the direct form, a
+user's backward pass), with Ψ̂ the absolute-value recurrence (Ψ̂[L−1] = |∂E/∂z|,
+Ψ̂[l−1] = |a'|⊙(|W̄|ᵀ·Ψ̂[l])), which bounds |Ψ|::
+
+    δΨ[L−1] = γ(n_L + FUNCTION_ULPS)·Ψ̂[L−1] + |∂²E/∂z²|·δz[L−1]
+    δΨ[l−1] = |a'|⊙(|W̄|ᵀ·δΨ[l]) + γ(n_{l+1} + FUNCTION_ULPS)·Ψ̂[l−1] + |a''|⊙(|W̄|ᵀ·Ψ̂[l])⊙δz[l−1]
+    δ(∂E/∂ˡwʲᵢ) = δΨᵢ·|X̄ʲ| + Ψ̂ᵢ·δX̄ʲ + u·Ψ̂ᵢ·|X̄ʲ|       (summed over a batch, plus γ(B)·Ĝ)
+
+The magnitudes |a'|, |a''|, |∂E/∂z|, |∂E/∂a| and |∂²E/∂z²| come from the numpy forms by the complex
+step (second derivatives by a central difference of complex steps), never from the hand-written rules
+being checked; they only scale rounding terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from derive.network import Network
+from numeric.forms import Forward, forward
+
+U = np.finfo(np.float64).eps / 2
+FUNCTION_ULPS = 4
+_CSTEP = 1e-30
+_HESS_STEP = 1e-4
+
+
+def gamma(n) -> float:
+    """γ(n) = n·u/(1 − n·u)."""
+    return n * U / (1 - n * U)
+
+
+@dataclass(frozen=True, eq=False)
+class ErrorModel:
+    """Rounding bounds for one network at one point: per sample (last axis) and per weight."""
+
+    fwd: Forward
+    delta_error: np.ndarray          # δE of a full evaluation, per sample
+    error_above: tuple               # error_above[l]: δE of an evaluation that reuses z[0..l], per sample
+    gradient_magnitude: tuple        # Ĝ[l] = Ψ̂[l]·|X̄[l]|ᵀ per sample, (rows, cols, B)
+    gradient_rounding: tuple         # δ(∂E/∂W̄[l]) per sample, (rows, cols, B)
+
+    @property
+    def samples(self) -> int:
+        return self.fwd.errors.shape[-1]
+
+    def reduce(self, per_sample: np.ndarray, reduction: str) -> np.ndarray:
+        """A per-sample bound carried to the batch's mean or sum, with the rounding of that sum."""
+        total = per_sample.sum(axis=-1) * (1 + gamma(self.samples))
+        return total / self.samples if reduction == "mean" else total
+
+    def error_rounding(self, reduction: str, layer: int | None = None) -> float:
+        """δE of the batch's error: a full evaluation, or one reusing the layers below ``layer + 1``."""
+        per_sample = self.delta_error if layer is None else self.error_above[layer]
+        return float(self.reduce(per_sample + gamma(self.samples) * np.abs(self.fwd.errors), reduction))
+
+    def analytic_rounding(self, reduction: str) -> list[np.ndarray]:
+        """The bound on |computed − exact| of any analytic gradient, per weight."""
+        return [self.reduce(r + gamma(self.samples) * m, reduction)
+                for r, m in zip(self.gradient_rounding, self.gradient_magnitude)]
+
+
+def complex_step(f, z: np.ndarray) -> np.ndarray:
+    """f'(z) elementwise, by the complex step (exact to rounding for analytic f)."""
+    return np.imag(f(z + 1j * _CSTEP)) / _CSTEP
+
+
+def second_derivative(f, z: np.ndarray) -> np.ndarray:
+    """|f''(z)| elementwise: a central difference of complex steps (a magnitude, to ~1e-8)."""
+    step = _HESS_STEP * np.maximum(1, np.abs(z))
+    return np.abs(complex_step(f, z + step) - complex_step(f, z - step)) / (2 * step)
+
+
+def output_sensitivity(network: Network, z: np.ndarray, y: np.ndarray):
+    """|∂E/∂zₖ|, |∂²E/∂zₖ∂zⱼ| and |∂E/∂aₖ| at the output weighted sums z (n_L, B)."""
+    act, loss = network.activations[-1], network.loss
+
+    def partials(f, at):
+        rows = []
+        for k in range(at.shape[0]):
+            step = np.zeros(at.shape, dtype=complex)
+            step[k] = 1j * _CSTEP
+            rows.append(np.imag(f(at + step)) / _CSTEP)
+        return np.array(rows)
+
+    def by_z(zz):
+        return loss.np_error(zz, act.np_forward(zz), y)
+
+    grad = partials(by_z, z)
+    hessian = np.zeros((z.shape[0],) + z.shape)
+    for j in range(z.shape[0]):
+        step = np.zeros_like(z)
+        step[j] = _HESS_STEP * np.maximum(1, np.abs(z[j]))
+        hessian[:, j] = np.abs(partials(by_z, z + step) - partials(by_z, z - step)) / (2 * step[j])
+    by_a = partials(lambda a: loss.np_error(z, a, y), act.np_forward(z))
+    return np.abs(grad), hessian, np.abs(by_a)
+
+
+def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray) -> ErrorModel:
+    """The rounding bounds above, for float64 evaluation of this network at this point."""
+    fwd = forward(network, wbar, x_columns, y_columns)
+    depth, bias = network.depth, int(network.bias)
+    sums = [np.abs(wbar[l]) @ np.abs(fwd.xbar[l]) for l in range(depth)]
+    first = [np.abs(complex_step(act.np_forward, z)) for act, z in zip(network.activations[:-1], fwd.z)]
+    second = [second_derivative(act.np_forward, z) for act, z in zip(network.activations[:-1], fwd.z)]
+    d_z, d2_z, d_a = output_sensitivity(network, fwd.z[-1], y_columns)
+
+    def propagate(start: int, delta_z: np.ndarray, fresh_sums_from: int) -> list[np.ndarray]:
+        """δz for layers start … L−1 from δz[start]; sums above ``fresh_sums_from`` are recomputed."""
+        found = [delta_z]
+        for layer in range(start, depth - 1):
+            delta_a = first[layer] * found[-1] + FUNCTION_ULPS * U * np.abs(fwd.xbar[layer + 1][bias:])
+            delta_x = np.vstack([np.zeros_like(delta_a[:1]), delta_a]) if bias else delta_a
+            fresh = gamma(network.sizes[layer + 1] + 1) * sums[layer + 1] if layer + 1 >= fresh_sums_from \
+                else U * np.abs(fwd.z[layer + 1])
+            found.append(np.abs(wbar[layer + 1]) @ delta_x + fresh)
+        return found
+
+    def at_output(delta_z_out: np.ndarray) -> np.ndarray:
+        z, out = fwd.z[-1], fwd.output
+        scale = np.abs(fwd.errors) + np.sum(d_z * np.abs(z), axis=0)
+        return (np.sum(d_z * delta_z_out, axis=0) + FUNCTION_ULPS * U * np.sum(d_a * np.abs(out), axis=0)
+                + gamma(network.sizes[-1] + FUNCTION_ULPS) * scale)
+
+    delta_z = propagate(0, gamma(network.sizes[0] + 1) * sums[0], fresh_sums_from=1)
+    delta_error = at_output(delta_z[-1])
+    # a perturbation of layer l updates z[l] and z[l+1] (rounding u·|z|) and recomputes the layers above
+    error_above = tuple(at_output(propagate(l, U * np.abs(fwd.z[l]), fresh_sums_from=l + 2)[-1])
+                        for l in range(depth))
+
+    delta_x = [np.zeros_like(fwd.xbar[0])]
+    for layer in range(depth - 1):
+        delta_a = first[layer] * delta_z[layer] + FUNCTION_ULPS * U * np.abs(fwd.xbar[layer + 1][bias:])
+        delta_x.append(np.vstack([np.zeros_like(delta_a[:1]), delta_a]) if bias else delta_a)
+
+    psi_hat = d_z
+    delta_psi = gamma(network.sizes[-1] + FUNCTION_ULPS) * d_z + np.einsum("kjb,jb->kb", d2_z, delta_z[-1])
+    magnitude, rounding = [None] * depth, [None] * depth
+    for layer in range(depth - 1, -1, -1):
+        absx = np.abs(fwd.xbar[layer])
+        magnitude[layer] = psi_hat[:, None, :] * absx[None, :, :]
+        rounding[layer] = (delta_psi[:, None, :] * absx[None, :, :]
+                           + psi_hat[:, None, :] * delta_x[layer][None, :, :] + U * magnitude[layer])
+        if layer:
+            absw = np.abs(wbar[layer][:, bias:]).T
+            back = absw @ psi_hat
+            psi_hat = first[layer - 1] * back
+            delta_psi = (first[layer - 1] * (absw @ delta_psi)
+                         + gamma(network.sizes[layer + 1] + FUNCTION_ULPS) * psi_hat
+                         + second[layer - 1] * back * delta_z[layer - 1])
+    return ErrorModel(fwd, delta_error, error_above, tuple(magnitude), tuple(rounding))

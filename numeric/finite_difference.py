@@ -1,0 +1,229 @@
+"""The derivative by its definition: change one weight a little and watch E change.
+
+Methods (``h`` is the step, scaled per weight by max(1, |w|)):
+
+- ``forward``: (E(w + h) − E(w))/h — the source text's definition. Truncation ≈ (h/2)·E''.
+- ``central``: (E(w + h) − E(w − h))/(2h). Truncation ≈ (h²/6)·E'''.
+- ``richardson``: (4·D(h) − D(2h))/3 from central differences D. Truncation O(h⁴).
+- ``complex-step``: Im E(w + i·h)/h. No subtraction, so no cancellation; truncation (h²/6)·E''' is
+  below 1e-40·|E'''| at the default h = 1e-20.
+
+Default steps balance truncation against rounding for float64: ε^(1/2) forward, ε^(1/3) central,
+ε^(1/5) Richardson. Every estimate carries an error bound: the truncation term estimated from the same
+formula at step 2h (at 2h and 4h for Richardson), plus the rounding bound c·δE/h with δE from
+:mod:`numeric.error_model` and c the formula's weight on rounding (derived in ``_combine``).
+
+The evaluation uses the layer structure (a perturbation of ˡwʲᵢ changes only ˡzᵢ: the layers below
+are reused, only unit i of layer l+1 is updated, then everything above is propagated for all
+perturbations of a layer at once), but it is still a pure finite difference: forward passes only,
+independent of any gradient it checks. A step that carries a ReLU unit across its kink, and a
+non-finite E, raise :class:`FiniteDifferenceUnreliable` instead of a result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from derive.errors import InputError
+from derive.network import Network
+from numeric.errors import FiniteDifferenceUnreliable
+from numeric.forms import Forward, forward, reduce, with_bias
+
+METHODS = ("forward", "central", "richardson", "complex-step")
+_STENCILS = {"forward": (1, 2), "central": (1, -1, 2, -2), "richardson": (1, -1, 2, -2, 4, -4),
+             "complex-step": (1j,)}
+_EPS = np.finfo(np.float64).eps
+#: most entries (units × perturbations × samples) propagated at once; bounds memory to ~32 MB
+CHUNK_ENTRIES = 1 << 21
+
+
+def default_step(method: str) -> float:
+    """The step that balances truncation and rounding for ``method`` in float64."""
+    check_method(method)
+    return {"forward": _EPS ** 0.5, "central": _EPS ** (1 / 3), "richardson": _EPS ** 0.2,
+            "complex-step": 1e-20}[method]
+
+
+def check_method(method: str) -> str:
+    if method not in METHODS:
+        raise InputError(f"unknown finite-difference method {method!r}: choose one of {', '.join(METHODS)}")
+    return method
+
+
+@dataclass(frozen=True, eq=False)
+class FiniteDifference:
+    """Finite-difference estimates of ∂E/∂W̄[l], each with its truncation estimate and rounding factor
+    (the bound is ``truncation + rounding_factor·δE/h``; complex steps use the analytic bound)."""
+
+    method: str
+    step: float
+    values: list
+    truncation: list
+    steps: list
+    rounding_factor: float
+    evaluations: int
+
+
+def finite_difference(network: Network, wbar, x_columns, y_columns, method: str = "complex-step",
+                      step: float | None = None, reduction: str = "mean") -> FiniteDifference:
+    """Every weight's finite difference, shaped like W̄ (see the module doc for the methods)."""
+    check_method(method)
+    step = default_step(method) if step is None else _check_step(step)
+    fwd = forward(network, wbar, x_columns, y_columns)
+    base = reduce(fwd.errors, reduction)
+    _require_finite(base, "E at the network itself")
+    values, truncation, steps, evaluations = [], [], [], 0
+    for layer in range(network.depth):
+        h = step * np.maximum(1.0, np.abs(wbar[layer]))
+        errors = {m: perturbed_errors(network, wbar, fwd, y_columns, layer, m * h, reduction)
+                  for m in _STENCILS[method]}
+        evaluations += len(errors) * h.size
+        value, trunc, factor = _combine(method, errors, base, h)
+        values.append(value)
+        truncation.append(trunc)
+        steps.append(h)
+    return FiniteDifference(method, step, values, truncation, steps, factor, evaluations)
+
+
+def directional_difference(network: Network, wbar, direction, x_columns, y_columns,
+                           method: str = "central", step: float | None = None, reduction: str = "mean"):
+    """The derivative of E along ``direction`` (a list shaped like W̄): (value, truncation, factor, h)."""
+    check_method(method)
+    step = default_step(method) if step is None else _check_step(step)
+    fwd = forward(network, wbar, x_columns, y_columns)
+    base = reduce(fwd.errors, reduction)
+    errors = {}
+    for m in _STENCILS[method]:
+        errors[m] = reduce(_errors_along(network, wbar, direction, m * step, fwd, x_columns, y_columns), reduction)
+        _require_finite(errors[m], "E along the direction")
+    value, trunc, factor = _combine(method, errors, base, step)
+    return float(np.real(value)), float(trunc), factor, step
+
+
+def _errors_along(network: Network, wbar, direction, t, fwd: Forward, x_columns, y_columns) -> np.ndarray:
+    """Per-sample E at W̄ + t·V̄, with z[l] = W̄[l]·X̄[l] + t·(V̄[l]·X̄[l]): the move is exactly t·V̄,
+    never rounded into the weights."""
+    values = x_columns
+    for layer, act in enumerate(network.activations):
+        xbar = with_bias(values, network.bias)
+        z = wbar[layer] @ xbar + t * (direction[layer] @ xbar)
+        if _crosses(act, fwd.z[layer], z).any():
+            raise FiniteDifferenceUnreliable(
+                f"the step along the random direction carries a unit of layer {layer + 1} across an "
+                "activation's kink (ReLU at 0): the finite difference is meaningless there")
+        values = act.np_forward(z)
+    return network.loss.np_error(z, values, y_columns)
+
+
+def _combine(method: str, e: dict, base, h):
+    """(estimate, truncation estimate, rounding factor c: the bound on rounding is c·δE/h)."""
+    if method == "complex-step":
+        return np.imag(e[1j]) / h, np.zeros_like(np.real(e[1j])), 0.0
+    if method == "forward":
+        d1, d2 = (e[1] - base) / h, (e[2] - base) / (2 * h)
+        # D(h) − g ≈ c·h, D(2h) − g ≈ 2c·h: |D(2h) − D(h)| estimates D(h)'s truncation.
+        # rounding: 2δE/h in D(h), 2δE/h + 2δE/(2h) in that estimate: c = 2 + 3 = 5
+        return d1, np.abs(d2 - d1), 5.0
+    d1 = (e[1] - e[-1]) / (2 * h)
+    d2 = (e[2] - e[-2]) / (4 * h)
+    if method == "central":
+        # D(h) − g ≈ c·h², D(2h) − g ≈ 4c·h²: |D(2h) − D(h)|/3 estimates D(h)'s truncation.
+        # rounding: δE/h in D(h), (δE/h + δE/(2h))/3 in the estimate: c = 1 + 1/2
+        return d1, np.abs(d2 - d1) / 3, 1.5
+    d4 = (e[4] - e[-4]) / (8 * h)
+    r1, r2 = (4 * d1 - d2) / 3, (4 * d2 - d4) / 3
+    # R(h) − g ≈ c·h⁴, R(2h) − g ≈ 16c·h⁴: |R(2h) − R(h)|/15 estimates R(h)'s truncation.
+    # rounding: (4·1 + 1/2)/3 = 1.5 in R(h), (4/2 + 1/4)/3 = 0.75 in R(2h), (1.5 + 0.75)/15 in the estimate
+    return r1, np.abs(r2 - r1) / 15, 1.5 + 0.15
+
+
+def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int, offsets: np.ndarray,
+                     reduction: str) -> np.ndarray:
+    """E with each weight of W̄[layer] moved by its offset, one at a time: shape (rows, cols)."""
+    rows, cols = offsets.shape
+    samples = fwd.xbar[0].shape[1]
+    widest = max(network.sizes[layer + 1:])
+    chunk = max(1, CHUNK_ENTRIES // max(1, widest * cols * samples))
+    out = np.empty((rows, cols), dtype=np.result_type(offsets, float))
+    for start in range(0, rows, chunk):
+        stop = min(rows, start + chunk)
+        out[start:stop] = _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop, reduction)
+    return out
+
+
+def _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop, reduction):
+    units = np.arange(start, stop)
+    xbar, z = fwd.xbar[layer], fwd.z[layer]
+    act = network.activations[layer]
+    # ˡzᵢ + offset·X̄ʲ for every perturbation (i, j) of these rows, per sample: (r, cols, B)
+    moved = z[units, None, :] + offsets[units, :, None] * xbar[None, :, :]
+    crossed = _crosses(act, z[units, None, :], moved)
+    r, cols, samples = moved.shape
+    if layer == network.depth - 1:
+        full = np.broadcast_to(z[:, None, None, :], (z.shape[0], r, cols, samples)).astype(moved.dtype)
+        full[units, np.arange(r)] = moved
+        out = full.reshape(z.shape[0], -1)
+        errors = _errors_from(network, out, layer, y_columns, r * cols)
+    else:
+        bias = int(network.bias)
+        change = act.np_forward(moved) - act.np_forward(z[units])[:, None, :]
+        column = wbar[layer + 1][:, bias + units]                    # (n_{l+2}, r)
+        above = fwd.z[layer + 1][:, None, None, :] + column[:, :, None, None] * change[None]
+        above = above.reshape(above.shape[0], -1)
+        base_above = np.tile(fwd.z[layer + 1], (1, r * cols))
+        crossed |= _crosses(network.activations[layer + 1], base_above, above).any(axis=0).reshape(crossed.shape)
+        errors = _propagate(network, wbar, fwd, y_columns, layer + 1, above, crossed, r * cols)
+    if crossed.any():
+        i, j = np.argwhere(crossed.any(axis=-1))[0]
+        raise FiniteDifferenceUnreliable(
+            f"a step of weight {layer},{j + network.first_source},{units[i] + 1} carries a unit across "
+            "an activation's kink (ReLU at 0): the finite difference is meaningless there; move the "
+            "point or use a network without kinks")
+    errors = errors.reshape(r, cols, samples)
+    _require_finite(errors, "E at a perturbed weight")
+    return reduce(errors, reduction)
+
+
+def _propagate(network, wbar, fwd, y_columns, layer, z, crossed, perturbations):
+    """From weighted sums z at ``layer`` (units × perturbations·samples, samples fastest) to the errors;
+    marks in ``crossed`` every perturbation that moved a unit across a kink on the way."""
+    for upper in range(layer, network.depth - 1):
+        values = network.activations[upper].np_forward(z)
+        z = wbar[upper + 1] @ with_bias(values, network.bias)
+        base = np.tile(fwd.z[upper + 1], (1, perturbations))
+        crossed |= _crosses(network.activations[upper + 1], base, z).any(axis=0).reshape(crossed.shape)
+    return _errors_from(network, z, network.depth - 1, y_columns, perturbations)
+
+
+def _errors_from(network, z, layer, y_columns, perturbations):
+    """Per-sample errors from the output weighted sums z (n_L, perturbations·samples)."""
+    y = np.tile(y_columns, (1, perturbations))
+    act = network.activations[layer]
+    return network.loss.np_error(z, act.np_forward(z), y)
+
+
+def _crosses(act, base: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """Whether a moved weighted sum lies on the other side of one of ``act``'s kinks."""
+    crossed = np.zeros(np.broadcast_shapes(base.shape, moved.shape), dtype=bool)
+    for kink in getattr(act, "kinks", ()):
+        crossed |= (np.real(base) > kink) != (np.real(moved) > kink)
+    return crossed
+
+
+def _require_finite(values, what: str) -> None:
+    if not np.all(np.isfinite(values)):
+        raise FiniteDifferenceUnreliable(
+            f"{what} is not finite (overflow): the finite difference cannot be formed; use smaller "
+            "weights or inputs")
+
+
+def _check_step(step) -> float:
+    try:
+        step = float(step)
+    except (TypeError, ValueError):
+        raise InputError(f"the step must be a positive number, not {step!r}") from None
+    if not (np.isfinite(step) and step > 0):
+        raise InputError(f"the step must be a positive number, not {step!r}")
+    return step

@@ -1,0 +1,66 @@
+"""The messages a check prints: they are API, and tests pin them down.
+
+A failure shows only the failing weights, worst first, in a small table: the weight in the source
+text's notation and as ``layer,from,to``; the gradient under test, the compiled direct form and the
+finite difference; the absolute and relative error, the tolerance and the share of it used; then a
+footer with the method, step, dtype and seed, and how to rerun more precisely.
+"""
+
+from __future__ import annotations
+
+from derive.printing import weight_text
+
+COLUMNS = ("weight", "L,J,I", "analytic", "direct", "finite diff.", "|an. − FD|", "rel. error",
+           "tolerance", "share")
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value: .10e}"
+
+
+def format_failure(result, limit: int = 20) -> str:
+    failures = result.failures
+    lines = []
+    if failures:
+        lines.append(f"gradient check FAILED: {len(failures)} of {len(result.rows)} weights differ from the "
+                     f"finite difference by more than their tolerance (worst first)")
+    if result.direction is not None and not result.direction.ok:
+        d = result.direction
+        lines.append(f"along a random direction v: ⟨analytic, v⟩ = {d.analytic:.10e}, finite difference "
+                     f"{d.finite_difference:.10e}, |difference| {abs(d.analytic - d.finite_difference):.2e} "
+                     f"> tolerance {d.tolerance:.2e}")
+    lines.append(f"analytic = {result.analytic_name}; direct = sympy.diff of E, compiled; "
+                 "finite diff. = the derivative by its definition, from E alone")
+    table = [COLUMNS] + [
+        (weight_text(*r.weight), str(r.weight), _number(r.analytic), _number(r.direct),
+         _number(r.finite_difference), f"{abs(r.analytic - r.finite_difference):.2e}",
+         f"{r.relative_error:.2e}", f"{r.tolerance:.2e}", f"{r.share:.1e}")
+        for r in failures[:limit]]
+    if failures:
+        widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+        lines += ["  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in table]
+        if len(failures) > limit:
+            lines.append(f"  … and {len(failures) - limit} more")
+    lines.append(footer(result))
+    return "\n".join(lines)
+
+
+def format_success(result) -> str:
+    compared = "analytic, direct and finite difference" if any(r.direct is not None for r in result.rows) \
+        else "analytic and finite difference"
+    what = f"all {len(result.rows)} weights agree ({compared})" if result.rows \
+        else "the gradient agrees along a random direction (per-weight check not run)"
+    return (f"gradient check passed: {what}; max relative error {result.max_relative_error:.1e}, "
+            f"largest share of tolerance used {result.tolerance_used:.2f}\n{footer(result)}")
+
+
+def footer(result) -> str:
+    scale = "" if result.method == "complex-step" else " × max(1, |w|)"
+    text = (f"method {result.method}, step {result.step:.1e}{scale}, float64, reduction {result.reduction}, "
+            f"batch {result.batch or 1}, seed {result.seed if result.seed is not None else '—'}, "
+            f"{result.seconds:.3f} s")
+    if result.rerun:
+        text += f"\nrerun: {result.rerun}"
+        if result.method != "complex-step":
+            text += " --method complex-step   (no cancellation: the most precise method)"
+    return text
