@@ -139,6 +139,11 @@ class Activation:
     def np_vjp(self, z: np.ndarray, a: np.ndarray, g: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
+    def np_vjp_scale(self, z: np.ndarray, a: np.ndarray, g_scale: np.ndarray) -> np.ndarray:
+        """The magnitude of the terms the backward rule sums, for terms of g of magnitude ``g_scale``:
+        rounding bounds scale with it."""
+        raise NotImplementedError
+
     @property
     def has_numpy_form(self) -> bool:
         return True
@@ -175,6 +180,9 @@ class Elementwise(Activation):
     def np_vjp(self, z, a, g):
         return g * self.np_derivative(z)
 
+    def np_vjp_scale(self, z, a, g_scale):
+        return g_scale * np.abs(self.np_derivative(z))
+
     @property
     def has_numpy_form(self) -> bool:
         return self.numpy is not None
@@ -207,6 +215,9 @@ class Softmax(Activation):
 
     def np_vjp(self, z, a, g):
         return a * (g - np.sum(a * g, axis=0, keepdims=True))
+
+    def np_vjp_scale(self, z, a, g_scale):
+        return np.abs(a) * (g_scale + np.sum(np.abs(a) * g_scale, axis=0, keepdims=True))
 
 
 ACTIVATIONS: dict[str, Activation] = {

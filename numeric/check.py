@@ -19,7 +19,7 @@ import numpy as np
 from derive.errors import InputError
 from derive.network import Network, WeightIndex
 from numeric.compiled import DIRECT_FORM_LIMIT, CompiledGradient
-from numeric.error_model import ErrorModel, error_model, gamma
+from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, error_model, gamma
 from numeric.errors import GradientMismatch
 from numeric.finite_difference import check_method, default_step, directional_difference, finite_difference
 from numeric.forms import psi_gradient
@@ -194,14 +194,19 @@ def _direction_check(sample, analytic, model: ErrorModel, method, step, reductio
     norm = np.sqrt(sum(float(np.sum(d * d)) for d in v))
     v = [d / norm for d in v]
     x, y = sample.columns()
-    value, truncation, factor, h = directional_difference(sample.network, sample.wbar, v, x, y, method, step,
-                                                          reduction)
+    value, truncation, weight, h, scale = directional_difference(sample.network, sample.wbar, v, x, y, method,
+                                                                 step, reduction)
     along = sum(float(np.sum(g * d)) for g, d in zip(analytic, v))
     weights = sum(d.size for d in v)
     # the bounds of each weight's gradient, carried along v, and the rounding of the sum ⟨g, v⟩ itself
     rounding = sum(float(np.sum(r * np.abs(d))) for r, d in zip(model.analytic_rounding(reduction), v))
     rounding += gamma(weights) * sum(float(np.sum(np.abs(g * d))) for g, d in zip(analytic, v))
-    fd_error = rounding if method == "complex-step" else truncation + factor * model.error_rounding(reduction) / h
+    if method == "complex-step":
+        terms = model.underflow_terms
+        fd_error = truncation + weight * (rounding + gamma(terms) * scale + terms * ETA / h)
+    else:
+        n_out = sample.network.sizes[-1]
+        fd_error = truncation + weight * (model.error_rounding(reduction) + gamma(n_out + FUNCTION_ULPS) * scale) / h
     return DirectionCheck(along, value, fd_error + rounding)
 
 
@@ -209,16 +214,12 @@ def _compare_weights(sample, analytic, direct, model: ErrorModel, method, step, 
     x, y = sample.columns()
     fd = finite_difference(sample.network, sample.wbar, x, y, method, step, reduction)
     bound = model.analytic_rounding(reduction)
-    delta_error = [model.error_rounding(reduction, layer) for layer in range(sample.network.depth)]
+    fd_bounds = fd.bounds(model, reduction)
     rows = []
     for index in sample.network.weights():
         layer, row, col = sample.network.position(index)
         a, f, an = analytic[layer][row, col], fd.values[layer][row, col], bound[layer][row, col]
-        if method == "complex-step":
-            fd_error = an
-        else:
-            fd_error = (fd.truncation[layer][row, col]
-                        + fd.rounding_factor * delta_error[layer] / fd.steps[layer][row, col])
+        fd_error = fd_bounds[layer][row, col]
         tol = fd_error + an
         shares = [_share(abs(a - f), tol)]
         d = None

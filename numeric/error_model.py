@@ -3,7 +3,9 @@
 With u = ε/2 the unit roundoff of float64 and γ(n) = n·u/(1 − n·u), a sum of n products computed in
 floating point is within γ(n)·Σ|terms| of the exact sum (Higham, *Accuracy and Stability of Numerical
 Algorithms*, §3.1); each elementary function (exp, tanh, log1p, …) is within ``FUNCTION_ULPS``·u of its
-exact value. To first order, per sample, with Ŝ[l] = |W̄[l]|·|X̄[l]|:
+exact value. Near underflow each operation may also be off by η, the smallest subnormal number
+(fl(x ∘ y) = (x ∘ y)(1 + δ) + η, Higham §2.1): every bound carries ``underflow_terms``·η on top, which
+only matters for values around 1e-300. To first order, per sample, with Ŝ[l] = |W̄[l]|·|X̄[l]|:
 
 Forward phase::
 
@@ -39,6 +41,7 @@ from derive.network import Network
 from numeric.forms import Forward, forward
 
 U = np.finfo(np.float64).eps / 2
+ETA = np.finfo(np.float64).smallest_subnormal
 FUNCTION_ULPS = 4
 _CSTEP = 1e-30
 _HESS_STEP = 1e-4
@@ -54,6 +57,7 @@ class ErrorModel:
     """Rounding bounds for one network at one point: per sample (last axis) and per weight."""
 
     fwd: Forward
+    underflow_terms: int             # operations on the longest path: the bounds add this many η
     delta_error: np.ndarray          # δE of a full evaluation, per sample
     error_above: tuple               # error_above[l]: δE of an evaluation that reuses z[0..l], per sample
     gradient_magnitude: tuple        # Ĝ[l] = Ψ̂[l]·|X̄[l]|ᵀ per sample, (rows, cols, B)
@@ -71,11 +75,12 @@ class ErrorModel:
     def error_rounding(self, reduction: str, layer: int | None = None) -> float:
         """δE of the batch's error: a full evaluation, or one reusing the layers below ``layer + 1``."""
         per_sample = self.delta_error if layer is None else self.error_above[layer]
-        return float(self.reduce(per_sample + gamma(self.samples) * np.abs(self.fwd.errors), reduction))
+        per_sample = per_sample + gamma(self.samples) * np.abs(self.fwd.errors) + self.underflow_terms * ETA
+        return float(self.reduce(per_sample, reduction))
 
     def analytic_rounding(self, reduction: str) -> list[np.ndarray]:
         """The bound on |computed − exact| of any analytic gradient, per weight."""
-        return [self.reduce(r + gamma(self.samples) * m, reduction)
+        return [self.reduce(r + gamma(self.samples) * m + self.underflow_terms * ETA, reduction)
                 for r, m in zip(self.gradient_rounding, self.gradient_magnitude)]
 
 
@@ -115,6 +120,29 @@ def output_sensitivity(network: Network, z: np.ndarray, y: np.ndarray):
     return np.abs(grad), hessian, np.abs(by_a)
 
 
+def _rule_rounding(first: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """How far a derivative rule evaluated from the rounded a(z) can be off (σ' = σ·(1 − σ) loses its
+    relative accuracy where σ saturates): 2·FUNCTION_ULPS·u·(|a'| + |a|), absolute."""
+    return 2 * FUNCTION_ULPS * U * (first + np.abs(a))
+
+
+def _output_psi_bounds(network: Network, fwd: Forward, y, d_z, d2_z, delta_z):
+    """Ψ̂[L−1], the magnitude of the terms any program for Ψ at the output sums, and δΨ[L−1]."""
+    act, loss = network.activations[-1], network.loss
+    z, a = fwd.z[-1], fwd.output
+    if loss.collapsed_psi is not None and act.name == loss.output_activation:
+        # a − y, or the uncollapsed Jacobian form whose terms are yⱼ, aⱼ·yₖ (softmax) or y, a, a·y
+        scale = 2 * (np.abs(a) + np.abs(y)) + np.abs(a) * np.sum(np.abs(y), axis=0, keepdims=True)
+    else:
+        scale = act.np_vjp_scale(z, a, loss.np_gradient_scale(a, y))
+    psi_hat = np.maximum(scale, d_z)
+    delta_psi = gamma(network.sizes[-1] + 2 * FUNCTION_ULPS) * psi_hat + np.einsum("kjb,jb->kb", d2_z, delta_z)
+    if hasattr(act, "np_derivative") and loss.collapsed_psi is None:
+        first = np.abs(complex_step(act.np_forward, z))
+        delta_psi = delta_psi + loss.np_gradient_scale(a, y) * _rule_rounding(first, a)
+    return psi_hat, delta_psi
+
+
 def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray) -> ErrorModel:
     """The rounding bounds above, for float64 evaluation of this network at this point."""
     fwd = forward(network, wbar, x_columns, y_columns)
@@ -152,8 +180,7 @@ def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.nda
         delta_a = first[layer] * delta_z[layer] + FUNCTION_ULPS * U * np.abs(fwd.xbar[layer + 1][bias:])
         delta_x.append(np.vstack([np.zeros_like(delta_a[:1]), delta_a]) if bias else delta_a)
 
-    psi_hat = d_z
-    delta_psi = gamma(network.sizes[-1] + FUNCTION_ULPS) * d_z + np.einsum("kjb,jb->kb", d2_z, delta_z[-1])
+    psi_hat, delta_psi = _output_psi_bounds(network, fwd, y_columns, d_z, d2_z, delta_z[-1])
     magnitude, rounding = [None] * depth, [None] * depth
     for layer in range(depth - 1, -1, -1):
         absx = np.abs(fwd.xbar[layer])
@@ -161,10 +188,13 @@ def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.nda
         rounding[layer] = (delta_psi[:, None, :] * absx[None, :, :]
                            + psi_hat[:, None, :] * delta_x[layer][None, :, :] + U * magnitude[layer])
         if layer:
+            below = network.activations[layer - 1]
             absw = np.abs(wbar[layer][:, bias:]).T
             back = absw @ psi_hat
-            psi_hat = first[layer - 1] * back
+            z, a = fwd.z[layer - 1], fwd.xbar[layer][bias:]
+            psi_hat = below.np_vjp_scale(z, a, back)
             delta_psi = (first[layer - 1] * (absw @ delta_psi)
-                         + gamma(network.sizes[layer + 1] + FUNCTION_ULPS) * psi_hat
-                         + second[layer - 1] * back * delta_z[layer - 1])
-    return ErrorModel(fwd, delta_error, error_above, tuple(magnitude), tuple(rounding))
+                         + gamma(network.sizes[layer + 1] + 2 * FUNCTION_ULPS) * psi_hat
+                         + back * (second[layer - 1] * delta_z[layer - 1] + _rule_rounding(first[layer - 1], a)))
+    operations = sum(n + 1 + 2 * FUNCTION_ULPS for n in network.sizes) + fwd.errors.shape[-1]
+    return ErrorModel(fwd, operations, delta_error, error_above, tuple(magnitude), tuple(rounding))

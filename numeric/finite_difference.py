@@ -1,23 +1,23 @@
 """The derivative by its definition: change one weight a little and watch E change.
 
-Methods (``h`` is the step, scaled per weight by max(1, |w|)):
+Methods (``h`` is the step, scaled per weight by max(1, |w|) except for the complex step):
 
-- ``forward``: (E(w + h) − E(w))/h — the source text's definition. Truncation ≈ (h/2)·E''.
-- ``central``: (E(w + h) − E(w − h))/(2h). Truncation ≈ (h²/6)·E'''.
-- ``richardson``: (4·D(h) − D(2h))/3 from central differences D. Truncation O(h⁴).
-- ``complex-step``: Im E(w + i·h)/h. No subtraction, so no cancellation; truncation (h²/6)·E''' is
-  below 1e-40·|E'''| at the default h = 1e-20.
+- ``forward``: (E(w + h) − E(w))/h, the source text's definition.
+- ``central``: (E(w + h) − E(w − h))/(2h).
+- ``richardson``: (4·D(h) − D(2h))/3 from central differences D.
+- ``complex-step``: Im E(w + i·h)/h: no subtraction, so no cancellation.
 
 Default steps balance truncation against rounding for float64: ε^(1/2) forward, ε^(1/3) central,
-ε^(1/5) Richardson. Every estimate carries an error bound: the truncation term estimated from the same
-formula at step 2h (at 2h and 4h for Richardson), plus the rounding bound c·δE/h with δE from
-:mod:`numeric.error_model` and c the formula's weight on rounding (derived in ``_combine``).
+ε^(1/5) Richardson, 1e-20 for the complex step. Every estimate carries an error bound: its truncation
+estimated from the same formula at 2h and 4h (:mod:`numeric.stencils`), plus rounding: the formula's
+absolute weights times δE/h, with δE from :mod:`numeric.error_model` (for the complex step, times the
+analytic rounding bound, as for any forward-mode derivative).
 
-The evaluation uses the layer structure (a perturbation of ˡwʲᵢ changes only ˡzᵢ: the layers below
-are reused, only unit i of layer l+1 is updated, then everything above is propagated for all
-perturbations of a layer at once), but it is still a pure finite difference: forward passes only,
-independent of any gradient it checks. A step that carries a ReLU unit across its kink, and a
-non-finite E, raise :class:`FiniteDifferenceUnreliable` instead of a result.
+The evaluation uses the layer structure (a perturbation of ˡwʲᵢ changes only ˡzᵢ: the layers below are
+reused, only unit i of layer l+1 is updated, then everything above is propagated for all perturbations of
+a layer at once), but it is still a pure finite difference: forward passes only, independent of any
+gradient it checks. A step that carries a ReLU unit across its kink, and a non-finite E, raise
+:class:`FiniteDifferenceUnreliable` instead of a result.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ import numpy as np
 
 from derive.errors import InputError
 from derive.network import Network
+from numeric import stencils
+from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, gamma
 from numeric.errors import FiniteDifferenceUnreliable
 from numeric.forms import Forward, forward, reduce, with_bias
 
 METHODS = ("forward", "central", "richardson", "complex-step")
-_STENCILS = {"forward": (1, 2), "central": (1, -1, 2, -2), "richardson": (1, -1, 2, -2, 4, -4),
-             "complex-step": (1j,)}
 _EPS = np.finfo(np.float64).eps
 #: most entries (units × perturbations × samples) propagated at once; bounds memory to ~32 MB
 CHUNK_ENTRIES = 1 << 21
@@ -54,16 +54,30 @@ def check_method(method: str) -> str:
 
 @dataclass(frozen=True, eq=False)
 class FiniteDifference:
-    """Finite-difference estimates of ∂E/∂W̄[l], each with its truncation estimate and rounding factor
-    (the bound is ``truncation + rounding_factor·δE/h``; complex steps use the analytic bound)."""
+    """Finite-difference estimates of ∂E/∂W̄[l] with what their error bounds are made of."""
 
     method: str
     step: float
-    values: list
-    truncation: list
-    steps: list
-    rounding_factor: float
+    values: list            # M(1) per weight
+    truncation: list        # |c·hᵖ| + |d·h^q| per weight
+    steps: list             # h per weight
+    error_scale: list       # max |E| over the stencil (complex step: max |M(k)|): rounding scales with it
     evaluations: int
+
+    def bounds(self, model: ErrorModel, reduction: str) -> list[np.ndarray]:
+        """|estimate − ∂E/∂w| ≤ truncation + rounding, per weight."""
+        weight = float(stencils.rounding_weight(self.method))
+        if self.method == "complex-step":
+            # each M(k) is within the forward-mode bound of the derivative, plus its own rounding
+            # (γ(K)·|M(k)|, where truncation makes it larger than the derivative), plus η/h per operation
+            # near underflow, the imaginary parts being h times the derivatives
+            terms = model.underflow_terms
+            return [t + weight * (a + gamma(terms) * scale + terms * ETA / h)
+                    for t, a, scale, h in zip(self.truncation, model.analytic_rounding(reduction),
+                                              self.error_scale, self.steps)]
+        n_out = model.fwd.output.shape[0]
+        return [t + weight * (model.error_rounding(reduction, layer) + gamma(n_out + FUNCTION_ULPS) * scale) / h
+                for layer, (t, scale, h) in enumerate(zip(self.truncation, self.error_scale, self.steps))]
 
 
 def finite_difference(network: Network, wbar, x_columns, y_columns, method: str = "complex-step",
@@ -71,35 +85,43 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
     """Every weight's finite difference, shaped like W̄ (see the module doc for the methods)."""
     check_method(method)
     step = default_step(method) if step is None else _check_step(step)
-    fwd = forward(network, wbar, x_columns, y_columns)
-    base = reduce(fwd.errors, reduction)
-    _require_finite(base, "E at the network itself")
-    values, truncation, steps, evaluations = [], [], [], 0
-    for layer in range(network.depth):
-        h = step * np.maximum(1.0, np.abs(wbar[layer]))
-        errors = {m: perturbed_errors(network, wbar, fwd, y_columns, layer, m * h, reduction)
-                  for m in _STENCILS[method]}
-        evaluations += len(errors) * h.size
-        value, trunc, factor = _combine(method, errors, base, h)
-        values.append(value)
-        truncation.append(trunc)
-        steps.append(h)
-    return FiniteDifference(method, step, values, truncation, steps, factor, evaluations)
+    with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are reported, not warned about
+        fwd = forward(network, wbar, x_columns, y_columns)
+        base = reduce(fwd.errors, reduction)
+        _require_finite(base, "E at the network itself")
+        values, truncation, steps, scales, evaluations = [], [], [], [], 0
+        for layer in range(network.depth):
+            h = step * (np.ones(network.shape(layer)) if method == "complex-step"
+                        else np.maximum(1.0, np.abs(wbar[layer])))
+            errors = {0: np.full(network.shape(layer), base)}
+            for point in stencils.stencil(method):
+                errors[point] = perturbed_errors(network, wbar, fwd, y_columns, layer, point * h, reduction)
+            evaluations += (len(errors) - 1) * wbar[layer].size
+            value, trunc, scale = _estimate(method, errors, h)
+            values.append(value)
+            truncation.append(trunc)
+            steps.append(h)
+            scales.append(scale)
+    return FiniteDifference(method, step, values, truncation, steps, scales, evaluations)
 
 
 def directional_difference(network: Network, wbar, direction, x_columns, y_columns,
                            method: str = "central", step: float | None = None, reduction: str = "mean"):
-    """The derivative of E along ``direction`` (a list shaped like W̄): (value, truncation, factor, h)."""
+    """The derivative of E along ``direction`` (a list shaped like W̄):
+    (estimate, truncation estimate, rounding weight, h, max |E| over the stencil)."""
     check_method(method)
     step = default_step(method) if step is None else _check_step(step)
-    fwd = forward(network, wbar, x_columns, y_columns)
-    base = reduce(fwd.errors, reduction)
-    errors = {}
-    for m in _STENCILS[method]:
-        errors[m] = reduce(_errors_along(network, wbar, direction, m * step, fwd, x_columns, y_columns), reduction)
-        _require_finite(errors[m], "E along the direction")
-    value, trunc, factor = _combine(method, errors, base, step)
-    return float(np.real(value)), float(trunc), factor, step
+    with np.errstate(over="ignore", invalid="ignore"):
+        fwd = forward(network, wbar, x_columns, y_columns)
+        base = reduce(fwd.errors, reduction)
+        _require_finite(base, "E at the network itself")
+        errors = {0: base}
+        for point in stencils.stencil(method):
+            errors[point] = reduce(_errors_along(network, wbar, direction, point * step, fwd, x_columns,
+                                                 y_columns), reduction)
+            _require_finite(errors[point], "E along the direction")
+    value, trunc, scale = _estimate(method, errors, step)
+    return float(value), float(trunc), float(stencils.rounding_weight(method)), step, float(scale)
 
 
 def _errors_along(network: Network, wbar, direction, t, fwd: Forward, x_columns, y_columns) -> np.ndarray:
@@ -117,26 +139,22 @@ def _errors_along(network: Network, wbar, direction, t, fwd: Forward, x_columns,
     return network.loss.np_error(z, values, y_columns)
 
 
-def _combine(method: str, e: dict, base, h):
-    """(estimate, truncation estimate, rounding factor c: the bound on rounding is c·δE/h)."""
+def _estimate(method: str, errors: dict, h):
+    """M(1), its truncation estimate |c·hᵖ| + |d·h^q|, and the scale its rounding grows with (max |E| over
+    the stencil; for the complex step, max |M(k)|), from the evaluations at the stencil points."""
+    m = []
+    for k in stencils.SCALES:
+        terms = [float(w) * (np.imag(errors[point]) if method == "complex-step" else errors[point])
+                 for point, w in stencils.estimate(method, k).items()]
+        m.append(np.sum(terms, axis=0) / h)
+    c, d = stencils.error_terms(method)
+    c_term = sum(float(ck) * mk for ck, mk in zip(c, m))
+    d_term = sum(float(dk) * mk for dk, mk in zip(d, m))
     if method == "complex-step":
-        return np.imag(e[1j]) / h, np.zeros_like(np.real(e[1j])), 0.0
-    if method == "forward":
-        d1, d2 = (e[1] - base) / h, (e[2] - base) / (2 * h)
-        # D(h) − g ≈ c·h, D(2h) − g ≈ 2c·h: |D(2h) − D(h)| estimates D(h)'s truncation.
-        # rounding: 2δE/h in D(h), 2δE/h + 2δE/(2h) in that estimate: c = 2 + 3 = 5
-        return d1, np.abs(d2 - d1), 5.0
-    d1 = (e[1] - e[-1]) / (2 * h)
-    d2 = (e[2] - e[-2]) / (4 * h)
-    if method == "central":
-        # D(h) − g ≈ c·h², D(2h) − g ≈ 4c·h²: |D(2h) − D(h)|/3 estimates D(h)'s truncation.
-        # rounding: δE/h in D(h), (δE/h + δE/(2h))/3 in the estimate: c = 1 + 1/2
-        return d1, np.abs(d2 - d1) / 3, 1.5
-    d4 = (e[4] - e[-4]) / (8 * h)
-    r1, r2 = (4 * d1 - d2) / 3, (4 * d2 - d4) / 3
-    # R(h) − g ≈ c·h⁴, R(2h) − g ≈ 16c·h⁴: |R(2h) − R(h)|/15 estimates R(h)'s truncation.
-    # rounding: (4·1 + 1/2)/3 = 1.5 in R(h), (4/2 + 1/4)/3 = 0.75 in R(2h), (1.5 + 0.75)/15 in the estimate
-    return r1, np.abs(r2 - r1) / 15, 1.5 + 0.15
+        scale = np.max(np.abs(m), axis=0)
+    else:
+        scale = np.max(np.abs(np.real(list(errors.values()))), axis=0)
+    return np.real(m[0]), np.abs(c_term) + np.abs(d_term), scale
 
 
 def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int, offsets: np.ndarray,

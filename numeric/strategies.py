@@ -118,6 +118,7 @@ def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None
     if not isinstance(kink_margin, (int, float)) or not 0 <= kink_margin < 1:
         raise InvalidArgument(f"kink_margin must be a number in [0, 1), not {kink_margin!r}")
     if isinstance(architecture, Network):
+        _require_numeric(architecture)
         architecture = st.just(architecture)
     elif architecture is None:
         architecture = architectures()
@@ -126,11 +127,7 @@ def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None
 
     @st.composite
     def draw_sample(draw) -> Sample:
-        network = draw(architecture)
-        if not all(act.has_numpy_form for act in network.activations):
-            raise InvalidArgument(f"networks() needs numeric activations; {network.activation_names} "
-                                  "include a symbolic one: draw architectures with activations="
-                                  "NUMERIC_ACTIVATIONS")
+        network = _require_numeric(draw(architecture))
         rows = 1 if max_batch is None else draw(st.integers(1, max_batch))
         wbar = [draw(_floats(shape, weight_bound)) for shape in network.shapes]
         x = draw(_floats((rows, network.sizes[0]), input_bound))
@@ -141,6 +138,13 @@ def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None
         return make_sample(network, wbar, x, y)
 
     return draw_sample()
+
+
+def _require_numeric(network: Network) -> Network:
+    if not all(act.has_numpy_form for act in network.activations):
+        raise InvalidArgument(f"networks() needs numeric activations; {network.activation_names} include a "
+                              "symbolic one: draw architectures with activations=NUMERIC_ACTIVATIONS")
+    return network
 
 
 def _floats(shape, bound: float):

@@ -1,0 +1,124 @@
+"""Checks in both directions: correct gradients pass, planted errors and classic mistakes are caught,
+and the failure message (API) names the failing weights, worst first."""
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from derive.network import Network
+from numeric.check import check_gradient
+from numeric.errors import GradientMismatch
+from numeric.finite_difference import METHODS
+from numeric.forms import psi_gradient
+from numeric.mistakes import NUMERIC_MISTAKES, as_gradient
+from numeric.samples import PrecisionWarning, make_sample, random_sample
+from numeric.strategies import architectures, networks
+
+
+def planted(network, layer, index, relative):
+    """The Ψ gradient with one entry off by ``relative``."""
+    def gradient(wbar, x, y, reduction="mean"):
+        grads = psi_gradient(network, wbar, x, y, reduction)
+        grads[layer][index] *= 1 + relative
+        return grads
+    return gradient
+
+
+@given(networks(architecture=architectures(max_depth=3, max_width=4), max_batch=3), st.sampled_from(METHODS))
+def test_correct_gradients_pass(sample, method):
+    result = check_gradient(sample, method=method)
+    assert result.ok, result.report()
+    assert 0 <= result.tolerance_used <= 1
+
+
+@pytest.mark.parametrize("method, relative", [
+    ("forward", 1e-3), ("central", 1e-6), ("richardson", 1e-8), ("complex-step", 1e-10)])
+def test_planted_small_errors_are_caught(method, relative):
+    network = Network.source_text()
+    for seed in range(5):
+        sample = random_sample(network, seed)
+        exact = psi_gradient(network, sample.wbar, *sample.columns())
+        largest = np.unravel_index(np.argmax(np.abs(exact[1])), exact[1].shape)
+        result = check_gradient(sample, planted(network, 1, largest, relative), method=method, direct=False)
+        assert [r.weight for r in result.failures] == [network.weights(1).__iter__().__next__()._replace(
+            source=largest[1], target=largest[0] + 1)], result.report()
+
+
+def test_a_complex_step_check_catches_one_part_in_a_million_on_26122_weights():
+    network = Network.from_spec("64,128,128,10")
+    sample = random_sample(network, seed=0)
+    result = check_gradient(sample, planted(network, 0, (5, 7), 1e-6))
+    assert [str(r.weight) for r in result.failures] == ["0,7,6"]
+    assert not result.direction.ok or result.failures
+
+
+def test_the_failure_message_is_a_table_of_the_failing_weights_worst_first():
+    network = Network.source_text()
+    sample = random_sample(network, seed=0)
+
+    def two_wrong(wbar, x, y, reduction="mean"):
+        grads = psi_gradient(network, wbar, x, y, reduction)
+        grads[2][0, 1] *= 1.5
+        grads[0][1, 2] *= 1 + 1e-5
+        return grads
+
+    result = check_gradient(sample, two_wrong, analytic_name="my backward", seed=0,
+                            rerun="gradproof check --seed 0")
+    with pytest.raises(GradientMismatch) as caught:
+        result.raise_if_failed()
+    assert isinstance(caught.value, AssertionError) and caught.value.result is result
+    lines = str(caught.value).splitlines()
+    assert lines[0] == ("gradient check FAILED: 2 of 29 weights differ from the finite difference by more "
+                        "than their tolerance (worst first)")
+    assert "analytic = my backward; direct = sympy.diff of E, compiled; finite diff. = the derivative by " \
+           "its definition, from E alone" in lines
+    header = next(line for line in lines if "L,J,I" in line)
+    assert header.split() == ["weight", "L,J,I", "analytic", "direct", "finite", "diff.", "|an.", "−", "FD|",
+                              "rel.", "error", "tolerance", "share"]
+    rows = [line.split() for line in lines[lines.index(header) + 1:] if re.match(r"\s+\S+w", line)]
+    assert [(r[0], r[1]) for r in rows] == [("²w¹₁", "2,1,1"), ("⁰w²₂", "0,2,2")]
+    assert float(rows[0][6]) == pytest.approx(1 / 3, rel=1e-2)  # |1.5g − g| / 1.5|g|, printed to 3 digits
+    assert lines[-2].startswith("method complex-step, step 1.0e-20, float64, reduction mean, batch 1, seed 0")
+    assert lines[-1].startswith("rerun: gradproof check --seed 0")
+
+
+def test_the_cheap_tier_passes_alone_and_escalates_on_failure():
+    network = Network.from_spec("4,6,3", "tanh")
+    sample = random_sample(network, seed=2)
+    quick = check_gradient(sample, tier="direction")
+    assert quick.ok and quick.rows == () and quick.direction.ok
+    caught = check_gradient(sample, planted(network, 0, (0, 0), 1e-4), tier="direction")
+    assert not caught.direction.ok and [str(r.weight) for r in caught.failures] == ["0,0,1"]
+
+
+@pytest.mark.parametrize("name", sorted(NUMERIC_MISTAKES))
+def test_numeric_mistakes_fail_and_shrink_to_a_minimal_network(name):
+    mistake = NUMERIC_MISTAKES[name]
+    strategy = networks(architecture=architectures(min_depth=2, max_depth=3, max_width=4,
+                                                   activations=["sigmoid", "tanh"], losses=["half-sse"],
+                                                   bias=True))
+
+    def fails(sample):
+        return not check_gradient(sample, as_gradient(mistake, sample.network), direct=False).ok
+
+    smallest = find(strategy, fails, settings=settings(max_examples=200, database=None))
+    assert smallest.network.depth == 2
+    assert sum(smallest.network.sizes) <= 3 + 2 * (name == "not-transposed")
+
+
+def test_float32_arrays_warn_and_are_checked_in_float64():
+    network = Network.from_spec("2,2")
+    base = random_sample(network)
+    with pytest.warns(PrecisionWarning, match="wbar\\[0\\] is float32: converted to float64"):
+        sample = make_sample(network, [base.wbar[0].astype(np.float32)], base.x, base.y)
+    assert sample.wbar[0].dtype == np.float64 and check_gradient(sample).ok
+
+
+def test_result_as_json():
+    result = check_gradient(random_sample(Network.from_spec("3,2"), seed=4), seed=4)
+    data = result.to_dict()
+    assert data["ok"] is True and data["weights"] == 8 and data["method"] == "complex-step"
+    assert {"max_relative_error", "tolerance_used", "seconds", "failures"} <= set(data)

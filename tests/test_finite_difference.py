@@ -1,0 +1,119 @@
+"""Finite differences: the definition, its error estimates, the layer-structured evaluation, and the
+cases where it cannot decide."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from derive.errors import InputError
+from derive.network import Network
+from numeric.error_model import error_model
+from numeric.errors import FiniteDifferenceUnreliable
+from numeric.finite_difference import METHODS, default_step, finite_difference, perturbed_errors
+from numeric.forms import forward, psi_gradient
+from numeric.samples import make_sample, random_sample
+from numeric.strategies import architectures, networks
+
+EPS = np.finfo(float).eps
+
+
+def test_error_terms_recover_c_and_d_from_three_steps():
+    from fractions import Fraction
+    from numeric import stencils
+    for method, (p, q) in stencils.ORDERS.items():
+        c_weights, d_weights = stencils.error_terms(method)
+        # M(k) = g + c·(kh)ᵖ + d·(kh)^q with g = 0, c·hᵖ = 3, d·h^q = 5
+        m = [3 * Fraction(k) ** p + 5 * Fraction(k) ** q for k in stencils.SCALES]
+        assert sum(w * mk for w, mk in zip(c_weights, m)) == 3
+        assert sum(w * mk for w, mk in zip(d_weights, m)) == 5
+
+
+def test_default_steps_follow_from_float64_and_the_method():
+    assert default_step("forward") == pytest.approx(EPS ** 0.5)
+    assert default_step("central") == pytest.approx(EPS ** (1 / 3))
+    assert default_step("richardson") == pytest.approx(EPS ** 0.2)
+    assert default_step("complex-step") == 1e-20
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_estimates_the_gradient_within_its_error_bound(method):
+    network = Network.from_spec("3,4,4,2", "tanh,softplus,sigmoid")
+    sample = random_sample(network, seed=7, batch=2)
+    x, y = sample.columns()
+    exact = psi_gradient(network, sample.wbar, x, y)
+    fd = finite_difference(network, sample.wbar, x, y, method)
+    model = error_model(network, sample.wbar, x, y)
+    analytic = model.analytic_rounding("mean")
+    bounds = fd.bounds(model, "mean")
+    for layer in range(network.depth):
+        assert np.all(np.abs(fd.values[layer] - exact[layer]) <= bounds[layer] + analytic[layer])
+        assert np.all(bounds[layer] > 0)
+
+
+@given(networks(architecture=architectures(max_depth=3, max_width=4), max_batch=2), st.sampled_from(METHODS))
+def test_error_bounds_hold_on_random_networks(sample, method):
+    x, y = sample.columns()
+    network = sample.network
+    exact = psi_gradient(network, sample.wbar, x, y)
+    fd = finite_difference(network, sample.wbar, x, y, method)
+    model = error_model(network, sample.wbar, x, y)
+    analytic = model.analytic_rounding("mean")
+    bounds = fd.bounds(model, "mean")
+    for layer in range(network.depth):
+        assert np.all(np.abs(fd.values[layer] - exact[layer]) <= bounds[layer] + analytic[layer])
+
+
+def test_structured_evaluation_equals_recomputing_e_with_the_moved_weight():
+    network = Network.from_spec("2,3,3,2", "tanh", "softmax-ce")
+    sample = random_sample(network, seed=1, batch=3)
+    x, y = sample.columns()
+    fwd = forward(network, sample.wbar, x, y)
+    for layer in range(network.depth):
+        offsets = np.full(network.shape(layer), 2.0 ** -10)  # exactly representable moves
+        structured = perturbed_errors(network, sample.wbar, fwd, y, layer, offsets, "mean")
+        for row, col in np.ndindex(*offsets.shape):
+            moved = [w.copy() for w in sample.wbar]
+            moved[layer][row, col] += offsets[row, col]
+            direct = forward(network, moved, x, y).errors.mean()
+            assert structured[row, col] == pytest.approx(direct, rel=1e-14, abs=1e-15)
+
+
+def test_forward_difference_is_the_source_texts_definition():
+    network = Network.from_spec("1,1", "identity")
+    sample = make_sample(network, [np.array([[0.5, 2.0]])], np.array([1.5]), np.array([0.25]))
+    fd = finite_difference(network, sample.wbar, *sample.columns(), "forward", step=1e-3)
+    h = 1e-3 * np.maximum(1, np.abs(sample.wbar[0]))
+    # E(w) = ½(w0 + w1·x − y)²: (E(w + h) − E(w))/h = (z − y)·x̄ + h·x̄²/2 exactly, and the estimate of
+    # that truncation from the steps h, 2h, 4h is exact for a quadratic: c·h = h·x̄²/2, d = 0
+    z = 0.5 + 2.0 * 1.5
+    expected = (z - 0.25) * np.array([1.0, 1.5]) + h[0] * np.array([1.0, 1.5]) ** 2 / 2
+    np.testing.assert_allclose(fd.values[0][0], expected, rtol=1e-9)
+    np.testing.assert_allclose(fd.truncation[0][0], h[0] * np.array([1.0, 1.5]) ** 2 / 2, rtol=1e-6)
+
+
+def test_a_step_across_a_relu_kink_is_unreliable_not_a_mismatch():
+    network = Network.from_spec("1,1,1", "relu")
+    # the hidden unit sits exactly at its kink: z = 0·1 + 0·x
+    sample = make_sample(network, [np.array([[0.0, 1.0]]), np.array([[0.1, 1.0]])], np.array([0.0]),
+                         np.array([0.3]))
+    with pytest.raises(FiniteDifferenceUnreliable, match="across an activation's kink"):
+        finite_difference(network, sample.wbar, *sample.columns(), "central")
+
+
+def test_overflow_is_unreliable():
+    network = Network.from_spec("1,1", "identity")
+    sample = make_sample(network, [np.array([[1e200, 1e200]])], np.array([1e100]), np.array([0.0]))
+    with pytest.raises(FiniteDifferenceUnreliable, match="not finite"):
+        finite_difference(network, sample.wbar, *sample.columns(), "central")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(method="backward"), "unknown finite-difference method 'backward'"),
+    (dict(step=-1.0), "the step must be a positive number"),
+    (dict(step="tiny"), "the step must be a positive number"),
+])
+def test_bad_options(kwargs, message):
+    sample = random_sample(Network.from_spec("2,1"))
+    with pytest.raises(InputError, match=message):
+        finite_difference(sample.network, sample.wbar, *sample.columns(), **kwargs)
