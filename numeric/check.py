@@ -77,6 +77,28 @@ class DirectionCheck:
 
 
 @dataclass(frozen=True, eq=False)
+class Comparison:
+    """Every weight's values, tolerance and share, as arrays shaped like W̄ (one entry per layer)."""
+
+    analytic: tuple
+    direct: tuple | None
+    finite_difference: tuple
+    tolerance: tuple
+    share: tuple
+
+    @property
+    def weights(self) -> int:
+        return sum(a.size for a in self.analytic)
+
+    def row(self, network: Network, index: WeightIndex) -> WeightComparison:
+        layer, row, col = network.position(index)
+        direct = None if self.direct is None else float(self.direct[layer][row, col])
+        return WeightComparison(index, float(self.analytic[layer][row, col]), direct,
+                                float(self.finite_difference[layer][row, col]),
+                                float(self.tolerance[layer][row, col]), float(self.share[layer][row, col]))
+
+
+@dataclass(frozen=True, eq=False)
 class CheckResult:
     """Everything a check found; ``report()`` is the message a failure raises."""
 
@@ -87,15 +109,34 @@ class CheckResult:
     reduction: str
     batch: int | None
     seed: int | None
-    rows: tuple[WeightComparison, ...]
+    comparison: Comparison | None
     direction: DirectionCheck | None
     seconds: float
     rerun: str = field(default="")
 
     @property
+    def weights(self) -> int:
+        """How many weights were compared one by one (0 when only the direction was checked)."""
+        return 0 if self.comparison is None else self.comparison.weights
+
+    @property
+    def rows(self) -> tuple[WeightComparison, ...]:
+        """Every weight's comparison, in W̄ order (built on demand: large networks have many)."""
+        if self.comparison is None:
+            return ()
+        return tuple(self.comparison.row(self.network, index) for index in self.network.weights())
+
+    @property
     def failures(self) -> tuple[WeightComparison, ...]:
         """The failing weights, worst first."""
-        return tuple(sorted((r for r in self.rows if r.failed), key=lambda r: -r.share))
+        if self.comparison is None:
+            return ()
+        found = []
+        for layer, share in enumerate(self.comparison.share):
+            for row, col in zip(*np.nonzero(share > 1)):
+                index = WeightIndex(layer, int(col) + self.network.first_source, int(row) + 1)
+                found.append(self.comparison.row(self.network, index))
+        return tuple(sorted(found, key=lambda r: -r.share))
 
     @property
     def ok(self) -> bool:
@@ -104,16 +145,22 @@ class CheckResult:
     @property
     def tolerance_used(self) -> float:
         """The largest share of its tolerance any comparison used (≤ 1 passes)."""
-        shares = [r.share for r in self.rows] + ([self.direction.share] if self.direction else [])
-        return max(shares, default=0.0)
+        shares = [float(np.max(s)) for s in self.comparison.share] if self.comparison else []
+        return max(shares + ([self.direction.share] if self.direction else []), default=0.0)
 
     @property
     def max_relative_error(self) -> float:
         """max |analytic − FD| / max(|analytic|, |FD|) over the weights the check resolves (whose values
         exceed their tolerance); tiny gradients below the finite difference's resolution are left out."""
-        resolved = [r.relative_error for r in self.rows
-                    if max(abs(r.analytic), abs(r.finite_difference)) > r.tolerance]
-        return max(resolved, default=0.0)
+        if self.comparison is None:
+            return 0.0
+        worst = 0.0
+        for a, f, t in zip(self.comparison.analytic, self.comparison.finite_difference, self.comparison.tolerance):
+            scale = np.maximum(np.abs(a), np.abs(f))
+            resolved = scale > t
+            if resolved.any():
+                worst = max(worst, float(np.max(np.abs(a - f)[resolved] / scale[resolved])))
+        return worst
 
     def report(self, limit: int = 20) -> str:
         return format_success(self) if self.ok else format_failure(self, limit)
@@ -126,7 +173,7 @@ class CheckResult:
     def to_dict(self) -> dict:
         return {"ok": bool(self.ok), "method": self.method, "step": self.step, "dtype": "float64",
                 "reduction": self.reduction, "batch": self.batch, "seed": self.seed,
-                "analytic": self.analytic_name, "weights": len(self.rows),
+                "analytic": self.analytic_name, "weights": self.weights,
                 "max_relative_error": self.max_relative_error, "tolerance_used": self.tolerance_used,
                 "direction": None if self.direction is None else {
                     "analytic": self.direction.analytic, "finite_difference": self.direction.finite_difference,
@@ -163,22 +210,33 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
     network = sample.network
     x, y = sample.columns()
     small = network.n_weights <= DIRECT_FORM_LIMIT
-    if gradient is None:
+    default = gradient is None
+    if default:
         gradient = compiled(network, "psi") if small else matrix_psi(network)
         analytic_name = analytic_name or ("the Ψ recurrence, compiled per weight" if small
                                           else "the Ψ recurrence in matrix form")
     direct_form = compiled(network, "direct") if (small if direct is None else direct) else None
     start = time.perf_counter()  # compiling the symbolic forms is not part of the check's time
-    analytic = [np.asarray(g, dtype=float) for g in gradient(sample.wbar, x, y, reduction)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        analytic = [np.asarray(g, dtype=float) for g in gradient(sample.wbar, x, y, reduction)]
+    if default and not _finite(analytic):
+        # a compiled per-weight form overflows where e^z does; the matrix form shifts its softmax
+        gradient, analytic_name = matrix_psi(network), "the Ψ recurrence in matrix form"
+        analytic = gradient(sample.wbar, x, y, reduction)
     model = error_model(network, sample.wbar, x, y)
     direction = _direction_check(sample, analytic, model, method, step, reduction, direction_seed)
-    rows = ()
+    comparison = None
     if tier == "full" or not direction.ok:
-        direct_values = direct_form(sample.wbar, x, y, reduction) if direct_form else None
-        rows = _compare_weights(sample, analytic, direct_values, model, method, step, reduction)
+        direct_values = None
+        if direct_form is not None:
+            with np.errstate(over="ignore", invalid="ignore"):
+                direct_values = direct_form(sample.wbar, x, y, reduction)
+            if not _finite(direct_values):  # e^z overflowed in the compiled expression: no witness here
+                direct_values = None
+        comparison = _compare_weights(sample, analytic, direct_values, model, method, step, reduction)
     return CheckResult(network, analytic_name or "the gradient under test", method,
                        default_step(method) if step is None else float(step), reduction, sample.batch,
-                       seed, rows, direction, time.perf_counter() - start, rerun)
+                       seed, comparison, direction, time.perf_counter() - start, rerun)
 
 
 def _share(difference: float, tolerance: float) -> float:
@@ -210,21 +268,32 @@ def _direction_check(sample, analytic, model: ErrorModel, method, step, reductio
     return DirectionCheck(along, value, fd_error + rounding)
 
 
-def _compare_weights(sample, analytic, direct, model: ErrorModel, method, step, reduction):
+def _compare_weights(sample, analytic, direct, model: ErrorModel, method, step, reduction) -> Comparison:
+    """Shares of tolerance per weight: analytic and direct against the finite difference (tolerance: the
+    two sides' bounds), and direct against analytic (twice the analytic bound)."""
     x, y = sample.columns()
     fd = finite_difference(sample.network, sample.wbar, x, y, method, step, reduction)
     bound = model.analytic_rounding(reduction)
-    fd_bounds = fd.bounds(model, reduction)
-    rows = []
-    for index in sample.network.weights():
-        layer, row, col = sample.network.position(index)
-        a, f, an = analytic[layer][row, col], fd.values[layer][row, col], bound[layer][row, col]
-        fd_error = fd_bounds[layer][row, col]
-        tol = fd_error + an
-        shares = [_share(abs(a - f), tol)]
-        d = None
+    tolerance = [f + a for f, a in zip(fd.bounds(model, reduction), bound)]
+    shares = []
+    for layer, (a, f, t, b) in enumerate(zip(analytic, fd.values, tolerance, bound)):
+        share = _shares(np.abs(a - f), t)
         if direct is not None:
-            d = float(direct[layer][row, col])
-            shares += [_share(abs(d - f), tol), _share(abs(d - a), 2 * an)]
-        rows.append(WeightComparison(index, float(a), d, float(f), float(tol), float(max(shares))))
-    return tuple(rows)
+            share = np.maximum(share, np.maximum(_shares(np.abs(direct[layer] - f), t),
+                                                 _shares(np.abs(direct[layer] - a), 2 * b)))
+        shares.append(share)
+    direct_arrays = None if direct is None else tuple(np.asarray(d, dtype=float) for d in direct)
+    return Comparison(tuple(analytic), direct_arrays, tuple(fd.values), tuple(tolerance), tuple(shares))
+
+
+def _shares(difference: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
+    """difference/tolerance elementwise, with 0/0 = 0, x/0 = inf, and NaN anywhere = inf (fails)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = difference / tolerance
+    share[difference == 0] = 0.0
+    share[np.isnan(share)] = np.inf
+    return share
+
+
+def _finite(arrays) -> bool:
+    return all(np.all(np.isfinite(a)) for a in arrays)

@@ -22,7 +22,7 @@ def format_failure(result, limit: int = 20) -> str:
     failures = result.failures
     lines = []
     if failures:
-        lines.append(f"gradient check FAILED: {len(failures)} of {len(result.rows)} weights differ from the "
+        lines.append(f"gradient check FAILED: {len(failures)} of {result.weights} weights differ from the "
                      f"finite difference by more than their tolerance (worst first)")
     if result.direction is not None and not result.direction.ok:
         d = result.direction
@@ -46,9 +46,9 @@ def format_failure(result, limit: int = 20) -> str:
 
 
 def format_success(result) -> str:
-    compared = "analytic, direct and finite difference" if any(r.direct is not None for r in result.rows) \
-        else "analytic and finite difference"
-    what = f"all {len(result.rows)} weights agree ({compared})" if result.rows \
+    has_direct = result.comparison is not None and result.comparison.direct is not None
+    compared = "analytic, direct and finite difference" if has_direct else "analytic and finite difference"
+    what = f"all {result.weights} weights agree ({compared})" if result.weights \
         else "the gradient agrees along a random direction (per-weight check not run)"
     return (f"gradient check passed: {what}; max relative error {result.max_relative_error:.1e}, "
             f"largest share of tolerance used {result.tolerance_used:.2f}\n{footer(result)}")

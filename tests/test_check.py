@@ -89,7 +89,7 @@ def test_the_cheap_tier_passes_alone_and_escalates_on_failure():
     network = Network.from_spec("4,6,3", "tanh")
     sample = random_sample(network, seed=2)
     quick = check_gradient(sample, tier="direction")
-    assert quick.ok and quick.rows == () and quick.direction.ok
+    assert quick.ok and quick.weights == 0 and quick.rows == () and quick.direction.ok
     caught = check_gradient(sample, planted(network, 0, (0, 0), 1e-4), tier="direction")
     assert not caught.direction.ok and [str(r.weight) for r in caught.failures] == ["0,0,1"]
 
@@ -122,3 +122,27 @@ def test_result_as_json():
     data = result.to_dict()
     assert data["ok"] is True and data["weights"] == 8 and data["method"] == "complex-step"
     assert {"max_relative_error", "tolerance_used", "seconds", "failures"} <= set(data)
+
+
+def test_compiled_forms_that_overflow_give_way_to_the_matrix_form():
+    # z reaches ~1e4 at the softmax: e^z overflows in the compiled per-weight expressions
+    network = Network.from_spec("1,1,1,3", "identity,identity,softmax", "softmax-ce")
+    sample = make_sample(network, [np.array([[0.0, 30.0]]), np.array([[0.0, 30.0]]),
+                                   np.array([[0.0, 12.0], [0.0, 11.0], [0.0, -3.0]])],
+                         np.array([1.0]), np.array([0.2, 0.3, 0.5]))
+    result = check_gradient(sample)
+    assert result.ok, result.report()
+    assert result.analytic_name == "the Ψ recurrence in matrix form" and result.comparison.direct is None
+
+
+def test_nan_in_the_gradient_under_test_fails():
+    network = Network.from_spec("2,2")
+    sample = random_sample(network)
+
+    def nan_gradient(wbar, x, y, reduction="mean"):
+        grads = psi_gradient(network, wbar, x, y, reduction)
+        grads[0][0, 0] = np.nan
+        return grads
+
+    result = check_gradient(sample, nan_gradient)
+    assert not result.ok and [str(r.weight) for r in result.failures] == ["0,0,1"]
