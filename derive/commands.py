@@ -6,9 +6,12 @@ import json
 
 from derive.cli_base import EXIT_FAILED, EXIT_OK, add_network_options, network_from_args
 from derive.derivation import Derivation
+from derive.gradients import PSI, PsiRecurrence
+from derive.loading import load_function
 from derive.network import Network
-from derive.printing import weight_text
+from derive.printing import text, weight_text, z_abbreviations
 from derive.proof import Proof, prove
+from derive.symbolic import SymbolicNetwork
 
 
 def register(subparsers) -> None:
@@ -27,6 +30,9 @@ def register(subparsers) -> None:
         description="Differentiate E by each weight (sympy.diff) and prove every result equal to the Ψ "
                     "recurrence's entry. Exit status 0: all proven; 1: something refuted.")
     add_network_options(prover)
+    prover.add_argument("--recurrence", metavar="FILE.py:NAME",
+                        help="prove your own recurrence instead: a function of the SymbolicNetwork returning "
+                             "one sympy matrix per layer, or a PsiRecurrence subclass (see the README)")
     prover.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     prover.set_defaults(run=run_prove)
 
@@ -52,7 +58,13 @@ def run_derive(args) -> int:
 
 
 def run_prove(args) -> int:
-    proof = prove(network_from_args(args))
+    network = network_from_args(args)
+    recurrence = PSI
+    if args.recurrence:
+        recurrence = load_function(args.recurrence, "--recurrence")
+        if isinstance(recurrence, type) and issubclass(recurrence, PsiRecurrence):
+            recurrence = recurrence()
+    proof = prove(network, recurrence)
     if args.json:
         print(json.dumps(proof.to_dict(), ensure_ascii=False))
     else:
@@ -61,14 +73,21 @@ def run_prove(args) -> int:
     return EXIT_OK if proof.ok else EXIT_FAILED
 
 
+def _short(printed: str, limit: int = 160) -> str:
+    return printed if len(printed) <= limit else printed[: limit - 1] + "…"
+
+
 def proof_summary(proof: Proof) -> str:
     """Per-layer counts, lemmas, failures with their counterexamples, method and verdict."""
     lines = [f"  layer {layer}: {proven}/{total} weights proven" for layer, proven, total in proof.by_layer()]
     lines += [f"  lemma: {lemma.statement}: {lemma.status}" for lemma in proof.lemmas]
     lines += [f"  assuming {assumption}" for assumption in proof.assumptions]
+    names = z_abbreviations(SymbolicNetwork(proof.network)) if proof.refuted or proof.undecided else {}
     for result in proof.refuted + proof.undecided:
         why = result.counterexample.describe() if result.counterexample else "no counterexample found"
         lines.append(f"  {result.status}: ∂E/∂{weight_text(*result.weight)}: {why}")
+        lines.append(f"      residual (direct − claimed, expanded): {_short(text(result.residual, names))}")
+    lines += [f"diagnosis: {sentence}" for sentence in proof.diagnosis]
     lines.append(f"method: {proof.method} ({proof.method_description})")
     if proof.ok:
         verdict = f"{proof.recurrence} is correct for this network"

@@ -18,6 +18,7 @@ from derive.errors import InputError
 from derive.gradients import PSI, PsiRecurrence, direct_gradients
 from derive.identity import METHOD, METHOD_DESCRIPTION, Decision, decide_zero
 from derive.lemmas import PROVEN, REFUTED, UNDECIDED, Lemma, lemmas_for
+from derive.mistakes import recognise
 from derive.network import Network, WeightIndex
 from derive.symbolic import SymbolicNetwork
 
@@ -59,6 +60,7 @@ class Proof:
     lemmas: tuple[Lemma, ...]
     assumptions: tuple[str, ...]
     seconds: float
+    diagnosis: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -97,12 +99,23 @@ class Proof:
                 "method": self.method, "method_description": self.method_description,
                 "recurrence": self.recurrence, "seconds": round(self.seconds, 6),
                 "network": self.network.spec(), "assumptions": list(self.assumptions),
+                "diagnosis": list(self.diagnosis),
                 "lemmas": [lemma.to_dict() for lemma in self.lemmas],
                 "weights": [w.to_dict() for w in self.weights]}
 
 
-def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI) -> Proof:
-    """Prove, weight by weight, that ``recurrence`` gives ∂E/∂w as ``sympy.diff`` of E does."""
+#: networks up to this many weights get a diagnosis when a proof fails (it compares the claimed
+#: gradients with every catalogued mistake)
+DIAGNOSIS_LIMIT = 100
+
+
+def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diagnose: bool = True) -> Proof:
+    """Prove, weight by weight, that ``recurrence`` gives ∂E/∂w as ``sympy.diff`` of E does.
+
+    ``recurrence`` is a :class:`PsiRecurrence` (or subclass) or a function of the
+    :class:`SymbolicNetwork` returning one matrix per layer shaped like W̄[l]. When something is
+    refuted, ``diagnose`` compares the claimed gradients with the catalogued mistakes
+    (:mod:`derive.mistakes`) on networks of up to ``DIAGNOSIS_LIMIT`` weights."""
     start = time.perf_counter()
     sym = network if isinstance(network, SymbolicNetwork) else SymbolicNetwork(network)
     net = sym.network
@@ -119,9 +132,13 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI) -> P
             witness = find_counterexample(sym, d, c, seed=hash(index) & 0xFFFF)
             status = REFUTED if witness else UNDECIDED
         results.append(WeightProof(index, status, d, c, decision, witness))
-    return Proof(net, getattr(recurrence, "description", getattr(recurrence, "__name__", "custom")),
-                 METHOD, METHOD_DESCRIPTION, tuple(results), tuple(lemmas_for(net)), assumptions,
-                 time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    diagnosis = ()
+    if diagnose and any(r.status != PROVEN for r in results) and net.n_weights <= DIAGNOSIS_LIMIT:
+        diagnosis = tuple(recognise(sym, claimed))
+    name = getattr(recurrence, "description", None) or f"your recurrence {getattr(recurrence, '__name__', '')}()"
+    return Proof(net, name, METHOD, METHOD_DESCRIPTION, tuple(results), tuple(lemmas_for(net)),
+                 assumptions, seconds, diagnosis)
 
 
 def target_assumptions(sym: SymbolicNetwork) -> tuple[dict, tuple[str, ...]]:

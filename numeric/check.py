@@ -18,7 +18,8 @@ import numpy as np
 
 from derive.errors import InputError
 from derive.network import Network, WeightIndex
-from numeric.compiled import DIRECT_FORM_LIMIT, CompiledGradient
+from numeric.compiled import CompiledGradient, per_weight_feasible
+from numeric.diagnosis import diagnose
 from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, error_model, gamma
 from numeric.errors import GradientMismatch
 from numeric.finite_difference import check_method, default_step, directional_difference, finite_difference
@@ -113,6 +114,7 @@ class CheckResult:
     direction: DirectionCheck | None
     seconds: float
     rerun: str = field(default="")
+    diagnosis: tuple[str, ...] = ()
 
     @property
     def weights(self) -> int:
@@ -178,7 +180,7 @@ class CheckResult:
                 "direction": None if self.direction is None else {
                     "analytic": self.direction.analytic, "finite_difference": self.direction.finite_difference,
                     "tolerance": self.direction.tolerance, "ok": bool(self.direction.ok)},
-                "seconds": self.seconds, "network": self.network.spec(),
+                "seconds": self.seconds, "network": self.network.spec(), "diagnosis": list(self.diagnosis),
                 "failures": [r.to_dict() for r in self.failures]}
 
 
@@ -199,8 +201,9 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
     """Check ``gradient`` (default: the Ψ recurrence) on ``sample``; see the module doc.
 
     - ``method``, ``step``: the finite difference (``step`` None: the method's default).
-    - ``direct``: also compare with the compiled ``sympy.diff`` form (None: where the network has at most
-      ``DIRECT_FORM_LIMIT`` weights). Compiling is done first and is not counted in ``seconds``.
+    - ``direct``: also compare with the compiled ``sympy.diff`` form (None: where the network is small
+      enough that it compiles in about a second, :func:`numeric.compiled.per_weight_feasible`).
+      Compiling is done first and is not counted in ``seconds``.
     - ``tier``: ``"full"`` checks every weight; ``"direction"`` only ⟨∇E, v⟩, and every weight only if
       that fails.
     """
@@ -209,7 +212,7 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
         raise InputError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
     network = sample.network
     x, y = sample.columns()
-    small = network.n_weights <= DIRECT_FORM_LIMIT
+    small = per_weight_feasible(network)
     default = gradient is None
     if default:
         gradient = compiled(network, "psi") if small else matrix_psi(network)
@@ -234,9 +237,11 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
             if not _finite(direct_values):  # e^z overflowed in the compiled expression: no witness here
                 direct_values = None
         comparison = _compare_weights(sample, analytic, direct_values, model, method, step, reduction)
+    seconds = time.perf_counter() - start
+    diagnosis = diagnose(sample, analytic, comparison) if comparison is not None else ()
     return CheckResult(network, analytic_name or "the gradient under test", method,
                        default_step(method) if step is None else float(step), reduction, sample.batch,
-                       seed, comparison, direction, time.perf_counter() - start, rerun)
+                       seed, comparison, direction, seconds, rerun, diagnosis)
 
 
 def _share(difference: float, tolerance: float) -> float:

@@ -10,8 +10,10 @@ import numpy as np
 
 from derive.cli_base import EXIT_FAILED, EXIT_OK, add_network_options, network_from_args
 from derive.errors import InputError
+from derive.loading import load_function
+from numeric.backward import user_gradient
 from numeric.check import check_gradient, compiled
-from numeric.compiled import DIRECT_FORM_LIMIT
+from numeric.compiled import per_weight_feasible
 from numeric.errors import FiniteDifferenceUnreliable
 from numeric.finite_difference import METHODS, finite_difference
 from numeric.forms import REDUCTIONS, psi_gradient
@@ -28,6 +30,10 @@ def register(subparsers) -> None:
     _add_sample_options(check)
     check.add_argument("--quick", action="store_true",
                        help="check along one random direction only; every weight only if that fails")
+    check.add_argument("--backward", metavar="FILE.py:FUNCTION",
+                       help="check your own backward(wbar, x, y) instead of the Ψ recurrence (see the README)")
+    check.add_argument("--batched", action="store_true",
+                       help="with --backward and --batch: your function takes the whole batch at once")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.set_defaults(run=run_check)
 
@@ -64,15 +70,21 @@ def _rerun(args) -> str:
     parts = ["gradproof check", f"--layers {args.layers}", f"--activation {args.activation}",
              f"--loss {args.loss}", f"--seed {args.seed}"]
     parts += ["--no-bias"] * args.no_bias + ([f"--batch {args.batch}"] if args.batch else [])
+    parts += [f"--backward {args.backward}"] * bool(args.backward) + ["--batched"] * args.batched
     return " ".join(parts)
 
 
 def run_check(args) -> int:
+    if args.batched and not args.backward:
+        raise InputError("--batched describes your --backward function: give --backward FILE.py:FUNCTION too")
+    backward = load_function(args.backward, "--backward") if args.backward else None
     sample = _sample(args)
+    gradient = None if backward is None else user_gradient(backward, sample.network, args.batched)
+    name = None if backward is None else f"your backward pass {args.backward}"
     try:
-        result = check_gradient(sample, method=args.method, step=args.step, reduction=args.reduction,
-                                tier="direction" if args.quick else "full", seed=args.seed,
-                                rerun=_rerun(args))
+        result = check_gradient(sample, gradient, analytic_name=name, method=args.method, step=args.step,
+                                reduction=args.reduction, tier="direction" if args.quick else "full",
+                                seed=args.seed, rerun=_rerun(args))
     except FiniteDifferenceUnreliable as why:
         if args.json:
             print(json.dumps({"ok": False, "unreliable": str(why), "method": args.method}))
@@ -89,7 +101,7 @@ def run_gradient(args) -> int:
     psi = psi_gradient(network, sample.wbar, x, y, args.reduction)
     fd = finite_difference(network, sample.wbar, x, y, args.method, args.step, args.reduction)
     direct = None
-    if network.n_weights <= DIRECT_FORM_LIMIT:
+    if per_weight_feasible(network):
         direct = _lists(compiled(network, "direct")(sample.wbar, x, y, args.reduction))
     out = {"network": network.spec(), "seed": args.seed, "batch": args.batch, "reduction": args.reduction,
            "method": args.method, "wbar": _lists(sample.wbar), "x": sample.x.tolist(),

@@ -41,6 +41,7 @@ def format_failure(result, limit: int = 20) -> str:
         lines += ["  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in table]
         if len(failures) > limit:
             lines.append(f"  … and {len(failures) - limit} more")
+    lines += [f"diagnosis: {sentence}" for sentence in result.diagnosis]
     lines.append(footer(result))
     return "\n".join(lines)
 
