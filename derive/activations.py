@@ -125,6 +125,8 @@ class Activation:
 
     name: str
     description: str
+    #: the description in LaTeX (math mode)
+    latex: str = ""
 
     def forward(self, z: Sequence[sp.Expr]) -> list[sp.Expr]:
         raise NotImplementedError
@@ -222,18 +224,28 @@ class Softmax(Activation):
 
 ACTIVATIONS: dict[str, Activation] = {
     act.name: act for act in (
-        Elementwise("sigmoid", "σ(z) = 1/(1 + e^(−z)), σ' = σ·(1 − σ)", sigmoid, _sigmoid_derivative,
-                    EXPLICIT_FORMS[sigmoid], _np_sigmoid),
-        Elementwise("tanh", "tanh(z), tanh' = 1 − tanh²", sp.tanh, lambda z: 1 - sp.tanh(z) ** 2,
-                    lambda z: (sp.exp(z) - sp.exp(-z)) / (sp.exp(z) + sp.exp(-z)), np.tanh),
-        Elementwise("relu", "max(0, z), relu' = H(z) with relu'(0) = 0", relu,
-                    lambda z: sp.Heaviside(z, 0), EXPLICIT_FORMS[relu], _np_relu, kinks=(0.0,)),
-        Elementwise("softplus", "log(1 + e^z), softplus' = σ", softplus, sigmoid,
-                    EXPLICIT_FORMS[softplus], _np_softplus),
-        Elementwise("identity", "a(z) = z, a' = 1", lambda z: z, lambda z: sp.Integer(1),
-                    lambda z: z, lambda z: z),
-        Elementwise("generic", "an undefined differentiable a(z) with derivative a'(z)", a, a_prime),
-        Softmax("softmax", "softmax(z)ₖ = e^(zₖ)/Σⱼ e^(zⱼ), a vector function (output layers)"),
+        Elementwise(name="sigmoid", description="σ(z) = 1/(1 + e^(−z)), σ' = σ·(1 − σ)",
+                    latex=r"\sigma(z) = 1/(1 + e^{-z}),\ \sigma' = \sigma\,(1 - \sigma)",
+                    function=sigmoid, derivative=_sigmoid_derivative, closed_form=EXPLICIT_FORMS[sigmoid],
+                    numpy=_np_sigmoid),
+        Elementwise(name="tanh", description="tanh(z), tanh' = 1 − tanh²",
+                    latex=r"\tanh(z),\ \tanh' = 1 - \tanh^2", function=sp.tanh,
+                    derivative=lambda z: 1 - sp.tanh(z) ** 2,
+                    closed_form=lambda z: (sp.exp(z) - sp.exp(-z)) / (sp.exp(z) + sp.exp(-z)), numpy=np.tanh),
+        Elementwise(name="relu", description="max(0, z), relu' = H(z) with relu'(0) = 0",
+                    latex=r"\max(0, z),\ \operatorname{relu}' = H(z),\ \operatorname{relu}'(0) = 0",
+                    function=relu, derivative=lambda z: sp.Heaviside(z, 0), closed_form=EXPLICIT_FORMS[relu],
+                    numpy=_np_relu, kinks=(0.0,)),
+        Elementwise(name="softplus", description="log(1 + e^z), softplus' = σ",
+                    latex=r"\log(1 + e^{z}),\ \operatorname{softplus}' = \sigma", function=softplus,
+                    derivative=sigmoid, closed_form=EXPLICIT_FORMS[softplus], numpy=_np_softplus),
+        Elementwise(name="identity", description="a(z) = z, a' = 1", latex="a(z) = z,\\ a' = 1",
+                    function=lambda z: z, derivative=lambda z: sp.Integer(1), closed_form=lambda z: z,
+                    numpy=lambda z: z),
+        Elementwise(name="generic", description="an undefined differentiable a(z) with derivative a'(z)",
+                    latex=r"a(z)\text{ undefined, with derivative }a'(z)", function=a, derivative=a_prime),
+        Softmax(name="softmax", description="softmax(z)ₖ = e^(zₖ)/Σⱼ e^(zⱼ), a vector function (output layers)",
+                latex=r"\operatorname{softmax}(z)_k = e^{z_k}/\textstyle\sum_j e^{z_j}"),
     )
 }
 

@@ -57,7 +57,7 @@ class Derivation:
         for layer in range(net.depth):
             for unit, z in enumerate(sym.z[layer], start=1):
                 row = sym.wbar[layer][unit - 1, :]
-                terms = [w * x for w, x in zip(row, sym.xbar[layer])]
+                terms = [w if x == 1 else sp.Mul(w, x, evaluate=False) for w, x in zip(row, sym.xbar[layer])]
                 lines.append((z_text(layer, unit), sp.Add(*terms, evaluate=False)))
             if layer + 1 < net.depth:
                 lines.append((f"X̄[{layer + 1}]", sp.ImmutableMatrix(sym.xbar[layer + 1]).T))
@@ -109,6 +109,10 @@ class Derivation:
             out.append(wrap(f"  ∂E/∂{name} = {self._print(self.direct[index])}", width, 6))
             out.append(f"  {' ' * len(name)}   Ψ form: {self._print(self.weight_rule(index))}{verdict}")
         return "\n".join(out)
+
+    def _repr_latex_(self) -> str:
+        from derive.notebook import derivation_latex
+        return derivation_latex(self)
 
     def _print(self, expr, lhs: str | None = None) -> str:
         names = self.names

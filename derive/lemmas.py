@@ -29,6 +29,7 @@ class Lemma:
     statement: str
     status: str
     method: str
+    latex: str = ""   #: the statement in LaTeX (text with inline math)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "statement": self.statement, "status": self.status,
@@ -41,7 +42,7 @@ def activation_lemma(act: Activation) -> Lemma:
         return _softmax_lemma(act)
     if act.closed_form is None:
         return Lemma(f"{act.name}'", f"a' is the derivative of a, by definition ({act.description})",
-                     PROVEN, "definition")
+                     PROVEN, "definition", f"$a'$ is the derivative of $a$, by definition")
     regions = [{"positive": True}, {"negative": True}] if act.kinks else [{"real": True}]
     statuses = []
     for assumptions in regions:
@@ -49,8 +50,10 @@ def activation_lemma(act: Activation) -> Lemma:
         difference = sp.diff(act.closed_form(t), t) - explicit(act.derivative(t))
         statuses.append(sp.simplify(difference) == 0)
     where = " for z ≠ 0 (the kink: relu'(0) = 0 by convention)" if act.kinks else ""
+    tex_where = " for $z \\neq 0$ (at the kink $\\operatorname{relu}'(0) = 0$ by convention)" if act.kinks else ""
     return Lemma(f"{act.name}'", f"{act.description}: the rule is d/dz of the closed form{where}",
-                 PROVEN if all(statuses) else UNDECIDED, "sympy.simplify(d/dz closed form − rule) = 0")
+                 PROVEN if all(statuses) else UNDECIDED, "sympy.simplify(d/dz closed form − rule) = 0",
+                 f"${act.latex}$: the rule is $d/dz$ of the closed form{tex_where}")
 
 
 def _softmax_lemma(act: Softmax) -> Lemma:
@@ -62,7 +65,9 @@ def _softmax_lemma(act: Softmax) -> Lemma:
     decisions = decide_zero([lhs - rhs for lhs, rhs in zip(jacobian_t_g, act.vjp(z, g))])
     return Lemma("softmax backward", "softmax's backward rule a ⊙ (g − a·g) is (∂a/∂z)ᵀ·g, with "
                   "e^z differentiating to itself (checked at width 3; the weight proof covers the rest)",
-                  PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity")
+                  PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity",
+                  "softmax's backward rule $a \\odot (g - a^T g)$ is $(\\partial a/\\partial z)^T g$ (checked at "
+                  "width 3; the weight proof covers the rest)")
 
 
 def loss_lemma(loss: Loss, width: int) -> Lemma:
@@ -72,7 +77,8 @@ def loss_lemma(loss: Loss, width: int) -> Lemma:
     error = loss.error(out, y)
     decisions = decide_zero([sp.diff(error, ak) - gk for ak, gk in zip(out, loss.gradient(out, y))])
     return Lemma(f"{loss.name} gradient", f"∂E/∂a of {loss.formula} is the hand-written rule",
-                 PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity")
+                 PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity",
+                 f"$\\partial E/\\partial a$ of ${loss.latex}$ is the hand-written rule")
 
 
 def collapse_lemma(loss: Loss, act: Activation, width: int) -> Lemma | None:
@@ -87,8 +93,10 @@ def collapse_lemma(loss: Loss, act: Activation, width: int) -> Lemma | None:
     through_jacobian = act.vjp(z, loss.gradient(out, y))
     decisions = decide_zero([lhs - rhs for lhs, rhs in zip(through_jacobian, loss.collapsed_psi(out, y))])
     given = " given Σₖ yₖ = 1" if loss.targets == "probabilities" else ""
+    tex_given = " given $\\sum_k y_k = 1$" if loss.targets == "probabilities" else ""
     return Lemma("output Ψ collapses", f"for {loss.name}, (∂a/∂z)ᵀ·∂E/∂a = a − y{given}",
-                 PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity")
+                 PROVEN if all(d.is_zero for d in decisions) else REFUTED, "polynomial identity",
+                 f"for {loss.name}, $(\\partial a/\\partial z)^T\\,\\partial E/\\partial a = a - y${tex_given}")
 
 
 def lemmas_for(network) -> list[Lemma]:

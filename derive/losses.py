@@ -32,6 +32,8 @@ class Loss:
     np_gradient: Callable[[np.ndarray, np.ndarray], np.ndarray] = field(repr=False)
     #: the magnitude of the terms ∂E/∂a is computed from (|a| + |y| for a − y): rounding bounds scale with it
     np_gradient_scale: Callable[[np.ndarray, np.ndarray], np.ndarray] = field(repr=False)
+    #: the formula in LaTeX (math mode)
+    latex: str = ""
     #: the output activation this loss needs (None: any)
     output_activation: str | None = None
     #: the closed form Ψ at the output collapses to, with ``output_activation`` (None: no collapse)
@@ -79,23 +81,26 @@ LOSSES: dict[str, Loss] = {
              "half the sum of squared errors: the error the source text calls the mean squared error",
              _half_sse, lambda a, y: [ak - yk for ak, yk in zip(a, y)],
              lambda z, a, y: 0.5 * np.sum((a - y) ** 2, axis=0), lambda a, y: a - y,
-             lambda a, y: np.abs(a) + np.abs(y)),
+             lambda a, y: np.abs(a) + np.abs(y), latex=r"E = \tfrac12\sum_k (a_k - y_k)^2"),
         Loss("mse", "E = (1/n)·Σₖ (aₖ − yₖ)²",
              "the true mean of the squared errors over the n output units",
              _mse, lambda a, y: [2 * (ak - yk) / len(a) for ak, yk in zip(a, y)],
              lambda z, a, y: np.sum((a - y) ** 2, axis=0) / a.shape[0],
-             lambda a, y: 2 * (a - y) / a.shape[0], lambda a, y: 2 * (np.abs(a) + np.abs(y)) / a.shape[0]),
+             lambda a, y: 2 * (a - y) / a.shape[0], lambda a, y: 2 * (np.abs(a) + np.abs(y)) / a.shape[0],
+             latex=r"E = \tfrac1n\sum_k (a_k - y_k)^2"),
         Loss("bce", "E = −Σₖ [yₖ·log aₖ + (1 − yₖ)·log(1 − aₖ)]",
              "binary cross-entropy on sigmoid outputs, targets in [0, 1]",
              _bce, lambda a, y: [(ak - yk) / (ak * (1 - ak)) for ak, yk in zip(a, y)],
              _np_bce, lambda a, y: (a - y) / (a * (1 - a)),
              lambda a, y: (np.abs(a) + np.abs(y)) / np.abs(a * (1 - a)),
+             latex=r"E = -\sum_k \bigl(y_k \log a_k + (1 - y_k)\log(1 - a_k)\bigr)",
              output_activation="sigmoid",
              collapsed_psi=lambda a, y: [ak - yk for ak, yk in zip(a, y)], targets="unit-interval"),
         Loss("softmax-ce", "E = −Σₖ yₖ·log aₖ with a = softmax(z)",
              "cross-entropy on a softmax output layer, targets a probability vector",
              _cross_entropy, lambda a, y: [-yk / ak for ak, yk in zip(a, y)],
              _np_cross_entropy, lambda a, y: -y / a, lambda a, y: np.abs(y / a),
+             latex=r"E = -\sum_k y_k \log a_k,\ a = \operatorname{softmax}(z)",
              output_activation="softmax",
              collapsed_psi=lambda a, y: [ak - yk for ak, yk in zip(a, y)], targets="probabilities"),
     )

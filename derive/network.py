@@ -156,6 +156,10 @@ class Network:
                 f"activation {acts}, loss {self.loss.name} ({self.loss.formula}), "
                 f"{self.n_weights} weights")
 
+    def _repr_latex_(self) -> str:
+        from derive.notebook import network_latex
+        return network_latex(self)
+
     def spec(self) -> dict:
         """The network as plain data (for JSON)."""
         return {"layers": list(self.sizes), "activations": list(self.activation_names),

@@ -112,7 +112,7 @@ class SourceTextPrinter(StrPrinter):
             coeff = sp.Integer(coeff.p)
         if coeff != 1:
             numerator.append(coeff)
-        for factor in sorted(factors, key=_factor_rank):
+        for factor in sorted(factors, key=factor_rank):
             if factor.is_Pow and factor.exp.is_Integer and factor.exp < 0:
                 denominator.append(factor.base ** -factor.exp)
             else:
@@ -125,10 +125,10 @@ class SourceTextPrinter(StrPrinter):
         return f"{sign}{top}/{bottom if len(denominator) == 1 else '(' + bottom + ')'}"
 
 
-def _factor_rank(factor) -> int:
-    """Weights first, then Ψ, then the rest: ˡwʲᵢ·x, as the source text writes a weighted sum."""
+def factor_rank(factor) -> int:
+    """A number first, then weights, then Ψ, then the rest: ˡwʲᵢ·x, as the source text writes it."""
     kind = type(factor).__name__
-    return {"Weight": 0, "PsiEntry": 1}.get(kind, 2)
+    return {"Weight": 0, "PsiEntry": 1}.get(kind, -1 if factor.is_Number else 2)
 
 
 def z_abbreviations(sym: SymbolicNetwork) -> dict:

@@ -93,6 +93,10 @@ class Proof:
         wanted = self.network.check_weight(index)
         return next(w for w in self.weights if w.weight == wanted)
 
+    def _repr_html_(self) -> str:
+        from derive.notebook import proof_html
+        return proof_html(self)
+
     def to_dict(self) -> dict:
         return {"ok": self.ok, "proven": self.proven, "total": self.total,
                 "refuted": len(self.refuted), "undecided": len(self.undecided),

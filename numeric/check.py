@@ -24,7 +24,7 @@ from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, error_model, gam
 from numeric.errors import GradientMismatch
 from numeric.finite_difference import check_method, default_step, directional_difference, finite_difference
 from numeric.forms import psi_gradient
-from numeric.report import format_failure, format_success
+from numeric.report import format_failure, format_success, result_html
 from numeric.samples import Sample
 
 TIERS = ("full", "direction")
@@ -166,6 +166,9 @@ class CheckResult:
 
     def report(self, limit: int = 20) -> str:
         return format_success(self) if self.ok else format_failure(self, limit)
+
+    def _repr_html_(self) -> str:
+        return result_html(self)
 
     def raise_if_failed(self) -> CheckResult:
         if not self.ok:

@@ -11,6 +11,7 @@ import numpy as np
 from derive.cli_base import EXIT_FAILED, EXIT_OK, add_network_options, network_from_args
 from derive.errors import InputError
 from derive.loading import load_function
+from numeric import output_commands
 from numeric.backward import user_gradient
 from numeric.check import check_gradient, compiled
 from numeric.compiled import per_weight_feasible
@@ -44,6 +45,7 @@ def register(subparsers) -> None:
     _add_sample_options(gradient)
     gradient.add_argument("--json", action="store_true", help="print JSON (the default output)")
     gradient.set_defaults(run=run_gradient)
+    output_commands.register(subparsers)
 
 
 def _add_sample_options(parser) -> None:

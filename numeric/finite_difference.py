@@ -9,7 +9,7 @@ Methods (``h`` is the step, scaled per weight by max(1, |w|) except for the comp
 
 Default steps balance truncation against rounding for float64: ε^(1/2) forward, ε^(1/3) central,
 ε^(1/5) Richardson, 1e-20 for the complex step. Every estimate carries an error bound: its truncation
-estimated from the same formula at 2h and 4h (:mod:`numeric.stencils`), plus rounding: the formula's
+bounded from the same formula at 2h and 4h (:mod:`numeric.stencils`), plus rounding: the formula's
 absolute weights times δE/h, with δE from :mod:`numeric.error_model` (for the complex step, times the
 analytic rounding bound, as for any forward-mode derivative).
 
@@ -59,7 +59,7 @@ class FiniteDifference:
     method: str
     step: float
     values: list            # M(1) per weight
-    truncation: list        # |c·hᵖ| + |d·h^q| per weight
+    truncation: list        # |c·hᵖ| + 2·|d·h^q| per weight
     steps: list             # h per weight
     error_scale: list       # max |E| over the stencil (complex step: max |M(k)|): rounding scales with it
     evaluations: int
@@ -140,7 +140,7 @@ def _errors_along(network: Network, wbar, direction, t, fwd: Forward, x_columns,
 
 
 def _estimate(method: str, errors: dict, h):
-    """M(1), its truncation estimate |c·hᵖ| + |d·h^q|, and the scale its rounding grows with (max |E| over
+    """M(1), its truncation bound |c·hᵖ| + 2·|d·h^q|, and the scale its rounding grows with (max |E| over
     the stencil; for the complex step, max |M(k)|), from the evaluations at the stencil points."""
     m = []
     for k in stencils.SCALES:
@@ -154,7 +154,7 @@ def _estimate(method: str, errors: dict, h):
         scale = np.max(np.abs(m), axis=0)
     else:
         scale = np.max(np.abs(np.real(list(errors.values()))), axis=0)
-    return np.real(m[0]), np.abs(c_term) + np.abs(d_term), scale
+    return np.real(m[0]), np.abs(c_term) + 2 * np.abs(d_term), scale
 
 
 def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int, offsets: np.ndarray,

@@ -8,6 +8,7 @@ footer with the method, step, dtype and seed, and how to rerun more precisely.
 
 from __future__ import annotations
 
+from derive.document import tex_text
 from derive.printing import weight_text
 
 COLUMNS = ("weight", "L,J,I", "analytic", "direct", "finite diff.", "|an. − FD|", "rel. error",
@@ -65,3 +66,45 @@ def footer(result) -> str:
         if result.method != "complex-step":
             text += " --method complex-step   (no cancellation: the most precise method)"
     return text
+
+
+def latex_section(results) -> str:
+    """The numeric check as a LaTeX section body: one row per finite-difference method."""
+    no = "\\textbf{no}"
+    rows = "\n".join(
+        f"\\texttt{{{r.method}}} & ${_tex_number(r.step)}$ & {r.weights} & ${_tex_number(r.max_relative_error)}$ & "
+        f"{r.tolerance_used:.2f} & {r.seconds * 1e3:.1f} & {'yes' if r.ok else no} \\\\"
+        for r in results)
+    first = results[0]
+    return ("On a random network drawn from seed "
+            f"{first.seed}, every weight's gradient by the recurrence ({tex_text(first.analytic_name)}) was "
+            "compared with "
+            "the finite-difference definition of the derivative, each method with a tolerance derived from its "
+            "error bound (truncation from the steps $h$, $2h$, $4h$; rounding from a running error analysis of "
+            "the forward pass). \\emph{Used} is the largest share of its tolerance any weight used.\n"
+            "\\begin{center}\\begin{tabular}{lrrrrrc}\nmethod & step $h$ & weights & max.\\ rel.\\ error & used & ms "
+            "& agree \\\\ \\hline\n" + rows + "\n\\end{tabular}\\end{center}\n")
+
+
+def _tex_number(value: float) -> str:
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}\\times 10^{{{int(exponent)}}}"
+
+
+def result_html(result) -> str:
+    """A check result in a notebook: the verdict, the figures, and the failing weights."""
+    import html
+    head = (f"<p><b>{'passed' if result.ok else 'FAILED'}</b>: {result.weights} weights, method "
+            f"{result.method}, max relative error {result.max_relative_error:.1e}, tolerance used "
+            f"{result.tolerance_used:.2f}, {result.seconds * 1e3:.1f} ms</p>")
+    if result.ok:
+        return head
+    rows = "".join(f"<tr><td>{html.escape(weight_text(*r.weight))}</td><td>{r.weight}</td><td>{r.analytic:.10e}</td>"
+                   f"<td>{'—' if r.direct is None else f'{r.direct:.10e}'}</td><td>{r.finite_difference:.10e}</td>"
+                   f"<td>{r.relative_error:.2e}</td><td>{r.tolerance:.2e}</td><td>{r.share:.1e}</td></tr>"
+                   for r in result.failures[:20])
+    diagnosis = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in result.diagnosis)
+    return (head + "<table><tr><th>weight</th><th>L,J,I</th><th>analytic</th><th>direct</th><th>finite diff.</th>"
+            f"<th>rel. error</th><th>tolerance</th><th>share</th></tr>{rows}</table><ul>{diagnosis}</ul>")

@@ -1,0 +1,134 @@
+"""LaTeX: the notation, equations broken to fit, documents that compile with no overfull boxes, and the
+notebook forms (MathJax: aligned, no breqn)."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import sympy as sp
+
+from derive.derivation import Derivation
+from derive.document import document, tex_text
+from derive.gradients import direct_gradients
+from derive.latex import LINE_BUDGET, SourceTextLatexPrinter, equation_rows, latex_names, marked, visible_width
+from derive.network import Network
+from derive.proof import prove
+from derive.symbolic import SymbolicNetwork
+from derive.symbols import Input, PsiEntry, Weight
+
+PDFLATEX = shutil.which("pdflatex")
+needs_pdflatex = pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (CI installs it)")
+
+
+def test_the_notation():
+    printer = SourceTextLatexPrinter()
+    assert printer.doprint(Weight(1, 0, 2)) == "{}^{1}w^{0}_{2}"
+    assert printer.doprint(PsiEntry(2, 1)) == "{}^{2}\\Psi_{1}"
+    assert printer.doprint(Weight(0, 2, 1) * Input(2)) == "{}^{0}w^{2}_{1} \\cdot x_{2}"
+    sym = SymbolicNetwork(Network.source_text())
+    named = SourceTextLatexPrinter(abbreviations=latex_names(sym))
+    assert named.doprint(sym.error) == ("\\tfrac12 \\left(\\sigma\\left({}^{2}z_{1}\\right) - y_{1}\\right)^{2} + "
+                                        "\\tfrac12 \\left(\\sigma\\left({}^{2}z_{2}\\right) - y_{2}\\right)^{2}")
+    assert printer.doprint(marked(Weight(0, 0, 1), "BrickRed")) == "{\\color{BrickRed}{}^{0}w^{0}_{1}}"
+
+
+@pytest.mark.parametrize("weight", [(0, 1, 1), (0, 0, 2), (1, 2, 3)])
+def test_long_gradients_are_broken_into_rows_within_the_budget(weight):
+    sym = SymbolicNetwork(Network.from_spec("3,4,4,3", "tanh"))
+    printer = SourceTextLatexPrinter(abbreviations=latex_names(sym))
+    layer, source, target = weight
+    rhs = direct_gradients(sym)[layer][target - 1, source]
+    assert visible_width(printer.doprint(rhs)) > 2 * LINE_BUDGET  # really long
+    rows = equation_rows("E", rhs, printer).split(" \\\\\n")
+    assert len(rows) > 2
+    assert all(visible_width(row.split("&", 1)[1]) <= LINE_BUDGET + 4 for row in rows)
+    assert "\\left(" not in "".join(rows).replace("\\left(", "(", 0) or all(
+        row.count("\\left(") == row.count("\\right)") for row in rows)
+
+
+def test_prose_becomes_latex_or_fails_loudly():
+    assert tex_text("∂E/∂a = ½·Σₖ (aₖ − yₖ)²") == "$\\partial$E/$\\partial$a = $\\tfrac12$$\\cdot$$\\Sigma$$_k$ (a$_k$ - y$_k$)$^2$"
+    with pytest.raises(ValueError, match="no LaTeX for"):
+        tex_text("☃")
+
+
+def _compile(tmp_path, tex: str):
+    (tmp_path / "doc.tex").write_text(tex)
+    done = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "doc.log").read_text(errors="replace")
+    return done.returncode, log
+
+
+@needs_pdflatex
+@pytest.mark.parametrize("layers, activation, loss, bias, weights", [
+    ("2,3,3,2", "sigmoid", "half-sse", True, None),
+    ("2,3,3,2", "generic", "softmax-ce", True, "all"),
+    ("3,4,2", "tanh", "mse", False, "all"),
+    ("2,3,3,3", "tanh,tanh,softmax", "half-sse", True, None),
+    ("4,6,5,3", "relu", "bce", True, None),
+])
+def test_documents_compile_with_no_errors_and_no_overfull_boxes(tmp_path, layers, activation, loss, bias, weights):
+    network = Network.from_spec(layers, activation, loss, bias=bias)
+    derivation = Derivation.of(network, weights)
+    status, log = _compile(tmp_path, document(derivation, prove(network, diagnose=False)))
+    assert status == 0, log[-2000:]
+    assert "Overfull" not in log, re.findall(r"Overfull.*", log)
+    assert (tmp_path / "doc.pdf").stat().st_size > 10_000
+
+
+def test_the_document_follows_the_source_text():
+    network = Network.source_text()
+    tex = document(Derivation.of(network, [(2, 0, 1), (1, 1, 1)]), prove(network, diagnose=False))
+    sections = re.findall(r"\\section\{(.*?)\}", tex)
+    assert sections == ["The network and its parameters", "Forward phase", "Backward phase: the chain rule",
+                        "The pattern: the $\\Psi$ recurrence", "The proof", "The gradients by the definition"]
+    assert "\\documentclass[11pt]{article}" in tex and "amsmath" in tex
+    assert "{}^{0}z_{1} &= {}^{0}w^{0}_{1} + {}^{0}w^{1}_{1} \\cdot x_{1} + {}^{0}w^{2}_{1} \\cdot x_{2}" in tex
+    assert "{\\color{RoyalBlue}1}" in tex            # the bias input, in its colour
+    assert "{\\color{BrickRed}" in tex and "{\\color{OliveGreen}" in tex
+    assert "0 & 9 & 9 \\\\" in tex and "breqn" not in tex
+    assert not re.search(r"[^\x00-\x7f]", tex), "pdflatex needs ASCII: every symbol is a LaTeX command"
+
+
+def test_notebook_forms_use_only_what_mathjax_knows():
+    network = Network.source_text()
+    derivation = Derivation.of(network)
+    for text in (network._repr_latex_(), derivation._repr_latex_()):
+        assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
+        assert "dmath" not in text and "\\section" not in text
+    html = prove(network, diagnose=False)._repr_html_()
+    assert "<table>" in html and "29/29 weights proven" in html
+
+
+@needs_pdflatex
+def test_cli_latex_pdf(tmp_path):
+    done = subprocess.run(["gradproof", "latex", "--layers", "2,2,1", "-o", str(tmp_path / "d.tex"), "--pdf"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "d.pdf").exists() and "Overfull" not in (tmp_path / "d.log").read_text()
+    tex = (tmp_path / "d.tex").read_text()
+    assert "\\section{The numeric check}" in tex and "complex-step" in tex
+
+
+def test_cli_latex_without_pdflatex_says_so(tmp_path, monkeypatch, capsys):
+    from derive.cli import main
+    from numeric import output_commands
+    monkeypatch.setattr(output_commands.shutil, "which", lambda name: None)
+    status = main(["latex", "--layers", "1,1", "-o", str(tmp_path / "d.tex"), "--pdf"])
+    _, err = capsys.readouterr()
+    assert status == 2 and (tmp_path / "d.tex").exists()
+    assert "--pdf needs pdflatex, which is not installed" in err and "apt-get install texlive-latex-base" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["latex", "-o", "out.pdf"], "the output must be a .tex file"),
+    (["latex", "--layers", "50,50"], "more than 2000; use a smaller network"),
+    (["latex", "--weights", "7,0,1"], "weight 7,0,1: layer must be 0 … 2"),
+])
+def test_cli_latex_bad_input(args, message, capsys, tmp_path, monkeypatch):
+    from derive.cli import main
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
