@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from derive.activations import Activation, Elementwise, Softmax, explicit
+from derive.activations import Activation, Softmax, explicit
 from derive.identity import decide_zero
 from derive.losses import Loss
 
@@ -42,7 +42,7 @@ def activation_lemma(act: Activation) -> Lemma:
         return _softmax_lemma(act)
     if act.closed_form is None:
         return Lemma(f"{act.name}'", f"a' is the derivative of a, by definition ({act.description})",
-                     PROVEN, "definition", f"$a'$ is the derivative of $a$, by definition")
+                     PROVEN, "definition", "$a'$ is the derivative of $a$, by definition")
     regions = [{"positive": True}, {"negative": True}] if act.kinks else [{"real": True}]
     statuses = []
     for assumptions in regions:

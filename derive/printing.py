@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from derive.symbolic import SymbolicNetwork

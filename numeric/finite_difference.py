@@ -1,6 +1,7 @@
 """The derivative by its definition: change one weight a little and watch E change.
 
-Methods (``h`` is the step, scaled per weight by max(1, |w|) except for the complex step):
+Methods (``h`` is the step, scaled per weight by max(1, |w|)/max(1, |x̄|), the scales of the weight and
+of its input, except for the complex step):
 
 - ``forward``: (E(w + h) − E(w))/h, the source text's definition.
 - ``central``: (E(w + h) − E(w − h))/(2h).
@@ -9,7 +10,7 @@ Methods (``h`` is the step, scaled per weight by max(1, |w|) except for the comp
 
 Default steps balance truncation against rounding for float64: ε^(1/2) forward, ε^(1/3) central,
 ε^(1/5) Richardson, 1e-20 for the complex step. Every estimate carries an error bound: its truncation
-bounded from the same formula at 2h and 4h (:mod:`numeric.stencils`), plus rounding: the formula's
+bounded from the same formula at 2h, 4h and 8h (:mod:`numeric.stencils`), plus rounding: the formula's
 absolute weights times δE/h, with δE from :mod:`numeric.error_model` (for the complex step, times the
 analytic rounding bound, as for any forward-mode derivative).
 
@@ -59,7 +60,7 @@ class FiniteDifference:
     method: str
     step: float
     values: list            # M(1) per weight
-    truncation: list        # |c·hᵖ| + 2·|d·h^q| per weight
+    truncation: list        # |C| + |D| + 2·|G| per weight (numeric.stencils)
     steps: list             # h per weight
     error_scale: list       # max |E| over the stencil (complex step: max |M(k)|): rounding scales with it
     evaluations: int
@@ -92,7 +93,7 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
         values, truncation, steps, scales, evaluations = [], [], [], [], 0
         for layer in range(network.depth):
             h = step * (np.ones(network.shape(layer)) if method == "complex-step"
-                        else np.maximum(1.0, np.abs(wbar[layer])))
+                        else _relative_steps(wbar[layer], fwd.xbar[layer]))
             errors = {0: np.full(network.shape(layer), base)}
             for point in stencils.stencil(method):
                 errors[point] = perturbed_errors(network, wbar, fwd, y_columns, layer, point * h, reduction)
@@ -103,6 +104,13 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
             steps.append(h)
             scales.append(scale)
     return FiniteDifference(method, step, values, truncation, steps, scales, evaluations)
+
+
+def _relative_steps(weights: np.ndarray, xbar: np.ndarray) -> np.ndarray:
+    """max(1, |w|)/max(1, |x̄|) per weight: the weight's own scale, and the scale of the weighted sum it
+    moves (a step h in ˡwʲᵢ moves ˡzᵢ by h·X̄ʲ), so that a large input does not make the step large."""
+    inputs = np.maximum(1.0, np.max(np.abs(xbar), axis=1))
+    return np.maximum(1.0, np.abs(weights)) / inputs[None, :]
 
 
 def directional_difference(network: Network, wbar, direction, x_columns, y_columns,
@@ -140,21 +148,20 @@ def _errors_along(network: Network, wbar, direction, t, fwd: Forward, x_columns,
 
 
 def _estimate(method: str, errors: dict, h):
-    """M(1), its truncation bound |c·hᵖ| + 2·|d·h^q|, and the scale its rounding grows with (max |E| over
+    """M(1), its truncation bound |C| + |D| + 2·|G|, and the scale its rounding grows with (max |E| over
     the stencil; for the complex step, max |M(k)|), from the evaluations at the stencil points."""
     m = []
     for k in stencils.SCALES:
         terms = [float(w) * (np.imag(errors[point]) if method == "complex-step" else errors[point])
                  for point, w in stencils.estimate(method, k).items()]
         m.append(np.sum(terms, axis=0) / h)
-    c, d = stencils.error_terms(method)
-    c_term = sum(float(ck) * mk for ck, mk in zip(c, m))
-    d_term = sum(float(dk) * mk for dk, mk in zip(d, m))
+    c, d, g = (sum(float(w) * mk for w, mk in zip(term, m)) for term in stencils.error_terms(method))
+    bound = np.abs(c) + np.abs(d) + 2 * np.abs(g)
     if method == "complex-step":
         scale = np.max(np.abs(m), axis=0)
     else:
         scale = np.max(np.abs(np.real(list(errors.values()))), axis=0)
-    return np.real(m[0]), np.abs(c_term) + 2 * np.abs(d_term), scale
+    return np.real(m[0]), bound, scale
 
 
 def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int, offsets: np.ndarray,

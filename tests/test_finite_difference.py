@@ -18,15 +18,14 @@ from numeric.strategies import architectures, networks
 EPS = np.finfo(float).eps
 
 
-def test_error_terms_recover_c_and_d_from_three_steps():
+def test_error_terms_recover_the_first_three_terms_exactly():
     from fractions import Fraction
     from numeric import stencils
-    for method, (p, q) in stencils.ORDERS.items():
-        c_weights, d_weights = stencils.error_terms(method)
-        # M(k) = g + c·(kh)ᵖ + d·(kh)^q with g = 0, c·hᵖ = 3, d·h^q = 5
-        m = [3 * Fraction(k) ** p + 5 * Fraction(k) ** q for k in stencils.SCALES]
-        assert sum(w * mk for w, mk in zip(c_weights, m)) == 3
-        assert sum(w * mk for w, mk in zip(d_weights, m)) == 5
+    for method, (p, q, r) in stencils.ORDERS.items():
+        weights = stencils.error_terms(method)
+        # M(k) = g + C·kᵖ + D·k^q + G·k^r with g = 7, C = 3, D = 5, G = −2
+        m = [7 + 3 * Fraction(k) ** p + 5 * Fraction(k) ** q - 2 * Fraction(k) ** r for k in stencils.SCALES]
+        assert [sum(w * mk for w, mk in zip(term, m)) for term in weights] == [3, 5, -2]
 
 
 def test_default_steps_follow_from_float64_and_the_method():
@@ -83,9 +82,10 @@ def test_forward_difference_is_the_source_texts_definition():
     network = Network.from_spec("1,1", "identity")
     sample = make_sample(network, [np.array([[0.5, 2.0]])], np.array([1.5]), np.array([0.25]))
     fd = finite_difference(network, sample.wbar, *sample.columns(), "forward", step=1e-3)
-    h = 1e-3 * np.maximum(1, np.abs(sample.wbar[0]))
-    # E(w) = ½(w0 + w1·x − y)²: (E(w + h) − E(w))/h = (z − y)·x̄ + h·x̄²/2 exactly, and the estimate of
-    # that truncation from the steps h, 2h, 4h is exact for a quadratic: c·h = h·x̄²/2, d = 0
+    h = 1e-3 * np.maximum(1, np.abs(sample.wbar[0])) / np.array([1.0, 1.5])  # x̄ = [1, 1.5]
+    np.testing.assert_allclose(fd.steps[0], h)
+    # E(w) = ½(w0 + w1·x − y)²: (E(w + h) − E(w))/h = (z − y)·x̄ + h·x̄²/2 exactly, and the bound on that
+    # truncation from the steps h, 2h, 4h, 8h is exact for a quadratic: C = h·x̄²/2, D = G = 0
     z = 0.5 + 2.0 * 1.5
     expected = (z - 0.25) * np.array([1.0, 1.5]) + h[0] * np.array([1.0, 1.5]) ** 2 / 2
     np.testing.assert_allclose(fd.values[0][0], expected, rtol=1e-9)

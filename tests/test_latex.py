@@ -6,7 +6,6 @@ import shutil
 import subprocess
 
 import pytest
-import sympy as sp
 
 from derive.derivation import Derivation
 from derive.document import document, tex_text
