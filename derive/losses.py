@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from derive.activations import log1p
 from derive.errors import UnknownNameError
 
 Vector = Sequence[sp.Expr]
@@ -61,7 +62,7 @@ def _cross_entropy(a, y):
 def _np_log_sigmoid(z):
     """log σ(z) without overflow, analytic in z (for the complex step)."""
     right = np.real(z) >= 0
-    return -(np.where(right, 0, -z) + np.log1p(np.exp(np.where(right, -z, z))))
+    return -(np.where(right, 0, -z) + log1p(np.exp(np.where(right, -z, z))))
 
 
 def _np_bce(z, a, y):

@@ -1,0 +1,43 @@
+"""The numpy kernels are accurate to a few ulps, also for complex arguments (the complex step evaluates
+them at z + i·h): the error model assumes it."""
+
+import mpmath
+import numpy as np
+import pytest
+
+from derive.activations import ACTIVATIONS, log1p
+from derive.losses import _np_log_sigmoid
+
+mpmath.mp.dps = 40
+POINTS = np.concatenate([np.linspace(-40, 40, 161), [-1e-3, 1e-3, 1e-8, -700, 700]])
+EXACT = {
+    "sigmoid": lambda t: 1 / (1 + mpmath.exp(-t)),
+    "tanh": mpmath.tanh,
+    "softplus": lambda t: mpmath.log1p(mpmath.exp(t)),
+    "log-sigmoid": lambda t: -mpmath.log1p(mpmath.exp(-t)),
+}
+KERNELS = {name: ACTIVATIONS[name].np_forward for name in ("sigmoid", "tanh", "softplus")}
+KERNELS["log-sigmoid"] = _np_log_sigmoid
+
+
+def _relative(value, exact):
+    return abs(float((value - exact) / exact)) if exact != 0 else abs(float(value))
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_values_and_complex_step_derivatives_within_a_few_ulps(name):
+    eps = np.finfo(float).eps
+    for z in POINTS:
+        exact, slope = EXACT[name](mpmath.mpf(z)), mpmath.diff(EXACT[name], mpmath.mpf(z))
+        stepped = KERNELS[name](np.array(z + 1e-20j))
+        assert _relative(KERNELS[name](np.array(z)), exact) <= 8 * eps, z
+        assert _relative(np.real(stepped), exact) <= 8 * eps, z
+        if abs(slope) > 1e-300:
+            assert _relative(np.imag(stepped) / 1e-20, slope) <= 8 * eps, z
+
+
+def test_complex_log1p_keeps_its_relative_accuracy():
+    for w in (3e-4 + 1e-25j, 1e-10 + 1e-30j, 2.0 + 0.1j, 0.5 - 0.3j):
+        exact = mpmath.log1p(mpmath.mpc(w.real, w.imag))
+        got = log1p(np.array(w))
+        assert abs(complex(got) - complex(exact)) <= 4 * np.finfo(float).eps * abs(complex(exact))
