@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 
 from derive.cli_base import EXIT_FAILED, EXIT_OK, add_network_options, network_from_args
+from derive.activations import Elementwise, get_activation
 from derive.derivation import Derivation
+from derive.errors import InputError
+from derive.general import ASSUMED, prove_general
+from derive.losses import LOSSES, get_loss
 from derive.gradients import PSI, PsiRecurrence
 from derive.loading import load_function
 from derive.network import Network
@@ -26,10 +30,17 @@ def register(subparsers) -> None:
     derive.set_defaults(run=run_derive)
 
     prover = subparsers.add_parser(
-        "prove", help="prove, weight by weight, that the Ψ recurrence equals ∂E/∂w",
-        description="Differentiate E by each weight (sympy.diff) and prove every result equal to the Ψ "
-                    "recurrence's entry. Exit status 0: all proven; 1: something refuted.")
+        "prove", help="prove that the Ψ recurrence equals ∂E/∂w (exact, layerwise, random or general)",
+        description="Prove that the Ψ recurrence gives every ∂E/∂w. --method exact (default): "
+                    "sympy.diff of E for each weight, compared exactly; layerwise: the chain-rule identities "
+                    "layer by layer, linear in the weights; random: both sides exactly at random points "
+                    "(Schwartz–Zippel, with its error probability); general: every architecture at once "
+                    "(symbolic widths and induction; needs no --layers). Exit status 0: all proven; 1: not.")
     add_network_options(prover)
+    prover.set_defaults(activation=None, loss=None)  # general defaults to every activation and loss
+    prover.add_argument("--method", choices=("exact", "layerwise", "random", "general"), default="exact",
+                        help="how to prove it (default exact)")
+    prover.add_argument("--rounds", type=int, default=2, help="random points for --method random (default 2)")
     prover.add_argument("--recurrence", metavar="FILE.py:NAME",
                         help="prove your own recurrence instead: a function of the SymbolicNetwork returning "
                              "one sympy matrix per layer, or a PsiRecurrence subclass (see the README)")
@@ -58,18 +69,47 @@ def run_derive(args) -> int:
 
 
 def run_prove(args) -> int:
+    if args.method == "general":
+        return run_general(args)
+    if args.rounds < 1:
+        raise InputError(f"--rounds must be at least 1, not {args.rounds}")
+    args.activation, args.loss = args.activation or "sigmoid", args.loss or "half-sse"
     network = network_from_args(args)
     recurrence = PSI
     if args.recurrence:
         recurrence = load_function(args.recurrence, "--recurrence")
         if isinstance(recurrence, type) and issubclass(recurrence, PsiRecurrence):
             recurrence = recurrence()
-    proof = prove(network, recurrence)
+    proof = prove(network, recurrence, method=args.method, progress=None, rounds=args.rounds)
     if args.json:
         print(json.dumps(proof.to_dict(), ensure_ascii=False))
     else:
         print(f"Proof for {proof.network.describe()}")
         print(proof_summary(proof))
+    return EXIT_OK if proof.ok else EXIT_FAILED
+
+
+def run_general(args) -> int:
+    """``prove --method general``: every architecture, for the given (or every) activation and loss."""
+    if args.recurrence:
+        raise InputError("--method general proves the source text's recurrence; prove your own with "
+                         "--method exact, layerwise or random on a network")
+    activations = tuple(a.strip() for a in args.activation.split(",")) if args.activation else ("generic",)
+    for name in activations:
+        if not isinstance(get_activation(name), Elementwise):
+            raise InputError(f"--method general takes hidden activations; {name} is an output layer "
+                             "(softmax-ce proves it)")
+    losses = (get_loss(args.loss).name,) if args.loss else tuple(LOSSES)
+    proof = prove_general(activations, losses)
+    if args.json:
+        print(json.dumps(proof.to_dict(), ensure_ascii=False))
+    else:
+        print("Proof for every architecture")
+        print("\n".join(f"  lemma {lemma.name}: {lemma.statement}: {lemma.status}" for lemma in proof.lemmas))
+        print(f"assumed: {ASSUMED}")
+        verdict = f"proven {proof.statement}" if proof.ok else "NOT proven: a lemma failed"
+        print(f"{sum(l.status == 'proven' for l in proof.lemmas)}/{len(proof.lemmas)} lemmas proven in "
+              f"{proof.seconds:.2f} s: {verdict}.")
     return EXIT_OK if proof.ok else EXIT_FAILED
 
 
@@ -79,7 +119,8 @@ def _short(printed: str, limit: int = 160) -> str:
 
 def proof_summary(proof: Proof) -> str:
     """Per-layer counts, lemmas, failures with their counterexamples, method and verdict."""
-    lines = [f"  layer {layer}: {proven}/{total} weights proven" for layer, proven, total in proof.by_layer()]
+    counted = "agree at random points" if proof.method == "random" else "proven"
+    lines = [f"  layer {layer}: {proven}/{total} weights {counted}" for layer, proven, total in proof.by_layer()]
     lines += [f"  lemma: {lemma.statement}: {lemma.status}" for lemma in proof.lemmas]
     lines += [f"  assuming {assumption}" for assumption in proof.assumptions]
     names = z_abbreviations(SymbolicNetwork(proof.network)) if proof.refuted or proof.undecided else {}
@@ -95,5 +136,6 @@ def proof_summary(proof: Proof) -> str:
         verdict = f"{proof.recurrence} is NOT proven: {len(proof.refuted)} weight(s) refuted"
         if proof.undecided:
             verdict += f", {len(proof.undecided)} undecided"
-    lines.append(f"{proof.proven}/{proof.total} weights proven in {proof.seconds:.2f} s: {verdict}.")
+    counted = "agree at random points" if proof.method == "random" else "proven"
+    lines.append(f"{proof.proven}/{proof.total} weights {counted} in {proof.seconds:.2f} s: {verdict}.")
     return "\n".join(lines)

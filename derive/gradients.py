@@ -80,4 +80,12 @@ class PsiRecurrence:
         return tuple(self.weight_gradient(sym, layer, psi) for layer, psi in enumerate(self.psis(sym)))
 
 
+def composes_its_steps(recurrence) -> bool:
+    """Whether ``recurrence`` is a PsiRecurrence that assembles its gradients from its steps with the
+    standard loop (it overrides neither ``gradients`` nor ``psis``): only then can a proof of the steps,
+    layer by layer, speak for its gradients."""
+    return (isinstance(recurrence, PsiRecurrence) and type(recurrence).gradients is PsiRecurrence.gradients
+            and type(recurrence).psis is PsiRecurrence.psis)
+
+
 PSI = PsiRecurrence()

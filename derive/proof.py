@@ -33,15 +33,15 @@ class WeightProof:
 
     weight: WeightIndex
     status: str
-    direct: sp.Expr = field(repr=False)
-    claimed: sp.Expr = field(repr=False)
-    decision: Decision = field(repr=False)
+    direct: sp.Expr | None = field(default=None, repr=False)
+    claimed: sp.Expr | None = field(default=None, repr=False)
+    decision: Decision | None = field(default=None, repr=False)
     counterexample: Counterexample | None = field(default=None, repr=False)
 
     @property
-    def residual(self) -> sp.Expr:
-        """direct − claimed, expanded (zero when proven)."""
-        return self.decision.residual
+    def residual(self) -> sp.Expr | None:
+        """direct − claimed, expanded (zero when proven; None where the method kept no expressions)."""
+        return None if self.decision is None else self.decision.residual
 
     def to_dict(self) -> dict:
         layer, source, target = self.weight
@@ -113,13 +113,39 @@ class Proof:
 DIAGNOSIS_LIMIT = 100
 
 
-def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diagnose: bool = True) -> Proof:
-    """Prove, weight by weight, that ``recurrence`` gives ∂E/∂w as ``sympy.diff`` of E does.
+METHODS = ("exact", "layerwise", "random")
+EXACT_STATEMENT = ("for this network: every ∂E/∂w by sympy.diff of E equals the recurrence's entry, as an "
+                   "identity in the weights, inputs, targets and activation values")
 
-    ``recurrence`` is a :class:`PsiRecurrence` (or subclass) or a function of the
+
+def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diagnose: bool = True,
+          method: str = "exact", progress: bool | None = False, rounds: int = 2) -> Proof:
+    """Prove that ``recurrence`` gives ∂E/∂w as ``sympy.diff`` of E does, by ``method``:
+
+    - ``exact``: weight by weight, each direct form against the recurrence's entry (the default);
+    - ``layerwise``: the chain-rule identities layer by layer, linear in the weights
+      (:mod:`derive.layerwise`);
+    - ``random``: both sides exactly at ``rounds`` random points of GF(2⁶¹ − 1), with a stated error
+      probability (:mod:`derive.randomized`).
+
+    ``recurrence`` is a :class:`PsiRecurrence` (or subclass), or for ``exact`` also a function of the
     :class:`SymbolicNetwork` returning one matrix per layer shaped like W̄[l]. When something is
     refuted, ``diagnose`` compares the claimed gradients with the catalogued mistakes
-    (:mod:`derive.mistakes`) on networks of up to ``DIAGNOSIS_LIMIT`` weights."""
+    (:mod:`derive.mistakes`) on networks of up to ``DIAGNOSIS_LIMIT`` weights. ``progress``: a bar on
+    stderr (None: where stderr is a terminal)."""
+    if method not in METHODS:
+        raise InputError(f"unknown proof method {method!r}: choose one of {', '.join(METHODS)} (or general)")
+    if method != "exact":
+        net = network.network if isinstance(network, SymbolicNetwork) else network
+        if method == "layerwise":
+            from derive.layerwise import prove_layerwise
+            return prove_layerwise(net, recurrence, progress)
+        from derive.randomized import prove_random
+        return prove_random(net, recurrence, rounds=rounds, progress=progress)
+    return _prove_exact(network, recurrence, diagnose)
+
+
+def _prove_exact(network, recurrence, diagnose) -> Proof:
     start = time.perf_counter()
     sym = network if isinstance(network, SymbolicNetwork) else SymbolicNetwork(network)
     net = sym.network
@@ -141,8 +167,8 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
     if diagnose and any(r.status != PROVEN for r in results) and net.n_weights <= DIAGNOSIS_LIMIT:
         diagnosis = tuple(recognise(sym, claimed))
     name = getattr(recurrence, "description", None) or f"your recurrence {getattr(recurrence, '__name__', '')}()"
-    return Proof(net, name, METHOD, METHOD_DESCRIPTION, tuple(results), tuple(lemmas_for(net)),
-                 assumptions, seconds, diagnosis)
+    return Proof(net, name, "exact", f"{EXACT_STATEMENT}; decided by {METHOD}: {METHOD_DESCRIPTION}",
+                 tuple(results), tuple(lemmas_for(net)), assumptions, seconds, diagnosis)
 
 
 def target_assumptions(sym: SymbolicNetwork) -> tuple[dict, tuple[str, ...]]:
