@@ -7,7 +7,6 @@ import subprocess
 import pytest
 import sympy as sp
 from hypothesis import given
-from hypothesis import strategies as st
 
 from derive.activations import Exp, a, a_prime, get_activation
 from derive.general import G, W, X, Y, Z, base_lemma, i, m, p, prove_general, q, step_lemma, weight_lemma
