@@ -41,6 +41,9 @@ def register(subparsers) -> None:
     prover.add_argument("--method", choices=("exact", "layerwise", "random", "general"), default="exact",
                         help="how to prove it (default exact)")
     prover.add_argument("--rounds", type=int, default=2, help="random points for --method random (default 2)")
+    prover.add_argument("--backend", choices=("sympy", "symengine"), default="sympy",
+                        help="symengine: the exact method's differentiation in C++ (pip install "
+                             "'gradproof[fast]'), same verdicts")
     prover.add_argument("--recurrence", metavar="FILE.py:NAME",
                         help="prove your own recurrence instead: a function of the SymbolicNetwork returning "
                              "one sympy matrix per layer, or a PsiRecurrence subclass (see the README)")
@@ -80,7 +83,8 @@ def run_prove(args) -> int:
         recurrence = load_function(args.recurrence, "--recurrence")
         if isinstance(recurrence, type) and issubclass(recurrence, PsiRecurrence):
             recurrence = recurrence()
-    proof = prove(network, recurrence, method=args.method, progress=None, rounds=args.rounds)
+    proof = prove(network, recurrence, method=args.method, progress=None, rounds=args.rounds,
+                  backend=args.backend)
     if args.json:
         print(json.dumps(proof.to_dict(), ensure_ascii=False))
     else:

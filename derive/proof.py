@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from derive import symengine_backend
 from derive.counterexample import Counterexample, find_counterexample
 from derive.errors import InputError
 from derive.gradients import PSI, PsiRecurrence, direct_gradients
@@ -114,12 +115,13 @@ DIAGNOSIS_LIMIT = 100
 
 
 METHODS = ("exact", "layerwise", "random")
+BACKENDS = ("sympy", "symengine")
 EXACT_STATEMENT = ("for this network: every ∂E/∂w by sympy.diff of E equals the recurrence's entry, as an "
                    "identity in the weights, inputs, targets and activation values")
 
 
 def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diagnose: bool = True,
-          method: str = "exact", progress: bool | None = False, rounds: int = 2) -> Proof:
+          method: str = "exact", progress: bool | None = False, rounds: int = 2, backend: str = "sympy") -> Proof:
     """Prove that ``recurrence`` gives ∂E/∂w as ``sympy.diff`` of E does, by ``method``:
 
     - ``exact``: weight by weight, each direct form against the recurrence's entry (the default);
@@ -129,12 +131,20 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
       probability (:mod:`derive.randomized`).
 
     ``recurrence`` is a :class:`PsiRecurrence` (or subclass), or for ``exact`` also a function of the
-    :class:`SymbolicNetwork` returning one matrix per layer shaped like W̄[l]. When something is
+    :class:`SymbolicNetwork` returning one matrix per layer shaped like W̄[l]. ``backend="symengine"``
+    (the ``fast`` extra) runs the exact method's differentiation in symengine, with identical verdicts
+    (:mod:`derive.symengine_backend`). When something is
     refuted, ``diagnose`` compares the claimed gradients with the catalogued mistakes
     (:mod:`derive.mistakes`) on networks of up to ``DIAGNOSIS_LIMIT`` weights. ``progress``: a bar on
     stderr (None: where stderr is a terminal)."""
     if method not in METHODS:
         raise InputError(f"unknown proof method {method!r}: choose one of {', '.join(METHODS)} (or general)")
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend == "symengine":
+        if method != "exact":
+            raise InputError("--backend symengine speeds up --method exact only")
+        symengine_backend.require()
     if method != "exact":
         net = network.network if isinstance(network, SymbolicNetwork) else network
         if method == "layerwise":
@@ -142,21 +152,29 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
             return prove_layerwise(net, recurrence, progress)
         from derive.randomized import prove_random
         return prove_random(net, recurrence, rounds=rounds, progress=progress)
-    return _prove_exact(network, recurrence, diagnose)
+    return _prove_exact(network, recurrence, diagnose, backend)
 
 
-def _prove_exact(network, recurrence, diagnose) -> Proof:
+def _prove_exact(network, recurrence, diagnose, backend: str = "sympy") -> Proof:
     start = time.perf_counter()
     sym = network if isinstance(network, SymbolicNetwork) else SymbolicNetwork(network)
     net = sym.network
-    direct = direct_gradients(sym)
     claimed = _claimed_gradients(sym, recurrence)
     given, assumptions = target_assumptions(sym)
-    pairs = [(d.xreplace(given), c.xreplace(given))
-             for d_matrix, c_matrix in zip(direct, claimed) for d, c in zip(d_matrix, c_matrix)]
-    decisions = decide_zero([d - c for d, c in pairs])
+    claimed_entries = [c.xreplace(given) for matrix in claimed for c in matrix]
+    if backend == "symengine":  # the fast path decides what expands to 0; sympy decides the rest
+        direct, _ = symengine_backend.direct_and_decided(sym.error.xreplace(given), sym.weight_symbols,
+                                                         claimed_entries)
+    else:
+        direct = [d.xreplace(given) for matrix in direct_gradients(sym) for d in matrix]
+    open_pairs = [(d, c) for d, c in zip(direct, claimed_entries) if d is not None]
+    decisions = iter(decide_zero([d - c for d, c in open_pairs]))
     results = []
-    for index, (d, c), decision in zip(net.weights(), pairs, decisions):
+    for index, d, c in zip(net.weights(), direct, claimed_entries):
+        if d is None:
+            results.append(WeightProof(index, PROVEN, None, c, Decision(True, None, {})))
+            continue
+        decision = next(decisions)
         status, witness = PROVEN, None
         if not decision.is_zero:
             witness = find_counterexample(sym, d, c, seed=hash(index) & 0xFFFF)
