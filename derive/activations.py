@@ -87,9 +87,19 @@ def explicit(expr: sp.Expr) -> sp.Expr:
 # --- numpy kernels (stable for saturated inputs, analytic for the complex step) ----------------------
 
 def _np_sigmoid(z):
-    right = np.real(z) >= 0
-    e = np.exp(np.where(right, -z, z))  # never overflows: its real part is <= 0
-    return np.where(right, 1 / (1 + e), e / (1 + e))
+    if np.iscomplexobj(z):
+        right = np.real(z) >= 0
+        e = np.exp(np.where(right, -z, z))  # never overflows: its real part is <= 0
+        return np.where(right, 1 / (1 + e), e / (1 + e))
+    e = np.empty(np.shape(z))  # the same formula for real z, in place: the finite differences' hot loop
+    np.abs(z, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    r = np.add(e, 1.0, out=np.empty_like(e))
+    np.reciprocal(r, out=r)
+    np.multiply(e, r, out=e)
+    np.copyto(e, r, where=z >= 0)
+    return e
 
 
 def log1p(w):

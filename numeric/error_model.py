@@ -44,6 +44,11 @@ U = np.finfo(np.float64).eps / 2
 ETA = np.finfo(np.float64).smallest_subnormal
 FUNCTION_ULPS = 4
 _CSTEP = 1e-30
+#: where the imaginary part at _CSTEP falls below _RESOLVED it has lost digits to underflow (a derivative
+#: below ~1e-271): such magnitudes are taken at _WIDE_STEP instead, where the complex step's truncation,
+#: η²·|f‴/f′|/6 relative, is ~1e-12 for the exponential tails that make derivatives this small
+_RESOLVED = 2.0 ** -1000
+_WIDE_STEP = 1e-6
 _HESS_STEP = 1e-4
 
 
@@ -84,9 +89,14 @@ class ErrorModel:
                 for r, m in zip(self.gradient_rounding, self.gradient_magnitude)]
 
 
-def complex_step(f, z: np.ndarray) -> np.ndarray:
-    """f'(z) elementwise, by the complex step (exact to rounding for analytic f)."""
-    return np.imag(f(z + 1j * _CSTEP)) / _CSTEP
+def complex_step(f, z: np.ndarray, direction=1.0) -> np.ndarray:
+    """f'(z) elementwise (or along ``direction``) by the complex step: exact to rounding for analytic f,
+    and a magnitude to ~1e-12 where the derivative is so small that its imaginary part would underflow."""
+    slope = np.imag(f(z + 1j * _CSTEP * direction)) / _CSTEP
+    lost = np.abs(slope) * _CSTEP < _RESOLVED
+    if np.any(lost):
+        slope = np.where(lost, np.imag(f(z + 1j * _WIDE_STEP * direction)) / _WIDE_STEP, slope)
+    return slope
 
 
 def second_derivative(f, z: np.ndarray) -> np.ndarray:
@@ -102,9 +112,9 @@ def output_sensitivity(network: Network, z: np.ndarray, y: np.ndarray):
     def partials(f, at):
         rows = []
         for k in range(at.shape[0]):
-            step = np.zeros(at.shape, dtype=complex)
-            step[k] = 1j * _CSTEP
-            rows.append(np.imag(f(at + step)) / _CSTEP)
+            direction = np.zeros(at.shape)
+            direction[k] = 1
+            rows.append(complex_step(f, at, direction))
         return np.array(rows)
 
     def by_z(zz):

@@ -6,7 +6,8 @@ of its input, except for the complex step):
 - ``forward``: (E(w + h) − E(w))/h, the source text's definition.
 - ``central``: (E(w + h) − E(w − h))/(2h).
 - ``richardson``: (4·D(h) − D(2h))/3 from central differences D.
-- ``complex-step``: Im E(w + i·h)/h: no subtraction, so no cancellation.
+- ``complex-step``: Im E(w + i·h)/h: no subtraction, so no cancellation. At steps up to 1e-10 (the
+  default is 1e-20) its real and imaginary parts are carried apart (:mod:`numeric.complex_step`).
 
 Default steps balance truncation against rounding for float64: ε^(1/2) forward, ε^(1/3) central,
 ε^(1/5) Richardson, 1e-20 for the complex step. Every estimate carries an error bound: its truncation
@@ -30,6 +31,7 @@ import numpy as np
 from derive.errors import InputError
 from derive.network import Network
 from numeric import stencils
+from numeric.complex_step import SPLIT_STEP, complex_step_gradient
 from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, gamma
 from numeric.errors import FiniteDifferenceUnreliable
 from numeric.forms import Forward, forward, reduce, with_bias
@@ -64,16 +66,17 @@ class FiniteDifference:
     steps: list             # h per weight
     error_scale: list       # max |E| over the stencil (complex step: max |M(k)|): rounding scales with it
     evaluations: int
+    split: bool = False     # the complex step at a tiny step, its imaginary parts carried on their own
 
     def bounds(self, model: ErrorModel, reduction: str) -> list[np.ndarray]:
         """|estimate − ∂E/∂w| ≤ truncation + rounding, per weight."""
-        weight = float(stencils.rounding_weight(self.method))
+        weight = 1.0 if self.split else float(stencils.rounding_weight(self.method))
         if self.method == "complex-step":
             # each M(k) is within the forward-mode bound of the derivative, plus its own rounding
-            # (γ(K)·|M(k)|, where truncation makes it larger than the derivative), plus η/h per operation
-            # near underflow, the imaginary parts being h times the derivatives
+            # (γ(K)·|M(k)|, where truncation makes it larger than the derivative), plus, in complex
+            # arithmetic, η/h per operation near underflow, the imaginary parts being h times the derivatives
             terms = model.underflow_terms
-            return [t + weight * (a + gamma(terms) * scale + terms * ETA / h)
+            return [t + weight * (a + gamma(terms) * scale + (0 if self.split else terms * ETA / h))
                     for t, a, scale, h in zip(self.truncation, model.analytic_rounding(reduction),
                                               self.error_scale, self.steps)]
         n_out = model.fwd.output.shape[0]
@@ -90,6 +93,13 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
         fwd = forward(network, wbar, x_columns, y_columns)
         base = reduce(fwd.errors, reduction)
         _require_finite(base, "E at the network itself")
+        if method == "complex-step" and step <= SPLIT_STEP:
+            values = complex_step_gradient(network, wbar, fwd, y_columns, reduction)
+            for value in values:
+                _require_finite(value, "a complex step")
+            return FiniteDifference(method, step, values, [np.zeros_like(v) for v in values],
+                                    [np.full_like(v, step) for v in values], [np.abs(v) for v in values],
+                                    sum(v.size for v in values), split=True)
         values, truncation, steps, scales, evaluations = [], [], [], [], 0
         for layer in range(network.depth):
             h = step * (np.ones(network.shape(layer)) if method == "complex-step"

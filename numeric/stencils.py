@@ -22,6 +22,7 @@ the estimate and of M(1) is bounded by summing the absolute weights each puts on
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 #: the orders (p, q, r) of the first three terms of each method's error expansion
 ORDERS = {"forward": (1, 2, 3), "central": (2, 4, 6), "richardson": (4, 6, 8), "complex-step": (2, 4, 6)}
@@ -50,6 +51,7 @@ def stencil(method: str) -> tuple:
     return tuple(sorted(points, key=lambda p: (abs(p), str(p))))
 
 
+@lru_cache(maxsize=None)
 def error_terms(method: str) -> tuple[tuple[Fraction, ...], ...]:
     """The weights on (M(1), M(2), M(4), M(8)) of C, D and G (see the module doc), exact."""
     exponents = (0,) + ORDERS[method]
@@ -58,6 +60,7 @@ def error_terms(method: str) -> tuple[tuple[Fraction, ...], ...]:
     return tuple(tuple(inverse[term]) for term in (1, 2, 3))
 
 
+@lru_cache(maxsize=None)
 def rounding_weight(method: str) -> Fraction:
     """Σ over M(1), C, D and 2·G of the absolute weights they put on each M(k), times each M(k)'s own
     absolute weight on the evaluations: the bound on their rounding is this times δE/h (for the complex

@@ -146,3 +146,36 @@ def test_nan_in_the_gradient_under_test_fails():
 
     result = check_gradient(sample, nan_gradient)
     assert not result.ok and [str(r.weight) for r in result.failures] == ["0,0,1"]
+
+
+def _saturated_to_1e_300():
+    """Found by the 30,000-network no-false-alarm run: E ≈ 4e-303 and gradients ≈ 1e-300, the output
+    sigmoid at z ≈ −348. E ∝ exp(2z) amplifies the rounding of z (~1e-12) into E: the error model has to
+    see |∂E/∂z| ≈ 1e-302, which a complex step at 1e-30 loses to underflow."""
+    network = Network.from_spec([1, 3, 5, 6, 4], activation=["sigmoid", "relu", "relu", "sigmoid"])
+    middle = np.zeros((6, 6))
+    middle[0] = [-9.0, -0.1875, 1.25, 0.5, 1.875, 11.5]
+    middle[1, :2] = [6.0, 11.375]
+    middle[2:, 0] = -0.02
+    top = np.full((4, 7), -8.625)
+    top[3, 2] = 9.25
+    wbar = [np.zeros((3, 2)), np.full((5, 4), 8.0), middle, top]
+    return network, make_sample(network, wbar, x=[[0.0]], y=[[0.0, 0.0, 0.0, 0.0]])
+
+
+def test_gradients_near_underflow_pass_central_and_planted_errors_still_fail():
+    network, sample = _saturated_to_1e_300()
+    assert check_gradient(sample, method="central", direct=False).ok
+    exact = psi_gradient(network, sample.wbar, *sample.columns())
+    assert 1e-301 < np.max(np.abs(exact[2])) < 1e-299
+    largest = np.unravel_index(np.argmax(np.abs(exact[2])), exact[2].shape)
+    result = check_gradient(sample, planted(network, 2, largest, 1e-5), method="central", direct=False)
+    assert [(r.weight.layer, r.weight.source, r.weight.target) for r in result.failures] == \
+        [(2, largest[1], largest[0] + 1)], result.report()
+
+
+def test_a_complex_step_that_underflows_is_unreliable_not_a_mismatch():
+    from numeric.errors import FiniteDifferenceUnreliable
+    _, sample = _saturated_to_1e_300()
+    with pytest.raises(FiniteDifferenceUnreliable, match="underflows.*central"):
+        check_gradient(sample, method="complex-step", direct=False)

@@ -77,8 +77,8 @@ def test_a_refuted_recurrence_exits_1(monkeypatch, capsys):
     from derive import commands, proof
     from derive.mistakes import MISTAKES
 
-    def prove_with_mistake(network, recurrence=None):
-        return proof.prove(network, MISTAKES["missing-a-prime"].recurrence)
+    def prove_with_mistake(network, recurrence=None, **options):
+        return proof.prove(network, MISTAKES["missing-a-prime"].recurrence, **options)
 
     monkeypatch.setattr(commands, "prove", prove_with_mistake)
     status, out, _ = run(capsys, "prove", "--layers", "2,2,1")
