@@ -13,9 +13,13 @@ from __future__ import annotations
 import sys
 from importlib.metadata import entry_points
 
-from derive import commands
-from derive.cli_base import EXIT_USAGE, ArgumentParser
-from derive.errors import InputError
+from derive.threads import default_blas_threads
+
+default_blas_threads()  # before anything imports numpy: see derive.threads
+
+from derive import commands  # noqa: E402
+from derive.cli_base import EXIT_USAGE, ArgumentParser  # noqa: E402
+from derive.errors import InputError  # noqa: E402
 
 
 def build_parser() -> ArgumentParser:

@@ -20,9 +20,15 @@ import sympy as sp
 from derive.symbolic import SymbolicNetwork
 
 
-def direct_gradients(sym: SymbolicNetwork) -> tuple[sp.ImmutableMatrix, ...]:
-    """∂E/∂W̄[l] for every layer by ``sympy.diff``, entry by entry, shaped like W̄[l]."""
-    return tuple(matrix.applyfunc(lambda w: sp.diff(sym.error, w)) for matrix in sym.wbar)
+def direct_gradients(sym: SymbolicNetwork, advance=None) -> tuple[sp.ImmutableMatrix, ...]:
+    """∂E/∂W̄[l] for every layer by ``sympy.diff``, entry by entry, shaped like W̄[l] (``advance()`` is
+    called after each weight, for a progress bar)."""
+    def derivative(w):
+        d = sp.diff(sym.error, w)
+        if advance is not None:
+            advance()
+        return d
+    return tuple(matrix.applyfunc(derivative) for matrix in sym.wbar)
 
 
 class PsiRecurrence:

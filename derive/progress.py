@@ -1,20 +1,24 @@
-"""A progress bar on stderr for long runs: shown only where stderr is a terminal (or when asked for), at
-most ten times a second, and erased when done."""
+"""A progress bar on stderr for long runs: shown only where stderr is a terminal (or when asked for), only
+once the job has run ``delay`` seconds (jobs that finish sooner show nothing), at most ten times a second,
+and erased when done."""
 
 from __future__ import annotations
 
 import sys
 import time
 
+#: jobs shorter than this show no bar
+PROGRESS_DELAY = 2.0
+
 
 class Progress:
     """``with Progress(total, "label") as bar: … bar.advance()``."""
 
-    def __init__(self, total: int, label: str, enabled: bool | None = None, stream=None):
-        self.total, self.label, self.done = max(1, int(total)), label, 0
+    def __init__(self, total: int, label: str, enabled: bool | None = None, stream=None, delay: float = 0.0):
+        self.total, self.label, self.done, self.delay = max(1, int(total)), label, 0, delay
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
-        self._shown = 0.0
+        self._shown, self._drawn = 0.0, False
         self._start = time.perf_counter()
 
     def __enter__(self) -> Progress:
@@ -23,8 +27,8 @@ class Progress:
     def advance(self, steps: int = 1) -> None:
         self.done += steps
         now = time.perf_counter()
-        if self.enabled and (now - self._shown > 0.1 or self.done >= self.total):
-            self._shown = now
+        if self.enabled and now - self._start >= self.delay and (now - self._shown > 0.1 or self.done >= self.total):
+            self._shown, self._drawn = now, True
             filled = int(30 * self.done / self.total)
             elapsed = now - self._start
             self.stream.write(f"\r{self.label} [{'#' * filled}{' ' * (30 - filled)}] "
@@ -32,6 +36,6 @@ class Progress:
             self.stream.flush()
 
     def __exit__(self, *exc) -> None:
-        if self.enabled:
+        if self.enabled and self._drawn:
             self.stream.write("\r" + " " * (len(self.label) + 52) + "\r")
             self.stream.flush()

@@ -21,6 +21,7 @@ from derive.identity import METHOD, METHOD_DESCRIPTION, Decision, decide_zero
 from derive.lemmas import PROVEN, REFUTED, UNDECIDED, Lemma, lemmas_for
 from derive.mistakes import recognise
 from derive.network import Network, WeightIndex
+from derive.progress import PROGRESS_DELAY, Progress
 from derive.symbolic import SymbolicNetwork
 
 #: A recurrence is a PsiRecurrence, or any callable taking the SymbolicNetwork and returning one
@@ -152,10 +153,10 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
             return prove_layerwise(net, recurrence, progress)
         from derive.randomized import prove_random
         return prove_random(net, recurrence, rounds=rounds, progress=progress)
-    return _prove_exact(network, recurrence, diagnose, backend)
+    return _prove_exact(network, recurrence, diagnose, backend, progress)
 
 
-def _prove_exact(network, recurrence, diagnose, backend: str = "sympy") -> Proof:
+def _prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress: bool | None = False) -> Proof:
     start = time.perf_counter()
     sym = network if isinstance(network, SymbolicNetwork) else SymbolicNetwork(network)
     net = sym.network
@@ -166,7 +167,8 @@ def _prove_exact(network, recurrence, diagnose, backend: str = "sympy") -> Proof
         direct, _ = symengine_backend.direct_and_decided(sym.error.xreplace(given), sym.weight_symbols,
                                                          claimed_entries)
     else:
-        direct = [d.xreplace(given) for matrix in direct_gradients(sym) for d in matrix]
+        with Progress(net.n_weights, "differentiating E", enabled=progress, delay=PROGRESS_DELAY) as bar:
+            direct = [d.xreplace(given) for matrix in direct_gradients(sym, bar.advance) for d in matrix]
     open_pairs = [(d, c) for d, c in zip(direct, claimed_entries) if d is not None]
     decisions = iter(decide_zero([d - c for d, c in open_pairs]))
     results = []

@@ -19,11 +19,13 @@ import numpy as np
 from derive.errors import InputError
 from derive.network import Network, WeightIndex
 from numeric.compiled import CompiledGradient, per_weight_feasible
+from numeric.complex_step import SPLIT_STEP
 from numeric.diagnosis import diagnose
 from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, error_model, gamma
 from numeric.errors import GradientMismatch
 from numeric.finite_difference import check_method, default_step, directional_difference, finite_difference
 from numeric.forms import psi_gradient
+from numeric.kernels import abs_dot
 from numeric.report import format_failure, format_success, result_html
 from numeric.samples import Sample
 
@@ -200,7 +202,7 @@ def matrix_psi(network: Network) -> Analytic:
 def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic_name: str | None = None,
                    method: str = "complex-step", step: float | None = None, reduction: str = "mean",
                    direct: bool | None = None, tier: str = "full", seed: int | None = None,
-                   direction_seed: int = 0, rerun: str = "") -> CheckResult:
+                   direction_seed: int = 0, rerun: str = "", progress: bool | None = False) -> CheckResult:
     """Check ``gradient`` (default: the Ψ recurrence) on ``sample``; see the module doc.
 
     - ``method``, ``step``: the finite difference (``step`` None: the method's default).
@@ -209,6 +211,8 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
       Compiling is done first and is not counted in ``seconds``.
     - ``tier``: ``"full"`` checks every weight; ``"direction"`` only ⟨∇E, v⟩, and every weight only if
       that fails.
+    - ``progress``: a bar on stderr while the finite differences run past two seconds (None: where
+      stderr is a terminal).
     """
     check_method(method)
     if tier not in TIERS:
@@ -239,7 +243,7 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
                 direct_values = direct_form(sample.wbar, x, y, reduction)
             if not _finite(direct_values):  # e^z overflowed in the compiled expression: no witness here
                 direct_values = None
-        comparison = _compare_weights(sample, analytic, direct_values, model, method, step, reduction)
+        comparison = _compare_weights(sample, analytic, direct_values, model, method, step, reduction, progress)
     seconds = time.perf_counter() - start
     diagnosis = diagnose(sample, analytic, comparison) if comparison is not None else ()
     return CheckResult(network, analytic_name or "the gradient under test", method,
@@ -255,32 +259,49 @@ def _share(difference: float, tolerance: float) -> float:
 
 
 def _direction_check(sample, analytic, model: ErrorModel, method, step, reduction, seed) -> DirectionCheck:
-    rng = np.random.default_rng(seed)
-    v = [rng.standard_normal(w.shape) for w in sample.wbar]
-    norm = np.sqrt(sum(float(np.sum(d * d)) for d in v))
-    v = [d / norm for d in v]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputError(f"direction_seed must be an integer, not {seed!r}")
+    v, absv = random_direction(int(seed), tuple(w.shape for w in sample.wbar))
     x, y = sample.columns()
     value, truncation, weight, h, scale = directional_difference(sample.network, sample.wbar, v, x, y, method,
-                                                                 step, reduction)
-    along = sum(float(np.sum(g * d)) for g, d in zip(analytic, v))
+                                                                 step, reduction, fwd=model.fwd)
+    along = sum(float(np.vdot(g, d)) for g, d in zip(analytic, v))
     weights = sum(d.size for d in v)
     # the bounds of each weight's gradient, carried along v, and the rounding of the sum ⟨g, v⟩ itself
-    rounding = sum(float(np.sum(r * np.abs(d))) for r, d in zip(model.analytic_rounding(reduction), v))
-    rounding += gamma(weights) * sum(float(np.sum(np.abs(g * d))) for g, d in zip(analytic, v))
+    rounding = model.directional_rounding(absv, reduction)
+    rounding += gamma(weights) * sum(abs_dot(g, d) for g, d in zip(analytic, absv))
     if method == "complex-step":
         terms = model.underflow_terms
-        fd_error = truncation + weight * (rounding + gamma(terms) * scale + terms * ETA / h)
+        split = 0.0 if h <= SPLIT_STEP else terms * ETA / h  # complex arithmetic near underflow only
+        fd_error = truncation + weight * (rounding + gamma(terms) * scale + split)
     else:
         n_out = sample.network.sizes[-1]
         fd_error = truncation + weight * (model.error_rounding(reduction) + gamma(n_out + FUNCTION_ULPS) * scale) / h
     return DirectionCheck(along, value, fd_error + rounding)
 
 
-def _compare_weights(sample, analytic, direct, model: ErrorModel, method, step, reduction) -> Comparison:
+@lru_cache(maxsize=4)
+def random_direction(seed, shapes: tuple) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """A Gaussian direction of unit norm over all the weights, from ``seed``, and its absolute values: the
+    same direction for the same seed and shapes, run to run (kept, read-only, for the next check of the
+    same network: drawing 1.7 million normal numbers costs more than the rest of the direction check)."""
+    rng = np.random.default_rng(seed)
+    v = [rng.standard_normal(shape) for shape in shapes]
+    norm = np.sqrt(sum(float(np.vdot(d, d)) for d in v))
+    absv = []
+    for d in v:
+        d /= norm
+        absv.append(np.abs(d))
+        d.flags.writeable = absv[-1].flags.writeable = False
+    return tuple(v), tuple(absv)
+
+
+def _compare_weights(sample, analytic, direct, model: ErrorModel, method, step, reduction,
+                     progress=False) -> Comparison:
     """Shares of tolerance per weight: analytic and direct against the finite difference (tolerance: the
     two sides' bounds), and direct against analytic (twice the analytic bound)."""
     x, y = sample.columns()
-    fd = finite_difference(sample.network, sample.wbar, x, y, method, step, reduction)
+    fd = finite_difference(sample.network, sample.wbar, x, y, method, step, reduction, progress)
     bound = model.analytic_rounding(reduction)
     tolerance = [f + a for f, a in zip(fd.bounds(model, reduction), bound)]
     shares = []

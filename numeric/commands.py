@@ -86,7 +86,7 @@ def run_check(args) -> int:
     try:
         result = check_gradient(sample, gradient, analytic_name=name, method=args.method, step=args.step,
                                 reduction=args.reduction, tier="direction" if args.quick else "full",
-                                seed=args.seed, rerun=_rerun(args))
+                                seed=args.seed, rerun=_rerun(args), progress=None)
     except FiniteDifferenceUnreliable as why:
         if args.json:
             print(json.dumps({"ok": False, "unreliable": str(why), "method": args.method}))
@@ -101,7 +101,7 @@ def run_gradient(args) -> int:
     network = sample.network
     x, y = sample.columns()
     psi = psi_gradient(network, sample.wbar, x, y, args.reduction)
-    fd = finite_difference(network, sample.wbar, x, y, args.method, args.step, args.reduction)
+    fd = finite_difference(network, sample.wbar, x, y, args.method, args.step, args.reduction, progress=None)
     direct = None
     if per_weight_feasible(network):
         direct = _lists(compiled(network, "direct")(sample.wbar, x, y, args.reduction))

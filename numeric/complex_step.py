@@ -101,3 +101,19 @@ def _refuse_kinks(network: Network, fwd: Forward) -> None:
                 raise FiniteDifferenceUnreliable(
                     f"unit {unit} of layer {layer + 1} sits exactly on an activation's kink (ReLU at 0): "
                     "its derivative there is a convention, not something a finite difference can check")
+
+
+def complex_step_along(network: Network, wbar, direction, fwd: Forward, y_columns: np.ndarray,
+                       reduction: str) -> float:
+    """Im E(W̄ + i·h·V̄)/h as h → 0: one tangent carried up through the layers.
+
+    Moving W̄[l] by i·h·V̄[l] pushes z[l] by i·h·(V̄[l]·X̄[l] + W̄[l]·Ẋ[l]), where Ẋ[l] is the push that
+    reached X̄[l] from below (its bias entry never moves)."""
+    _refuse_kinks(network, fwd)
+    bias = int(network.bias)
+    push = direction[0] @ fwd.xbar[0]
+    for layer in range(1, network.depth):
+        moved = _slope(network.activations[layer - 1].np_forward, fwd.z[layer - 1]) * push
+        push = direction[layer] @ fwd.xbar[layer] + wbar[layer][:, bias:] @ moved
+    along = np.sum(output_slopes(network, fwd, y_columns) * push, axis=0)
+    return float(reduce(along, reduction))

@@ -39,6 +39,7 @@ import numpy as np
 
 from derive.network import Network
 from numeric.forms import Forward, forward
+from numeric.kernels import abs_matmul
 
 U = np.finfo(np.float64).eps / 2
 ETA = np.finfo(np.float64).smallest_subnormal
@@ -59,14 +60,19 @@ def gamma(n) -> float:
 
 @dataclass(frozen=True, eq=False)
 class ErrorModel:
-    """Rounding bounds for one network at one point: per sample (last axis) and per weight."""
+    """Rounding bounds for one network at one point: per sample (last axis) and per weight.
+
+    The per-weight bounds are outer products, Ψ̂[l]ᵢ·|X̄[l]ʲ| and the like, so only their per-layer factors
+    are kept: the per-weight arrays are formed on demand (``analytic_rounding``), and a bound along a
+    direction (``directional_rounding``) never forms them at all."""
 
     fwd: Forward
     underflow_terms: int             # operations on the longest path: the bounds add this many η
     delta_error: np.ndarray          # δE of a full evaluation, per sample
     error_above: tuple               # error_above[l]: δE of an evaluation that reuses z[0..l], per sample
-    gradient_magnitude: tuple        # Ĝ[l] = Ψ̂[l]·|X̄[l]|ᵀ per sample, (rows, cols, B)
-    gradient_rounding: tuple         # δ(∂E/∂W̄[l]) per sample, (rows, cols, B)
+    psi_hat: tuple                   # Ψ̂[l], which bounds |Ψ[l]|: (rows, B)
+    delta_psi: tuple                 # δΨ[l]: (rows, B)
+    delta_xbar: tuple                # δX̄[l]: (cols, B)
 
     @property
     def samples(self) -> int:
@@ -83,10 +89,40 @@ class ErrorModel:
         per_sample = per_sample + gamma(self.samples) * np.abs(self.fwd.errors) + self.underflow_terms * ETA
         return float(self.reduce(per_sample, reduction))
 
+    def _factors(self, layer: int):
+        """Row and column factors whose products, summed over the samples, bound the analytic gradient's
+        rounding: δΨ ⊗ |X̄| + Ψ̂ ⊗ δX̄ + (u + γ(B))·Ψ̂ ⊗ |X̄| (the last the rounding of the outer product and
+        of the batch sum, whose terms are bounded by the magnitude Ψ̂ ⊗ |X̄|)."""
+        absx = np.abs(self.fwd.xbar[layer])
+        psi_hat = self.psi_hat[layer]
+        rows = np.concatenate([self.delta_psi[layer], psi_hat, (U + gamma(self.samples)) * psi_hat], axis=1)
+        cols = np.concatenate([absx, self.delta_xbar[layer], absx], axis=1)
+        return rows, cols
+
+    def _per_sum(self, reduction: str) -> float:
+        """How a sum over the samples of per-sample bounds becomes the batch's bound."""
+        scale = 1 + gamma(self.samples)
+        return scale / self.samples if reduction == "mean" else scale
+
     def analytic_rounding(self, reduction: str) -> list[np.ndarray]:
         """The bound on |computed − exact| of any analytic gradient, per weight."""
-        return [self.reduce(r + gamma(self.samples) * m + self.underflow_terms * ETA, reduction)
-                for r, m in zip(self.gradient_rounding, self.gradient_magnitude)]
+        out = []
+        for layer in range(len(self.psi_hat)):
+            rows, cols = self._factors(layer)
+            # the products below are computed in floating point: (1 + γ(3B)) covers their own rounding
+            bound = (rows @ cols.T) * (1 + gamma(cols.shape[1] + 1)) + self.samples * self.underflow_terms * ETA
+            out.append(bound * self._per_sum(reduction))
+        return out
+
+    def directional_rounding(self, abs_direction, reduction: str) -> float:
+        """Σ over the weights of |vʲᵢ| times the analytic bound of ∂E/∂wʲᵢ, for the direction's absolute
+        values ``abs_direction`` (a list shaped like W̄), without forming the per-weight bounds."""
+        total = 0.0
+        for layer, absv in enumerate(abs_direction):
+            rows, cols = self._factors(layer)
+            total += float(np.sum(rows * (absv @ cols))) * (1 + gamma(cols.shape[0] + rows.size + 1))
+            total += float(np.sum(absv)) * self.samples * self.underflow_terms * ETA
+        return total * (1 + gamma(len(abs_direction) + 1)) * self._per_sum(reduction)
 
 
 def complex_step(f, z: np.ndarray, direction=1.0) -> np.ndarray:
@@ -153,11 +189,13 @@ def _output_psi_bounds(network: Network, fwd: Forward, y, d_z, d2_z, delta_z):
     return psi_hat, delta_psi
 
 
-def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray) -> ErrorModel:
-    """The rounding bounds above, for float64 evaluation of this network at this point."""
-    fwd = forward(network, wbar, x_columns, y_columns)
+def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray,
+                fwd: Forward | None = None) -> ErrorModel:
+    """The rounding bounds above, for float64 evaluation of this network at this point (``fwd``: its
+    forward phase, if already computed)."""
+    fwd = forward(network, wbar, x_columns, y_columns) if fwd is None else fwd
     depth, bias = network.depth, int(network.bias)
-    sums = [np.abs(wbar[l]) @ np.abs(fwd.xbar[l]) for l in range(depth)]
+    sums = [abs_matmul(wbar[l], np.abs(fwd.xbar[l])) for l in range(depth)]
     first = [np.abs(complex_step(act.np_forward, z)) for act, z in zip(network.activations[:-1], fwd.z)]
     second = [second_derivative(act.np_forward, z) for act, z in zip(network.activations[:-1], fwd.z)]
     d_z, d2_z, d_a = output_sensitivity(network, fwd.z[-1], y_columns)
@@ -191,12 +229,9 @@ def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.nda
         delta_x.append(np.vstack([np.zeros_like(delta_a[:1]), delta_a]) if bias else delta_a)
 
     psi_hat, delta_psi = _output_psi_bounds(network, fwd, y_columns, d_z, d2_z, delta_z[-1])
-    magnitude, rounding = [None] * depth, [None] * depth
+    psi_hats, delta_psis = [None] * depth, [None] * depth
     for layer in range(depth - 1, -1, -1):
-        absx = np.abs(fwd.xbar[layer])
-        magnitude[layer] = psi_hat[:, None, :] * absx[None, :, :]
-        rounding[layer] = (delta_psi[:, None, :] * absx[None, :, :]
-                           + psi_hat[:, None, :] * delta_x[layer][None, :, :] + U * magnitude[layer])
+        psi_hats[layer], delta_psis[layer] = psi_hat, delta_psi
         if layer:
             below = network.activations[layer - 1]
             absw = np.abs(wbar[layer][:, bias:]).T
@@ -207,4 +242,5 @@ def error_model(network: Network, wbar, x_columns: np.ndarray, y_columns: np.nda
                          + gamma(network.sizes[layer + 1] + 2 * FUNCTION_ULPS) * psi_hat
                          + back * (second[layer - 1] * delta_z[layer - 1] + _rule_rounding(first[layer - 1], a)))
     operations = sum(n + 1 + 2 * FUNCTION_ULPS for n in network.sizes) + fwd.errors.shape[-1]
-    return ErrorModel(fwd, operations, delta_error, error_above, tuple(magnitude), tuple(rounding))
+    return ErrorModel(fwd, operations, delta_error, error_above, tuple(psi_hats), tuple(delta_psis),
+                      tuple(delta_x))

@@ -30,8 +30,9 @@ import numpy as np
 
 from derive.errors import InputError
 from derive.network import Network
+from derive.progress import PROGRESS_DELAY, Progress
 from numeric import stencils
-from numeric.complex_step import SPLIT_STEP, complex_step_gradient
+from numeric.complex_step import SPLIT_STEP, complex_step_along, complex_step_gradient
 from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, gamma
 from numeric.errors import FiniteDifferenceUnreliable
 from numeric.forms import Forward, forward, reduce, with_bias
@@ -85,8 +86,10 @@ class FiniteDifference:
 
 
 def finite_difference(network: Network, wbar, x_columns, y_columns, method: str = "complex-step",
-                      step: float | None = None, reduction: str = "mean") -> FiniteDifference:
-    """Every weight's finite difference, shaped like W̄ (see the module doc for the methods)."""
+                      step: float | None = None, reduction: str = "mean",
+                      progress: bool | None = False) -> FiniteDifference:
+    """Every weight's finite difference, shaped like W̄ (see the module doc for the methods).
+    ``progress``: a bar on stderr for runs past two seconds (None: where stderr is a terminal)."""
     check_method(method)
     step = default_step(method) if step is None else _check_step(step)
     with np.errstate(over="ignore", invalid="ignore"):  # non-finite values are reported, not warned about
@@ -101,18 +104,22 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
                                     [np.full_like(v, step) for v in values], [np.abs(v) for v in values],
                                     sum(v.size for v in values), split=True)
         values, truncation, steps, scales, evaluations = [], [], [], [], 0
-        for layer in range(network.depth):
-            h = step * (np.ones(network.shape(layer)) if method == "complex-step"
-                        else _relative_steps(wbar[layer], fwd.xbar[layer]))
-            errors = {0: np.full(network.shape(layer), base)}
-            for point in stencils.stencil(method):
-                errors[point] = perturbed_errors(network, wbar, fwd, y_columns, layer, point * h, reduction)
-            evaluations += (len(errors) - 1) * wbar[layer].size
-            value, trunc, scale = _estimate(method, errors, h)
-            values.append(value)
-            truncation.append(trunc)
-            steps.append(h)
-            scales.append(scale)
+        points = stencils.stencil(method)
+        with Progress(network.n_weights * len(points), f"finite differences ({method})", enabled=progress,
+                       delay=PROGRESS_DELAY) as bar:
+            for layer in range(network.depth):
+                h = step * (np.ones(network.shape(layer)) if method == "complex-step"
+                            else _relative_steps(wbar[layer], fwd.xbar[layer]))
+                errors = {0: np.full(network.shape(layer), base)}
+                for point in points:
+                    errors[point] = perturbed_errors(network, wbar, fwd, y_columns, layer, point * h, reduction,
+                                                     bar.advance)
+                evaluations += (len(errors) - 1) * wbar[layer].size
+                value, trunc, scale = _estimate(method, errors, h)
+                values.append(value)
+                truncation.append(trunc)
+                steps.append(h)
+                scales.append(scale)
     return FiniteDifference(method, step, values, truncation, steps, scales, evaluations)
 
 
@@ -124,31 +131,41 @@ def _relative_steps(weights: np.ndarray, xbar: np.ndarray) -> np.ndarray:
 
 
 def directional_difference(network: Network, wbar, direction, x_columns, y_columns,
-                           method: str = "central", step: float | None = None, reduction: str = "mean"):
-    """The derivative of E along ``direction`` (a list shaped like W̄):
-    (estimate, truncation estimate, rounding weight, h, max |E| over the stencil)."""
+                           method: str = "central", step: float | None = None, reduction: str = "mean",
+                           fwd: Forward | None = None):
+    """The derivative of E along ``direction`` (a list shaped like W̄): (estimate, truncation estimate,
+    rounding weight, h, max |E| over the stencil; for the split complex step, |estimate|). ``fwd``: the
+    forward phase at W̄, if already computed."""
     check_method(method)
     step = default_step(method) if step is None else _check_step(step)
     with np.errstate(over="ignore", invalid="ignore"):
-        fwd = forward(network, wbar, x_columns, y_columns)
+        fwd = forward(network, wbar, x_columns, y_columns) if fwd is None else fwd
         base = reduce(fwd.errors, reduction)
         _require_finite(base, "E at the network itself")
+        if method == "complex-step" and step <= SPLIT_STEP:
+            value = complex_step_along(network, wbar, direction, fwd, y_columns, reduction)
+            _require_finite(value, "the complex step along the direction")
+            return value, 0.0, 1.0, step, abs(value)
         errors = {0: base}
+        push0 = direction[0] @ fwd.xbar[0]  # the inputs never move: the first layer's push is fixed
         for point in stencils.stencil(method):
-            errors[point] = reduce(_errors_along(network, wbar, direction, point * step, fwd, x_columns,
+            errors[point] = reduce(_errors_along(network, wbar, direction, point * step, fwd, push0,
                                                  y_columns), reduction)
             _require_finite(errors[point], "E along the direction")
     value, trunc, scale = _estimate(method, errors, step)
     return float(value), float(trunc), float(stencils.rounding_weight(method)), step, float(scale)
 
 
-def _errors_along(network: Network, wbar, direction, t, fwd: Forward, x_columns, y_columns) -> np.ndarray:
+def _errors_along(network: Network, wbar, direction, t, fwd: Forward, push0, y_columns) -> np.ndarray:
     """Per-sample E at W̄ + t·V̄, with z[l] = W̄[l]·X̄[l] + t·(V̄[l]·X̄[l]): the move is exactly t·V̄,
-    never rounded into the weights."""
-    values = x_columns
+    never rounded into the weights. The first layer's two products are the same at every point."""
+    values = None
     for layer, act in enumerate(network.activations):
-        xbar = with_bias(values, network.bias)
-        z = wbar[layer] @ xbar + t * (direction[layer] @ xbar)
+        if layer == 0:
+            z = fwd.z[0] + t * push0
+        else:
+            xbar = with_bias(values, network.bias)
+            z = wbar[layer] @ xbar + t * (direction[layer] @ xbar)
         if _crosses(act, fwd.z[layer], z).any():
             raise FiniteDifferenceUnreliable(
                 f"the step along the random direction carries a unit of layer {layer + 1} across an "
@@ -175,8 +192,9 @@ def _estimate(method: str, errors: dict, h):
 
 
 def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int, offsets: np.ndarray,
-                     reduction: str) -> np.ndarray:
-    """E with each weight of W̄[layer] moved by its offset, one at a time: shape (rows, cols)."""
+                     reduction: str, advance=None) -> np.ndarray:
+    """E with each weight of W̄[layer] moved by its offset, one at a time: shape (rows, cols)
+    (``advance(n)`` after each block of n weights, for a progress bar)."""
     rows, cols = offsets.shape
     samples = fwd.xbar[0].shape[1]
     widest = max(network.sizes[layer + 1:])
@@ -185,6 +203,8 @@ def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int
     for start in range(0, rows, chunk):
         stop = min(rows, start + chunk)
         out[start:stop] = _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop, reduction)
+        if advance is not None:
+            advance((stop - start) * cols)
     return out
 
 

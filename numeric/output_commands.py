@@ -85,7 +85,7 @@ def _check_section(network, seed: int) -> str:
         return "The generic activation has no numbers to check: the proof above holds for every one.\n"
     sample = random_sample(network, seed=seed)
     try:
-        results = [check_gradient(sample, method=method, seed=seed) for method in METHODS]
+        results = [check_gradient(sample, method=method, seed=seed, progress=None) for method in METHODS]
     except FiniteDifferenceUnreliable as why:
         return f"The finite difference could not decide at this point: {why}.\n"
     return latex_section(results)

@@ -1,6 +1,7 @@
 """The command line is a contract: output, JSON fields and exit statuses (0 ok, 1 failed, 2 bad input)."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -94,3 +95,19 @@ def test_installed_command_and_python_m_derive():
         assert json.loads(done.stdout)["total"] == 2
     bad = subprocess.run(["gradproof", "prove", "--layers", "0"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="counts threads through /proc")
+def test_the_command_line_starts_blas_with_one_thread_unless_told_otherwise():
+    probe = ("import derive.cli, numpy; numpy.ones((300, 300)) @ numpy.ones((300, 300)); "
+             "print([l for l in open('/proc/self/status') if l.startswith('Threads')][0].split()[1])")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS") and k != "GRADPROOF_THREADS"}
+
+    def threads(**extra):
+        done = subprocess.run([sys.executable, "-c", probe], env={**env, **extra}, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return int(done.stdout)
+
+    assert threads() == 1
+    assert threads(GRADPROOF_THREADS="2") == 2

@@ -1,0 +1,42 @@
+"""Progress bars: drawn on stderr for jobs past the delay, erased when done, silent otherwise."""
+
+import io
+
+from derive import progress
+from derive.network import Network
+from derive.proof import prove
+from numeric.finite_difference import finite_difference
+from numeric.samples import random_sample
+
+
+def test_a_bar_is_drawn_after_the_delay_and_erased():
+    stream = io.StringIO()
+    with progress.Progress(4, "job", enabled=True, stream=stream, delay=0.0) as bar:
+        for _ in range(4):
+            bar.advance()
+    out = stream.getvalue()
+    assert "job [" in out and "100.0%" in out and out.endswith("\r")
+
+
+def test_short_jobs_and_disabled_bars_stay_silent():
+    for options in ({"enabled": True, "delay": 60.0}, {"enabled": False, "delay": 0.0}):
+        stream = io.StringIO()
+        with progress.Progress(3, "job", stream=stream, **options) as bar:
+            bar.advance(3)
+        assert stream.getvalue() == ""
+
+
+def test_finite_differences_and_exact_proofs_report_progress(monkeypatch, capsys):
+    monkeypatch.setattr(progress, "PROGRESS_DELAY", 0.0)
+    from derive import proof
+    from numeric import finite_difference as fd_module
+    monkeypatch.setattr(fd_module, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(proof, "PROGRESS_DELAY", 0.0)
+    network = Network.from_spec("2,3,2")
+    sample = random_sample(network, seed=0)
+    finite_difference(network, sample.wbar, *sample.columns(), method="central", progress=True)
+    assert "finite differences (central) [" in capsys.readouterr().err
+    assert prove(network, progress=True).ok
+    assert "differentiating E [" in capsys.readouterr().err
+    finite_difference(network, sample.wbar, *sample.columns(), method="central")
+    assert capsys.readouterr().err == ""
