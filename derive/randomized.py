@@ -88,7 +88,8 @@ class _Point:
         """``expr`` at this point, in GF(p) (exact: sympy rationals, reduced). A function application
         met for the first time (a'(a(z)) in a mistaken recurrence) is a new unknown: it gets its own value."""
         expr = sp.sympify(expr)
-        for application in sorted(expr.atoms(sp.Function) - self.values.keys(), key=sp.default_sort_key):
+        fresh = [f for f in expr.atoms(sp.Function) if f not in self.values]  # (a keys view would be copied)
+        for application in sorted(fresh, key=sp.default_sort_key):
             self.values[application] = self.draw()
         value = sp.sympify(expr.xreplace(self.values))
         if not value.is_Rational:
