@@ -13,32 +13,27 @@ the largest entry.
 
 from __future__ import annotations
 
-import argparse
-import platform
-import time
-import tracemalloc
+from derive.threads import default_blas_threads
 
-import numpy as np
+default_blas_threads()  # before numpy is imported: one BLAS thread, as the command line (derive/threads.py)
 
-from derive.network import Network
-from numeric.check import check_gradient
-from numeric.finite_difference import METHODS, finite_difference
-from numeric.forms import psi_gradient
-from numeric.samples import random_sample
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from derive.network import Network  # noqa: E402
+from numeric.check import check_gradient  # noqa: E402
+from numeric.finite_difference import METHODS, finite_difference  # noqa: E402
+from numeric.forms import psi_gradient  # noqa: E402
+from numeric.samples import random_sample  # noqa: E402
+from timing import best_of, peak_mb  # noqa: E402
 
 try:
     import torch
 except ImportError:  # the baseline is optional
     torch = None
-
-
-def best_of(repeats: int, run) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def torch_gradcheck_seconds(sample) -> float:
@@ -71,10 +66,8 @@ def main() -> None:
         sample = samples[spec] = random_sample(network, seed=0)
         check_gradient(sample)  # compile and warm up
         ours = best_of(3, lambda: check_gradient(sample))
-        tracemalloc.start()
         result = check_gradient(sample)
-        peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
-        tracemalloc.stop()
+        peak = peak_mb(lambda: check_gradient(sample))
         baseline = torch_gradcheck_seconds(sample) if torch else None
         ratio = f"{baseline / ours:8.0f}x" if baseline else "—"
         print(f"{spec:>16} {network.n_weights:8d} {ours:12.4f} {peak:8.1f} "

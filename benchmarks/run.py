@@ -26,7 +26,6 @@ import json  # noqa: E402
 import platform  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
-import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -34,6 +33,7 @@ from derive.network import Network  # noqa: E402
 from numeric.check import check_gradient, matrix_psi, random_direction  # noqa: E402
 from numeric.finite_difference import finite_difference  # noqa: E402
 from numeric.samples import random_sample  # noqa: E402
+from timing import best_of, peak_mb  # noqa: E402
 
 try:
     import torch
@@ -43,24 +43,6 @@ except ImportError:  # the baseline is optional
 
 ATARI = "3000,517,256,6"
 ROWS = []
-
-
-def best_of(repeats: int, run) -> float:
-    run()  # warm up (first-touch of memory, lazily built kernels)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def peak_mb(run) -> float:
-    tracemalloc.start()
-    run()
-    peak = tracemalloc.get_traced_memory()[1] / 2 ** 20
-    tracemalloc.stop()
-    return peak
 
 
 def row(figure: str, ours: str, baseline: str = "—", ratio: str = "—", target: str = "") -> None:
