@@ -109,8 +109,8 @@ class ErrorModel:
         out = []
         for layer in range(len(self.psi_hat)):
             rows, cols = self._factors(layer)
-            # the products below are computed in floating point: (1 + γ(3B)) covers their own rounding
-            bound = (rows @ cols.T) * (1 + gamma(cols.shape[1] + 1))  # Σ over 3B nonnegative products + self.samples * self.underflow_terms * ETA
+            # Σ over 3B nonnegative products, computed in floating point: (1 + γ(3B + 1)) covers its rounding
+            bound = (rows @ cols.T) * (1 + gamma(cols.shape[1] + 1)) + self.samples * self.underflow_terms * ETA
             out.append(bound * self._per_sum(reduction))
         return out
 

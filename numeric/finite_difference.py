@@ -227,8 +227,7 @@ def _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop, 
         column = wbar[layer + 1][:, bias + units]                    # (n_{l+2}, r)
         above = fwd.z[layer + 1][:, None, None, :] + column[:, :, None, None] * change[None]
         above = above.reshape(above.shape[0], -1)
-        base_above = np.tile(fwd.z[layer + 1], (1, r * cols))
-        crossed |= _crosses(network.activations[layer + 1], base_above, above).any(axis=0).reshape(crossed.shape)
+        _mark_crossings(crossed, network.activations[layer + 1], fwd.z[layer + 1], above, r * cols)
         errors = _propagate(network, wbar, fwd, y_columns, layer + 1, above, crossed, r * cols)
     if crossed.any():
         i, j = np.argwhere(crossed.any(axis=-1))[0]
@@ -244,11 +243,13 @@ def _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop, 
 def _propagate(network, wbar, fwd, y_columns, layer, z, crossed, perturbations):
     """From weighted sums z at ``layer`` (units × perturbations·samples, samples fastest) to the errors;
     marks in ``crossed`` every perturbation that moved a unit across a kink on the way."""
+    bias = int(network.bias)
     for upper in range(layer, network.depth - 1):
         values = network.activations[upper].np_forward(z)
-        z = wbar[upper + 1] @ with_bias(values, network.bias)
-        base = np.tile(fwd.z[upper + 1], (1, perturbations))
-        crossed |= _crosses(network.activations[upper + 1], base, z).any(axis=0).reshape(crossed.shape)
+        z = wbar[upper + 1][:, bias:] @ values  # the bias column added apart: no copy of values with a 1 row
+        if bias:
+            z += wbar[upper + 1][:, :1]
+        _mark_crossings(crossed, network.activations[upper + 1], fwd.z[upper + 1], z, perturbations)
     return _errors_from(network, z, network.depth - 1, y_columns, perturbations)
 
 
@@ -257,6 +258,14 @@ def _errors_from(network, z, layer, y_columns, perturbations):
     y = np.tile(y_columns, (1, perturbations))
     act = network.activations[layer]
     return network.loss.np_error(z, act.np_forward(z), y)
+
+
+def _mark_crossings(crossed: np.ndarray, act, base: np.ndarray, moved: np.ndarray, perturbations: int) -> None:
+    """Marks in ``crossed`` the perturbations whose weighted sums ``moved`` (units × perturbations·samples)
+    lie across one of ``act``'s kinks from ``base`` (units × samples)."""
+    if getattr(act, "kinks", ()):
+        tiled = np.tile(base, (1, perturbations))
+        crossed |= _crosses(act, tiled, moved).any(axis=0).reshape(crossed.shape)
 
 
 def _crosses(act, base: np.ndarray, moved: np.ndarray) -> np.ndarray:

@@ -179,3 +179,14 @@ def test_a_complex_step_that_underflows_is_unreliable_not_a_mismatch():
     _, sample = _saturated_to_1e_300()
     with pytest.raises(FiniteDifferenceUnreliable, match="underflows.*central"):
         check_gradient(sample, method="complex-step", direct=False)
+
+
+def test_gradients_that_underflow_keep_a_tolerance_of_at_least_the_underflow_bound():
+    """Found by the 30,000-network run: a gradient of 3e-312 (subnormal) whose rounding bound, a product of
+    tiny factors, underflowed to 0; every bound carries η per operation on top, so it is never 0."""
+    network = Network.from_spec([1, 1, 2], activation=["sigmoid", "tanh"])
+    sample = make_sample(network, [np.array([[1.0, 0.0]]), np.full((2, 2), 2.07545024e-156)], x=[[0.0]],
+                         y=[[0.0, 0.0]])
+    result = check_gradient(sample, method="complex-step", direct=False)
+    assert result.ok, result.report()
+    assert all(np.all(t > 0) for t in result.comparison.tolerance)
