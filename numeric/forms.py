@@ -96,7 +96,8 @@ class MatrixRecurrence:
         psi = self.output_psi(network, fwd, y_columns)
         grads = [None] * network.depth
         for layer in range(network.depth - 1, -1, -1):
-            grads[layer] = scale * self.weight_gradient(network, fwd, layer, psi)
+            # the mean's 1/B goes on Ψ (n_{l+1} numbers), not on the product (a pass over every weight)
+            grads[layer] = self.weight_gradient(network, fwd, layer, psi if scale == 1.0 else scale * psi)
             if layer:
                 psi = self.propagate(network, wbar, fwd, layer, psi)
         return grads
