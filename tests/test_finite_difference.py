@@ -117,3 +117,26 @@ def test_bad_options(kwargs, message):
     sample = random_sample(Network.from_spec("2,1"))
     with pytest.raises(InputError, match=message):
         finite_difference(sample.network, sample.wbar, *sample.columns(), **kwargs)
+
+
+@pytest.mark.parametrize("entries", [1, 7, 40])
+def test_chunking_by_rows_and_columns_changes_nothing(monkeypatch, entries):
+    """Rows too wide for a chunk are split by columns; every split gives the same numbers, bit for bit,
+    and a kink crossing is still blamed on the right weight."""
+    import numeric.finite_difference as fd_module
+    network = Network.from_spec("5,4,3,2", "tanh", "softmax-ce")
+    sample = random_sample(network, seed=2, batch=2)
+    x, y = sample.columns()
+    fwd = forward(network, sample.wbar, x, y)
+    whole = [perturbed_errors(network, sample.wbar, fwd, y, layer, np.full(network.shape(layer), 1e-4), "mean")
+             for layer in range(network.depth)]
+    monkeypatch.setattr(fd_module, "CHUNK_ENTRIES", entries)
+    for layer in range(network.depth):
+        split = perturbed_errors(network, sample.wbar, fwd, y, layer, np.full(network.shape(layer), 1e-4), "mean")
+        assert np.array_equal(split, whole[layer])
+
+    # z = 0.1·1e-6 + 0·1 sits 1e-7 above the kink: only the second weight's step (6e-6) crosses it
+    relu = Network.from_spec("2,1,1", "relu,identity", bias=False)
+    kinked = make_sample(relu, [np.array([[0.1, 0.0]]), np.array([[1.0]])], x=[1e-6, 1.0], y=[0.0])
+    with pytest.raises(FiniteDifferenceUnreliable, match="weight 0,2,1 carries"):
+        finite_difference(relu, kinked.wbar, *kinked.columns(), "central")
