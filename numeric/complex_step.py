@@ -18,26 +18,20 @@ from __future__ import annotations
 import numpy as np
 
 from derive.network import Network
+from numeric.error_model import complex_step_parts, partials, tiny_but_not_zero
 from numeric.errors import FiniteDifferenceUnreliable
 from numeric.forms import Forward, reduce
 
 SPLIT_STEP = 1e-10
-_ETA = 1e-30
-_RESOLVED = 2.0 ** -1000  # an imaginary part below this has lost digits to underflow
-_WIDE = 1e-6              # where a slope that underflowed at _ETA shows it is not zero
 CHUNK_ENTRIES = 1 << 22
 
 
 def _slope(f, z: np.ndarray, direction=1.0) -> np.ndarray:
     """Im f(z + i·η·direction)/η, refusing a slope so small that its imaginary part underflowed."""
-    slope = np.imag(f(z + 1j * _ETA * direction)) / _ETA
-    lost = np.abs(slope) * _ETA < _RESOLVED
-    if not np.any(lost):
-        return slope
-    # at a wider step a zero slope shows only rounding and truncation (far above _RESOLVED/_ETA, for
-    # values of ordinary size); a slope that is really tiny shows itself, tiny and nonzero
-    wide = np.abs(np.imag(f(z + 1j * _WIDE * direction)) / _WIDE)[lost]
-    if np.any((wide > 0) & (wide < _RESOLVED / _ETA)):
+    slope, wide, lost = complex_step_parts(f, z, direction)
+    # at the wide step a zero slope shows only rounding and truncation (far above what underflows at η,
+    # for values of ordinary size); a slope that is really tiny shows itself, tiny and nonzero
+    if wide is not None and np.any(tiny_but_not_zero(np.abs(wide[lost]))):
         raise FiniteDifferenceUnreliable(
             "a derivative inside the network is below 1e-270, where the complex step's imaginary part "
             "underflows (float64 stops at 1e-308): use --method central, whose error bound covers it")
@@ -46,13 +40,8 @@ def _slope(f, z: np.ndarray, direction=1.0) -> np.ndarray:
 
 def output_slopes(network: Network, fwd: Forward, y_columns: np.ndarray) -> np.ndarray:
     """∂E/∂z[L−1]ₖ per sample, each by the complex step of the loss after the output activation."""
-    act, loss, z = network.activations[-1], network.loss, fwd.z[-1]
-    slopes = np.empty_like(z)
-    for k in range(z.shape[0]):
-        direction = np.zeros(z.shape)
-        direction[k] = 1
-        slopes[k] = _slope(lambda moved: loss.np_error(moved, act.np_forward(moved), y_columns), z, direction)
-    return slopes
+    act, loss = network.activations[-1], network.loss
+    return partials(lambda moved: loss.np_error(moved, act.np_forward(moved), y_columns), fwd.z[-1], _slope)
 
 
 def complex_step_gradient(network: Network, wbar, fwd: Forward, y_columns: np.ndarray,

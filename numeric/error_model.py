@@ -45,9 +45,9 @@ U = np.finfo(np.float64).eps / 2
 ETA = np.finfo(np.float64).smallest_subnormal
 FUNCTION_ULPS = 4
 _CSTEP = 1e-30
-#: where the imaginary part at _CSTEP falls below _RESOLVED it has lost digits to underflow (a derivative
-#: below ~1e-271): such magnitudes are taken at _WIDE_STEP instead, where the complex step's truncation,
-#: η²·|f‴/f′|/6 relative, is ~1e-12 for the exponential tails that make derivatives this small
+#: an imaginary part below _RESOLVED has lost digits to underflow (a derivative below ~1e-271 at _CSTEP);
+#: _WIDE_STEP shows what such a derivative is: a magnitude to ~1e-12 (the complex step's truncation,
+#: η²·|f‴/f′|/6 relative, for the exponential tails that make derivatives this small)
 _RESOLVED = 2.0 ** -1000
 _WIDE_STEP = 1e-6
 _HESS_STEP = 1e-4
@@ -125,14 +125,37 @@ class ErrorModel:
         return total * (1 + gamma(len(abs_direction) + 1)) * self._per_sum(reduction)
 
 
-def complex_step(f, z: np.ndarray, direction=1.0) -> np.ndarray:
-    """f'(z) elementwise (or along ``direction``) by the complex step: exact to rounding for analytic f,
-    and a magnitude to ~1e-12 where the derivative is so small that its imaginary part would underflow."""
+def complex_step_parts(f, z: np.ndarray, direction=1.0):
+    """f'(z) elementwise (or along ``direction``) by the complex step at 1e-30, exact to rounding for
+    analytic f; where its imaginary part underflowed, also f' at the wide step 1e-6 (else None), and the
+    mask of those entries."""
     slope = np.imag(f(z + 1j * _CSTEP * direction)) / _CSTEP
     lost = np.abs(slope) * _CSTEP < _RESOLVED
-    if np.any(lost):
-        slope = np.where(lost, np.imag(f(z + 1j * _WIDE_STEP * direction)) / _WIDE_STEP, slope)
-    return slope
+    wide = np.imag(f(z + 1j * _WIDE_STEP * direction)) / _WIDE_STEP if np.any(lost) else None
+    return slope, wide, lost
+
+
+def tiny_but_not_zero(magnitude: np.ndarray) -> np.ndarray:
+    """Where a derivative's magnitude, from the wide step, is nonzero yet below what the step at 1e-30
+    resolves: a real derivative lost to underflow, not a zero showing rounding and truncation."""
+    return (magnitude > 0) & (magnitude < _RESOLVED / _CSTEP)
+
+
+def complex_step(f, z: np.ndarray, direction=1.0) -> np.ndarray:
+    """f'(z) by the complex step: exact to rounding, and a magnitude to ~1e-12 where the derivative is so
+    small that its imaginary part would underflow."""
+    slope, wide, lost = complex_step_parts(f, z, direction)
+    return slope if wide is None else np.where(lost, wide, slope)
+
+
+def partials(f, at: np.ndarray, slope=complex_step) -> np.ndarray:
+    """∂f/∂atₖ for each row k of ``at`` (f maps (rows, B) to (B,)), by ``slope`` along row k."""
+    rows = []
+    for k in range(at.shape[0]):
+        direction = np.zeros(at.shape)
+        direction[k] = 1
+        rows.append(slope(f, at, direction))
+    return np.array(rows)
 
 
 def second_derivative(f, z: np.ndarray) -> np.ndarray:
@@ -144,14 +167,6 @@ def second_derivative(f, z: np.ndarray) -> np.ndarray:
 def output_sensitivity(network: Network, z: np.ndarray, y: np.ndarray):
     """|∂E/∂zₖ|, |∂²E/∂zₖ∂zⱼ| and |∂E/∂aₖ| at the output weighted sums z (n_L, B)."""
     act, loss = network.activations[-1], network.loss
-
-    def partials(f, at):
-        rows = []
-        for k in range(at.shape[0]):
-            direction = np.zeros(at.shape)
-            direction[k] = 1
-            rows.append(complex_step(f, at, direction))
-        return np.array(rows)
 
     def by_z(zz):
         return loss.np_error(zz, act.np_forward(zz), y)
