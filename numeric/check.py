@@ -21,9 +21,10 @@ from derive.network import Network, WeightIndex
 from numeric.compiled import CompiledGradient, per_weight_feasible
 from numeric.complex_step import SPLIT_STEP
 from numeric.diagnosis import diagnose
-from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, error_model, gamma
+from numeric.error_model import ErrorModel, error_model, gamma
 from numeric.errors import GradientMismatch
-from numeric.finite_difference import check_method, default_step, directional_difference, finite_difference
+from numeric.finite_difference import (check_method, default_step, directional_difference, estimate_bound,
+                                       finite_difference)
 from numeric.forms import psi_gradient
 from numeric.kernels import abs_dot
 from numeric.report import format_failure, format_success, result_html
@@ -270,13 +271,8 @@ def _direction_check(sample, analytic, model: ErrorModel, method, step, reductio
     # the bounds of each weight's gradient, carried along v, and the rounding of the sum ⟨g, v⟩ itself
     rounding = model.directional_rounding(absv, reduction)
     rounding += gamma(weights) * sum(abs_dot(g, d) for g, d in zip(analytic, absv))
-    if method == "complex-step":
-        terms = model.underflow_terms
-        split = 0.0 if h <= SPLIT_STEP else terms * ETA / h  # complex arithmetic near underflow only
-        fd_error = truncation + weight * (rounding + gamma(terms) * scale + split)
-    else:
-        n_out = sample.network.sizes[-1]
-        fd_error = truncation + weight * (model.error_rounding(reduction) + gamma(n_out + FUNCTION_ULPS) * scale) / h
+    fd_error = estimate_bound(model, method, reduction, truncation, weight, rounding, scale, h,
+                              split=method == "complex-step" and h <= SPLIT_STEP)
     return DirectionCheck(along, value, fd_error + rounding)
 
 

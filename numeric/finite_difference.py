@@ -73,17 +73,25 @@ class FiniteDifference:
     def bounds(self, model: ErrorModel, reduction: str) -> list[np.ndarray]:
         """|estimate − ∂E/∂w| ≤ truncation + rounding, per weight."""
         weight = 1.0 if self.split else float(stencils.rounding_weight(self.method))
-        if self.method == "complex-step":
-            # each M(k) is within the forward-mode bound of the derivative, plus its own rounding
-            # (γ(K)·|M(k)|, where truncation makes it larger than the derivative), plus, in complex
-            # arithmetic, η/h per operation near underflow, the imaginary parts being h times the derivatives
-            terms = model.underflow_terms
-            return [t + weight * (a + gamma(terms) * scale + (0 if self.split else terms * ETA / h))
-                    for t, a, scale, h in zip(self.truncation, model.analytic_rounding(reduction),
-                                              self.error_scale, self.steps)]
-        n_out = model.fwd.output.shape[0]
-        return [t + weight * (model.error_rounding(reduction, layer) + gamma(n_out + FUNCTION_ULPS) * scale) / h
-                for layer, (t, scale, h) in enumerate(zip(self.truncation, self.error_scale, self.steps))]
+        analytic = model.analytic_rounding(reduction) if self.method == "complex-step" else [None] * len(self.steps)
+        return [estimate_bound(model, self.method, reduction, t, weight, a, scale, h, self.split, layer)
+                for layer, (t, a, scale, h) in enumerate(zip(self.truncation, analytic, self.error_scale,
+                                                             self.steps))]
+
+
+def estimate_bound(model: ErrorModel, method: str, reduction: str, truncation, weight: float, analytic,
+                   scale, h, split: bool, layer: int | None = None):
+    """A finite-difference estimate's error bound: its truncation plus its rounding, ``weight`` (the
+    stencil's absolute weights, :func:`numeric.stencils.rounding_weight`) times what each evaluation may be
+    off. For the complex step, each M(k) is within the forward-mode bound of the derivative (``analytic``),
+    plus its own rounding (γ(K)·|M(k)|, where truncation makes it larger than the derivative), plus, in
+    complex arithmetic, η/h per operation near underflow, the imaginary parts being h times the derivatives.
+    Otherwise δE/h, with δE of an evaluation that reuses the layers below ``layer + 1`` (None: all)."""
+    if method == "complex-step":
+        terms = model.underflow_terms
+        return truncation + weight * (analytic + gamma(terms) * scale + (0 if split else terms * ETA / h))
+    n_out = model.fwd.output.shape[0]
+    return truncation + weight * (model.error_rounding(reduction, layer) + gamma(n_out + FUNCTION_ULPS) * scale) / h
 
 
 def finite_difference(network: Network, wbar, x_columns, y_columns, method: str = "complex-step",
