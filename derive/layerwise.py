@@ -28,7 +28,7 @@ from derive.gradients import PsiRecurrence, composes_its_steps
 from derive.identity import Decision, decide_zero
 from derive.lemmas import PROVEN, REFUTED, UNDECIDED, Lemma, lemmas_for
 from derive.network import Network
-from derive.progress import PROGRESS_DELAY, Progress
+from derive.progress import Progress
 from derive.symbols import Input, PsiEntry, Target, Weight
 
 METHOD = "layerwise"
@@ -106,7 +106,7 @@ def prove_layerwise(network: Network, recurrence: PsiRecurrence, progress: bool 
         steps[layer] = _step_lemma(local, recurrence, layer)
         lemmas.append(steps[layer])
     results = []
-    with Progress(network.n_weights, "layerwise proof", enabled=progress, delay=PROGRESS_DELAY) as bar:
+    with Progress(network.n_weights, "layerwise proof", enabled=progress) as bar:
         for layer in range(network.depth):
             above = [lemmas[0]] + [steps[l] for l in range(layer + 1, network.depth)]
             upstream_ok = all(lemma.status == PROVEN for lemma in above)

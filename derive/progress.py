@@ -14,8 +14,10 @@ PROGRESS_DELAY = 2.0
 class Progress:
     """``with Progress(total, "label") as bar: … bar.advance()``."""
 
-    def __init__(self, total: int, label: str, enabled: bool | None = None, stream=None, delay: float = 0.0):
-        self.total, self.label, self.done, self.delay = max(1, int(total)), label, 0, delay
+    def __init__(self, total: int, label: str, enabled: bool | None = None, stream=None,
+                 delay: float | None = None):
+        self.total, self.label, self.done = max(1, int(total)), label, 0
+        self.delay = PROGRESS_DELAY if delay is None else delay
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
         self._shown, self._drawn = 0.0, False

@@ -21,7 +21,7 @@ from derive.identity import METHOD, METHOD_DESCRIPTION, Decision, decide_zero
 from derive.lemmas import PROVEN, REFUTED, UNDECIDED, Lemma, lemmas_for
 from derive.mistakes import recognise
 from derive.network import Network, WeightIndex
-from derive.progress import PROGRESS_DELAY, Progress
+from derive.progress import Progress
 from derive.symbolic import SymbolicNetwork
 
 #: A recurrence is a PsiRecurrence, or any callable taking the SymbolicNetwork and returning one
@@ -167,7 +167,7 @@ def _prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress
         direct, _ = symengine_backend.direct_and_decided(sym.error.xreplace(given), sym.weight_symbols,
                                                          claimed_entries)
     else:
-        with Progress(net.n_weights, "differentiating E", enabled=progress, delay=PROGRESS_DELAY) as bar:
+        with Progress(net.n_weights, "differentiating E", enabled=progress) as bar:
             direct = [d.xreplace(given) for matrix in direct_gradients(sym, bar.advance) for d in matrix]
     open_pairs = [(d, c) for d, c in zip(direct, claimed_entries) if d is not None]
     decisions = iter(decide_zero([d - c for d, c in open_pairs]))

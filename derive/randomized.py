@@ -29,7 +29,7 @@ from derive.gradients import PsiRecurrence, composes_its_steps
 from derive.layerwise import LocalNetwork
 from derive.lemmas import PROVEN, REFUTED, UNDECIDED, lemmas_for
 from derive.network import Network
-from derive.progress import PROGRESS_DELAY, Progress
+from derive.progress import Progress
 
 P = 2 ** 61 - 1
 METHOD = "random"
@@ -145,7 +145,7 @@ def prove_random(network: Network, recurrence: PsiRecurrence, rounds: int = 2, s
     local = LocalNetwork(network)
     rng = random.Random(seed)
     agree = [np.ones(shape, dtype=bool) for shape in network.shapes]
-    with Progress(rounds, "random identity test", enabled=progress, delay=PROGRESS_DELAY) as bar:
+    with Progress(rounds, "random identity test", enabled=progress) as bar:
         for _ in range(rounds):
             point = _Point(local, rng)
             for layer, (d, c) in enumerate(zip(direct_gradients(local, point), claimed_gradients(local, recurrence, point))):

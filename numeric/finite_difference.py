@@ -30,7 +30,7 @@ import numpy as np
 
 from derive.errors import InputError
 from derive.network import Network
-from derive.progress import PROGRESS_DELAY, Progress
+from derive.progress import Progress
 from numeric import stencils
 from numeric.complex_step import SPLIT_STEP, complex_step_along, complex_step_gradient
 from numeric.error_model import ETA, FUNCTION_ULPS, ErrorModel, gamma
@@ -114,8 +114,7 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
                                     sum(v.size for v in values), split=True)
         values, truncation, steps, scales, evaluations = [], [], [], [], 0
         points = stencils.stencil(method)
-        with Progress(network.n_weights * len(points), f"finite differences ({method})", enabled=progress,
-                       delay=PROGRESS_DELAY) as bar:
+        with Progress(network.n_weights * len(points), f"finite differences ({method})", enabled=progress) as bar:
             for layer in range(network.depth):
                 h = step * (np.ones(network.shape(layer)) if method == "complex-step"
                             else _relative_steps(wbar[layer], fwd.xbar[layer]))

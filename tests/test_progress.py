@@ -28,10 +28,6 @@ def test_short_jobs_and_disabled_bars_stay_silent():
 
 def test_finite_differences_and_exact_proofs_report_progress(monkeypatch, capsys):
     monkeypatch.setattr(progress, "PROGRESS_DELAY", 0.0)
-    from derive import proof
-    from numeric import finite_difference as fd_module
-    monkeypatch.setattr(fd_module, "PROGRESS_DELAY", 0.0)
-    monkeypatch.setattr(proof, "PROGRESS_DELAY", 0.0)
     network = Network.from_spec("2,3,2")
     sample = random_sample(network, seed=0)
     finite_difference(network, sample.wbar, *sample.columns(), method="central", progress=True)
