@@ -80,8 +80,7 @@ class ErrorModel:
 
     def reduce(self, per_sample: np.ndarray, reduction: str) -> np.ndarray:
         """A per-sample bound carried to the batch's mean or sum, with the rounding of that sum."""
-        total = per_sample.sum(axis=-1) * (1 + gamma(self.samples))
-        return total / self.samples if reduction == "mean" else total
+        return per_sample.sum(axis=-1) * self._per_sum(reduction)
 
     def error_rounding(self, reduction: str, layer: int | None = None) -> float:
         """δE of the batch's error: a full evaluation, or one reusing the layers below ``layer + 1``."""
