@@ -19,7 +19,6 @@ default_blas_threads()  # before numpy is imported: one BLAS thread, as the comm
 
 import argparse  # noqa: E402
 import platform  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -29,27 +28,8 @@ from numeric.finite_difference import METHODS, finite_difference  # noqa: E402
 from numeric.forms import psi_gradient  # noqa: E402
 from numeric.samples import random_sample  # noqa: E402
 from timing import best_of, peak_mb  # noqa: E402
+from torch_baseline import gradcheck_seconds, torch  # noqa: E402
 
-try:
-    import torch
-except ImportError:  # the baseline is optional
-    torch = None
-
-
-def torch_gradcheck_seconds(sample) -> float:
-    weights = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in sample.wbar]
-    x = torch.tensor(sample.x, dtype=torch.float64)
-    y = torch.tensor(sample.y, dtype=torch.float64)
-
-    def error(*wbar):
-        values = x
-        for w in wbar:
-            values = torch.sigmoid(w @ torch.cat([torch.ones(1, dtype=torch.float64), values]))
-        return 0.5 * torch.sum((values - y) ** 2)
-
-    start = time.perf_counter()
-    assert torch.autograd.gradcheck(error, tuple(weights))
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -68,7 +48,7 @@ def main() -> None:
         ours = best_of(3, lambda: check_gradient(sample))
         result = check_gradient(sample)
         peak = peak_mb(lambda: check_gradient(sample))
-        baseline = torch_gradcheck_seconds(sample) if torch else None
+        baseline = gradcheck_seconds(sample) if torch else None
         ratio = f"{baseline / ours:8.0f}x" if baseline else "—"
         print(f"{spec:>16} {network.n_weights:8d} {ours:12.4f} {peak:8.1f} "
               f"{baseline if baseline else float('nan'):12.3f} {ratio:>9}  {result.ok}")

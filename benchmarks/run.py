@@ -34,12 +34,8 @@ from numeric.check import check_gradient, matrix_psi, random_direction  # noqa: 
 from numeric.finite_difference import finite_difference  # noqa: E402
 from numeric.samples import random_sample  # noqa: E402
 from timing import best_of, peak_mb  # noqa: E402
+from torch_baseline import gradcheck_seconds, torch, torch_error, torch_weights  # noqa: E402
 
-try:
-    import torch
-    torch.set_num_threads(1)
-except ImportError:  # the baseline is optional
-    torch = None
 
 ATARI = "3000,517,256,6"
 ROWS = []
@@ -54,31 +50,12 @@ def seconds(t: float) -> str:
     return f"{t * 1e3:.1f} ms" if t < 1 else f"{t:.2f} s"
 
 
-def torch_error(sample):
-    x, y = (torch.tensor(c, dtype=torch.float64) for c in sample.columns())
-    ones = torch.ones(1, x.shape[1], dtype=torch.float64)
-
-    def error(*wbar):
-        values = x
-        for w in wbar:
-            values = torch.sigmoid(w @ torch.cat([ones, values]))
-        return 0.5 * torch.sum((values - y) ** 2) / x.shape[1]
-    return error
-
-
-def torch_weights(sample):
-    return [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in sample.wbar]
-
-
 def numeric_figures(quick: bool) -> None:
     print(f"\n  {'figure':58} {'ours':>12} {'baseline':>14} {'ratio':>9}  target")
     mid = random_sample(Network.from_spec("64,128,128,10"), seed=0)
     ours = best_of(3, lambda: check_gradient(mid, direct=False))
     if torch:
-        error, weights = torch_error(mid), torch_weights(mid)
-        start = time.perf_counter()
-        assert torch.autograd.gradcheck(error, tuple(weights))
-        base = time.perf_counter() - start
+        base = gradcheck_seconds(mid)
         row("full check, complex step, [64,128,128,10] vs gradcheck", seconds(ours), seconds(base),
             f"{base / ours:.0f}×", "≤ 40 ms, ≥ 250×")
     else:
