@@ -13,7 +13,7 @@ the largest entry.
 
 from __future__ import annotations
 
-from derive.threads import default_blas_threads
+from gradproof.derive.runtime.threads import default_blas_threads
 
 default_blas_threads()  # before numpy is imported: one BLAS thread, as the command line (derive/threads.py)
 
@@ -22,11 +22,11 @@ import platform  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from derive.network import Network  # noqa: E402
-from numeric.check import check_gradient  # noqa: E402
-from numeric.finite_difference import METHODS, finite_difference  # noqa: E402
-from numeric.forms import psi_gradient  # noqa: E402
-from numeric.samples import random_sample  # noqa: E402
+from gradproof.derive.model.network import Network  # noqa: E402
+from gradproof.numeric.checks.check import check_gradient  # noqa: E402
+from gradproof.numeric.differences.finite_difference import METHODS, finite_difference  # noqa: E402
+from gradproof.numeric.compiled.matrix import psi_gradient  # noqa: E402
+from gradproof.numeric.samples import random_sample  # noqa: E402
 from timing import best_of, peak_mb  # noqa: E402
 from torch_baseline import gradcheck_seconds, torch  # noqa: E402
 

@@ -21,9 +21,9 @@ import time
 CHILD = r"""
 import json, resource, sys, time
 import sympy as sp
-from derive.identity import decide_zero
-from derive.network import Network
-from derive.proof import prove
+from gradproof.derive.proof.identity import decide_zero
+from gradproof.derive.model.network import Network
+from gradproof.derive.proof.prove import prove
 layers, activation, loss, baseline = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 proof = prove(Network.from_spec(layers, activation, loss))
 out = {"ok": proof.ok, "weights": proof.total, "seconds": proof.seconds,

@@ -17,7 +17,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from derive.threads import default_blas_threads  # noqa: E402
+from gradproof.derive.runtime.threads import default_blas_threads  # noqa: E402
 
 default_blas_threads()
 
@@ -29,10 +29,10 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from derive.network import Network  # noqa: E402
-from numeric.check import check_gradient, matrix_psi, random_direction  # noqa: E402
-from numeric.finite_difference import finite_difference  # noqa: E402
-from numeric.samples import random_sample  # noqa: E402
+from gradproof.derive.model.network import Network  # noqa: E402
+from gradproof.numeric.checks.check import check_gradient, matrix_psi, random_direction  # noqa: E402
+from gradproof.numeric.differences.finite_difference import finite_difference  # noqa: E402
+from gradproof.numeric.samples import random_sample  # noqa: E402
 from timing import best_of, peak_mb  # noqa: E402
 from torch_baseline import gradcheck_seconds, torch, torch_error, torch_weights  # noqa: E402
 
@@ -115,12 +115,12 @@ def numeric_figures(quick: bool) -> None:
 
 CHILD = r"""
 import json, sys
-from derive.network import Network
-from derive.proof import prove
-from derive.general import prove_general
+from gradproof.derive.model.network import Network
+from gradproof.derive.proof.prove import prove
+from gradproof.derive.proof.general import prove_general
 layers, activation, method, backend = sys.argv[1:5]
 if method == "general":
-    from derive.activations import ACTIVATIONS, Elementwise
+    from gradproof.derive.model.activations import ACTIVATIONS, Elementwise
     proof = prove_general(tuple(n for n, a in ACTIVATIONS.items() if isinstance(a, Elementwise)))
     print(json.dumps({"ok": proof.ok, "seconds": proof.seconds}))
 else:

@@ -8,12 +8,12 @@
   number of arrays or shapes, NaN/inf) before any comparison could be made.
 """
 
-from derive.errors import GradproofError, InputError
+from gradproof.derive.errors import GradproofError, InputError
 
 
 class GradientMismatch(AssertionError):
     """The gradient differs from the finite difference by more than the tolerance; ``result`` holds
-    the full :class:`numeric.check.CheckResult`."""
+    the full :class:`gradproof.numeric.checks.check.CheckResult`."""
 
     def __init__(self, message: str, result=None):
         super().__init__(message)

@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 
-from derive.errors import InputError
-from derive.network import Network
-from numeric.finite_difference import METHODS, default_step, finite_difference
-from numeric.forms import error, psi_gradient
-from numeric.samples import Sample, random_sample
+from gradproof.derive.errors import InputError
+from gradproof.derive.model.network import Network
+from gradproof.numeric.differences.finite_difference import METHODS, default_step, finite_difference
+from gradproof.numeric.compiled.matrix import error, psi_gradient
+from gradproof.numeric.samples import Sample, random_sample
 
 ATARI_WEIGHTS = 1_685_667
 COLOURS = {"forward": "tab:red", "central": "tab:blue", "richardson": "tab:green", "complex-step": "tab:purple"}

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from derive.errors import InputError
-from derive.network import Network
+from gradproof.derive.errors import InputError
+from gradproof.derive.model.network import Network
 
 #: weighted sums of ReLU units are kept at least this far from the kink by random_sample and the
 #: hypothesis strategies, so finite differences (steps ≤ 4·h·max(1, |w|)·|x̄|) never cross it

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derive.network import Network
-from numeric import BackwardPassError, GradientMismatch, PrecisionWarning
-from numeric.backward import (assert_backward_correct, assert_backward_correct_on_networks,
+from gradproof.derive.model.network import Network
+from gradproof import BackwardPassError, GradientMismatch, PrecisionWarning
+from gradproof.numeric.checks.backward import (assert_backward_correct, assert_backward_correct_on_networks,
                               check_backward)
-from numeric.samples import random_sample
-from numeric.strategies import architectures
+from gradproof.numeric.samples import random_sample
+from gradproof.numeric.strategies.networks import architectures
 from tests.user_backward import backward, batched_backward, make_backward
 
 NETWORK = Network.from_spec("3,4,4,2", "tanh,tanh,sigmoid")
@@ -121,7 +121,7 @@ def _write(tmp_path, text):
 
 
 def _gradproof(*args):
-    return subprocess.run([sys.executable, "-m", "derive", *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "gradproof", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_cli_backward_right_wrong_and_broken(tmp_path):

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from derive.cli import main
-from derive.errors import InputError
-from derive.network import Network
-from numeric import BackwardPassError, PrecisionWarning
-from numeric.backward import check_backward
-from numeric.samples import make_sample, random_sample
+from gradproof.cli import main
+from gradproof.derive.errors import InputError
+from gradproof.derive.model.network import Network
+from gradproof import BackwardPassError, PrecisionWarning
+from gradproof.numeric.checks.backward import check_backward
+from gradproof.numeric.samples import make_sample, random_sample
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

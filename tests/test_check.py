@@ -8,14 +8,14 @@ import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from derive.network import Network
-from numeric.check import check_gradient
-from numeric.errors import GradientMismatch
-from numeric.finite_difference import METHODS
-from numeric.forms import psi_gradient
-from numeric.mistakes import NUMERIC_MISTAKES, as_gradient
-from numeric.samples import PrecisionWarning, make_sample, random_sample
-from numeric.strategies import architectures, networks
+from gradproof.derive.model.network import Network
+from gradproof.numeric.checks.check import check_gradient
+from gradproof.numeric.errors import GradientMismatch
+from gradproof.numeric.differences.finite_difference import METHODS
+from gradproof.numeric.compiled.matrix import psi_gradient
+from gradproof.numeric.checks.mistakes import NUMERIC_MISTAKES, as_gradient
+from gradproof.numeric.samples import PrecisionWarning, make_sample, random_sample
+from gradproof.numeric.strategies.networks import architectures, networks
 
 
 def planted(network, layer, index, relative):
@@ -175,7 +175,7 @@ def test_gradients_near_underflow_pass_central_and_planted_errors_still_fail():
 
 
 def test_a_complex_step_that_underflows_is_unreliable_not_a_mismatch():
-    from numeric.errors import FiniteDifferenceUnreliable
+    from gradproof.numeric.errors import FiniteDifferenceUnreliable
     _, sample = _saturated_to_1e_300()
     with pytest.raises(FiniteDifferenceUnreliable, match="underflows.*central"):
         check_gradient(sample, method="complex-step", direct=False)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from derive.cli import main
+from gradproof.cli import main
 
 
 def run(capsys, *args):
@@ -75,21 +75,22 @@ def test_bad_input_is_one_line_on_stderr_and_status_2(capsys, args, message):
 
 
 def test_a_refuted_recurrence_exits_1(monkeypatch, capsys):
-    from derive import commands, proof
-    from derive.mistakes import MISTAKES
+    from gradproof.cli import symbolic
+    from gradproof.derive.proof import prove as proving
+    from gradproof.derive.symbolic.mistakes import MISTAKES
 
     def prove_with_mistake(network, recurrence=None, **options):
-        return proof.prove(network, MISTAKES["missing-a-prime"].recurrence, **options)
+        return proving.prove(network, MISTAKES["missing-a-prime"].recurrence, **options)
 
-    monkeypatch.setattr(commands, "prove", prove_with_mistake)
+    monkeypatch.setattr(symbolic, "prove", prove_with_mistake)
     status, out, _ = run(capsys, "prove", "--layers", "2,2,1")
     assert status == 1
     assert "layer 0: 0/6 weights proven" in out and "refuted: ∂E/∂⁰w" in out and "NOT proven" in out
 
 
-def test_installed_command_and_python_m_derive():
+def test_installed_command_and_python_m_gradproof():
     for command in (["gradproof", "prove", "--layers", "1,1", "--json"],
-                    [sys.executable, "-m", "derive", "prove", "--layers", "1,1", "--json"]):
+                    [sys.executable, "-m", "gradproof", "prove", "--layers", "1,1", "--json"]):
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["total"] == 2
@@ -99,8 +100,11 @@ def test_installed_command_and_python_m_derive():
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="counts threads through /proc")
 def test_the_command_line_starts_blas_with_one_thread_unless_told_otherwise():
-    probe = ("import derive.cli, numpy; numpy.ones((300, 300)) @ numpy.ones((300, 300)); "
-             "print([l for l in open('/proc/self/status') if l.startswith('Threads')][0].split()[1])")
+    probe = ("import contextlib, io; from gradproof.cli import main; "
+             "contextlib.redirect_stdout(io.StringIO()).__enter__(); main(['derive', '--layers', '1,1']); "
+             "contextlib.redirect_stdout(__import__('sys').__stderr__).__enter__(); import numpy; "
+             "numpy.ones((300, 300)) @ numpy.ones((300, 300)); "
+             "print([l for l in open('/proc/self/status') if l.startswith('Threads')][0].split()[1], file=__import__('sys').__stdout__)")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS") and k != "GRADPROOF_THREADS"}
 
     def threads(**extra):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from derive.cli import main
+from gradproof.cli import main
 
 
 def run(capsys, *args):
@@ -33,7 +33,7 @@ def test_check_json(capsys, method):
 
 
 def test_check_a_mismatch_exits_1_with_the_table(capsys, monkeypatch):
-    from numeric import check as check_module
+    from gradproof.numeric.checks import check as check_module
     original = check_module.compiled
 
     def broken(network, form):
@@ -61,13 +61,13 @@ def test_check_quick(capsys):
 
 
 def test_check_unreliable_finite_difference_exits_1_and_says_why(capsys, monkeypatch):
-    from numeric import commands
-    from numeric.errors import FiniteDifferenceUnreliable
+    from gradproof.cli import numeric
+    from gradproof.numeric.errors import FiniteDifferenceUnreliable
 
     def unreliable(*args, **kwargs):
         raise FiniteDifferenceUnreliable("a step carries a unit across a kink")
 
-    monkeypatch.setattr(commands, "check_gradient", unreliable)
+    monkeypatch.setattr(numeric, "check_gradient", unreliable)
     status, out, err = run(capsys, "check", "--activation", "relu", "--json")
     assert status == 1 and json.loads(out)["unreliable"].startswith("a step carries")
     assert "finite difference is unreliable here" in err

@@ -7,15 +7,15 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from derive.network import Network
-from numeric.check import random_direction
-from numeric.error_model import ETA, error_model
-from numeric.errors import FiniteDifferenceUnreliable
-from numeric.finite_difference import directional_difference, finite_difference
-from numeric.forms import forward, psi_gradient, reduce
-from numeric.kernels import abs_dot, abs_matmul
-from numeric.samples import random_sample
-from numeric.strategies import architectures, networks
+from gradproof.derive.model.network import Network
+from gradproof.numeric.checks.check import random_direction
+from gradproof.numeric.differences.error_model import ETA, error_model
+from gradproof.numeric.errors import FiniteDifferenceUnreliable
+from gradproof.numeric.differences.finite_difference import directional_difference, finite_difference
+from gradproof.numeric.compiled.matrix import forward, psi_gradient, reduce
+from gradproof.numeric.compiled.kernels import abs_dot, abs_matmul
+from gradproof.numeric.samples import random_sample
+from gradproof.numeric.strategies.networks import architectures, networks
 
 # The reference: complex arithmetic at w + i·H. Its truncation, H²·|E‴|/6, must vanish even where the
 # derivative is exactly 0 (at 1e-20 it leaves ~1e-41 there): at H = 1e-160, H² is below float64's smallest

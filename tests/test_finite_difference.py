@@ -6,21 +6,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from derive.errors import InputError
-from derive.network import Network
-from numeric.error_model import error_model
-from numeric.errors import FiniteDifferenceUnreliable
-from numeric.finite_difference import METHODS, default_step, finite_difference, perturbed_errors
-from numeric.forms import forward, psi_gradient
-from numeric.samples import make_sample, random_sample
-from numeric.strategies import architectures, networks
+from gradproof.derive.errors import InputError
+from gradproof.derive.model.network import Network
+from gradproof.numeric.differences.error_model import error_model
+from gradproof.numeric.errors import FiniteDifferenceUnreliable
+from gradproof.numeric.differences.finite_difference import METHODS, default_step, finite_difference, perturbed_errors
+from gradproof.numeric.compiled.matrix import forward, psi_gradient
+from gradproof.numeric.samples import make_sample, random_sample
+from gradproof.numeric.strategies.networks import architectures, networks
 
 EPS = np.finfo(float).eps
 
 
 def test_error_terms_recover_the_first_three_terms_exactly():
     from fractions import Fraction
-    from numeric import stencils
+    from gradproof.numeric.differences import stencils
     for method, (p, q, r) in stencils.ORDERS.items():
         weights = stencils.error_terms(method)
         # M(k) = g + C·kᵖ + D·k^q + G·k^r with g = 7, C = 3, D = 5, G = −2
@@ -122,7 +122,7 @@ def test_bad_options(kwargs, message):
 def test_chunking_by_rows_and_columns_changes_nothing(monkeypatch, entries):
     """Rows too wide for a chunk are split by columns; every split gives the same numbers, bit for bit,
     and a kink crossing is still blamed on the right weight."""
-    import numeric.finite_difference as fd_module
+    import gradproof.numeric.differences.finite_difference as fd_module
     network = Network.from_spec("5,4,3,2", "tanh", "softmax-ce")
     sample = random_sample(network, seed=2, batch=2)
     x, y = sample.columns()

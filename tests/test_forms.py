@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from derive.errors import InputError
-from derive.network import Network
-from numeric.compiled import CompiledGradient
-from numeric.error_model import error_model
-from numeric.forms import error, forward, psi_gradient
-from numeric.samples import random_sample
-from numeric.strategies import architectures, networks
+from gradproof.derive.errors import InputError
+from gradproof.derive.model.network import Network
+from gradproof.numeric.compiled.lambdified import CompiledGradient
+from gradproof.numeric.differences.error_model import error_model
+from gradproof.numeric.compiled.matrix import error, forward, psi_gradient
+from gradproof.numeric.samples import random_sample
+from gradproof.numeric.strategies.networks import architectures, networks
 
 
 def _agree(first, second, bounds):

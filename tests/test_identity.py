@@ -2,8 +2,8 @@
 
 import sympy as sp
 
-from derive.activations import Exp, a, a_prime, sigmoid
-from derive.identity import atomize, decide_zero
+from gradproof.derive.symbolic.functions import Exp, a, a_prime, sigmoid
+from gradproof.derive.proof.identity import atomize, decide_zero
 
 x, y, w = sp.symbols("x y w")
 

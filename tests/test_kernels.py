@@ -5,8 +5,9 @@ import mpmath
 import numpy as np
 import pytest
 
-from derive.activations import ACTIVATIONS, log1p
-from derive.losses import _np_log_sigmoid
+from gradproof.derive.model.activations import ACTIVATIONS
+from gradproof.derive.model.kernels import log1p
+from gradproof.derive.model.kernels import log_sigmoid as _np_log_sigmoid
 
 mpmath.mp.dps = 40
 POINTS = np.concatenate([np.linspace(-40, 40, 161), [-1e-3, 1e-3, 1e-8, -700, 700]])

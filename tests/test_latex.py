@@ -1,20 +1,22 @@
 """LaTeX: the notation, equations broken to fit, documents that compile with no overfull boxes, and the
 notebook forms (MathJax: aligned, no breqn)."""
 
+import importlib
 import re
 import shutil
 import subprocess
 
 import pytest
 
-from derive.derivation import Derivation
-from derive.document import document, tex_text
-from derive.gradients import direct_gradients
-from derive.latex import LINE_BUDGET, SourceTextLatexPrinter, equation_rows, latex_names, marked, visible_width
-from derive.network import Network
-from derive.proof import prove
-from derive.symbolic import SymbolicNetwork
-from derive.symbols import Input, PsiEntry, Weight
+from gradproof.derive.render.derivation import Derivation
+from gradproof.derive.model.notation import tex_text
+from gradproof.derive.render.document import document
+from gradproof.derive.symbolic.recurrence import direct_gradients
+from gradproof.derive.render.latex import LINE_BUDGET, SourceTextLatexPrinter, equation_rows, latex_names, marked, visible_width
+from gradproof.derive.model.network import Network
+from gradproof.derive.proof.prove import prove
+from gradproof.derive.symbolic.network import SymbolicNetwork
+from gradproof.derive.symbolic.symbols import Input, PsiEntry, Weight
 
 PDFLATEX = shutil.which("pdflatex")
 needs_pdflatex = pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (CI installs it)")
@@ -92,6 +94,7 @@ def test_the_document_follows_the_source_text():
 
 
 def test_notebook_forms_use_only_what_mathjax_knows():
+    importlib.import_module("gradproof.derive.render.notebook")  # registers the displays (import gradproof does in Jupyter)
     network = Network.source_text()
     derivation = Derivation.of(network)
     for text in (network._repr_latex_(), derivation._repr_latex_()):
@@ -112,9 +115,9 @@ def test_cli_latex_pdf(tmp_path):
 
 
 def test_cli_latex_without_pdflatex_says_so(tmp_path, monkeypatch, capsys):
-    from derive.cli import main
-    from numeric import output_commands
-    monkeypatch.setattr(output_commands.shutil, "which", lambda name: None)
+    from gradproof.cli import main
+    from gradproof.cli import documents
+    monkeypatch.setattr(documents.shutil, "which", lambda name: None)
     status = main(["latex", "--layers", "1,1", "-o", str(tmp_path / "d.tex"), "--pdf"])
     _, err = capsys.readouterr()
     assert status == 2 and (tmp_path / "d.tex").exists()
@@ -127,7 +130,7 @@ def test_cli_latex_without_pdflatex_says_so(tmp_path, monkeypatch, capsys):
     (["latex", "--weights", "7,0,1"], "weight 7,0,1: layer must be 0 … 2"),
 ])
 def test_cli_latex_bad_input(args, message, capsys, tmp_path, monkeypatch):
-    from derive.cli import main
+    from gradproof.cli import main
     monkeypatch.chdir(tmp_path)
     assert main(args) == 2
     assert message in capsys.readouterr().err

@@ -5,13 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from derive.mistakes import MISTAKES
-from derive.network import Network
-from derive.proof import prove
-from numeric.check import check_gradient
-from numeric.mistakes import NUMERIC_MISTAKES, as_gradient
-from numeric.samples import random_sample
-from numeric.strategies import ALL_ACTIVATIONS, architectures, networks
+from gradproof.derive.symbolic.mistakes import MISTAKES
+from gradproof.derive.model.network import Network
+from gradproof.derive.proof.prove import prove
+from gradproof.numeric.checks.check import check_gradient
+from gradproof.numeric.checks.mistakes import NUMERIC_MISTAKES, as_gradient
+from gradproof.numeric.samples import random_sample
+from gradproof.numeric.strategies.networks import ALL_ACTIVATIONS, architectures, networks
 
 WHERE = {  # a network on which each mistake does harm (hidden activation filled in by the test)
     "half-sse-rule-with-mse": ("2,3,3,3", "mse", None),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from derive.errors import InputError, NetworkSpecError, UnknownNameError
-from derive.network import Network, WeightIndex, parse_layers
+from gradproof.derive.errors import InputError, NetworkSpecError, UnknownNameError
+from gradproof.derive.model.network import Network, WeightIndex, parse_layers
 
 
 def test_source_text_network():

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from numeric.check import check_gradient, matrix_psi
-from numeric.errors import FiniteDifferenceUnreliable
-from numeric.finite_difference import METHODS
-from numeric.strategies import architectures, networks
+from gradproof.numeric.checks.check import check_gradient, matrix_psi
+from gradproof.numeric.errors import FiniteDifferenceUnreliable
+from gradproof.numeric.differences.finite_difference import METHODS
+from gradproof.numeric.strategies.networks import architectures, networks
 
 EXAMPLES = int(os.environ.get("GRADPROOF_FALSE_ALARM_EXAMPLES", "10000"))
 SHAPES = architectures(max_depth=4, max_width=6)

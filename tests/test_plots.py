@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from derive.network import Network
-from numeric.samples import random_sample
+from gradproof.derive.model.network import Network
+from gradproof.numeric.samples import random_sample
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
-from numeric import plots  # noqa: E402
+from gradproof.numeric import plots  # noqa: E402
 
 
 def test_error_against_step_is_a_v_with_the_default_steps_marked():
@@ -42,7 +42,7 @@ def test_cost_measures_both_and_reaches_the_atari_network():
 
 @pytest.mark.parametrize("kind", ["error-vs-step", "cost"])
 def test_cli_plot(tmp_path, kind, monkeypatch):
-    from derive.cli import main
+    from gradproof.cli import main
     if kind == "cost":
         monkeypatch.setattr(plots.cost, "__defaults__", None)
         monkeypatch.setattr(plots, "cost", lambda ax=None, _cost=plots.cost: _cost(widths=(4, 8, 16), ax=ax))

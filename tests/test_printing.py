@@ -2,12 +2,13 @@
 
 import sympy as sp
 
-from derive.activations import a, a_prime, sigmoid
-from derive.derivation import Derivation
-from derive.network import Network
-from derive.printing import text, weight_text, wrap, z_abbreviations
-from derive.symbolic import SymbolicNetwork
-from derive.symbols import Input, PsiEntry, Target, Weight
+from gradproof.derive.symbolic.functions import a, a_prime, sigmoid
+from gradproof.derive.render.derivation import Derivation
+from gradproof.derive.model.network import Network
+from gradproof.derive.model.notation import weight_text
+from gradproof.derive.render.printing import text, wrap, z_abbreviations
+from gradproof.derive.symbolic.network import SymbolicNetwork
+from gradproof.derive.symbolic.symbols import Input, PsiEntry, Target, Weight
 
 
 def test_a_weight_shows_layer_top_left_source_top_right_target_bottom_right():

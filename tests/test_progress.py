@@ -2,11 +2,11 @@
 
 import io
 
-from derive import progress
-from derive.network import Network
-from derive.proof import prove
-from numeric.finite_difference import finite_difference
-from numeric.samples import random_sample
+from gradproof.derive.runtime import progress
+from gradproof.derive.model.network import Network
+from gradproof.derive.proof.prove import prove
+from gradproof.numeric.differences.finite_difference import finite_difference
+from gradproof.numeric.samples import random_sample
 
 
 def test_a_bar_is_drawn_after_the_delay_and_erased():

@@ -8,16 +8,17 @@ import pytest
 import sympy as sp
 from hypothesis import given
 
-from derive.activations import Exp, a, a_prime, get_activation
-from derive.general import G, W, X, Y, Z, base_lemma, i, m, p, prove_general, q, step_lemma, weight_lemma
-from derive.gradients import PSI
-from derive.lemmas import PROVEN, REFUTED
-from derive.mistakes import MISTAKES
-from derive.network import Network
-from derive.proof import prove
-from derive.randomized import P, error_probability
-from derive.symbolic import SymbolicNetwork
-from numeric.strategies import ALL_ACTIVATIONS, architectures
+from gradproof.derive.model.activations import get_activation
+from gradproof.derive.symbolic.functions import Exp, a, a_prime, sigmoid
+from gradproof.derive.proof.general import G, W, X, Y, Z, base_lemma, i, m, p, prove_general, q, step_lemma, weight_lemma
+from gradproof.derive.symbolic.recurrence import PSI
+from gradproof.derive.proof.result import PROVEN, REFUTED
+from gradproof.derive.symbolic.mistakes import MISTAKES
+from gradproof.derive.model.network import Network
+from gradproof.derive.proof.prove import prove
+from gradproof.derive.proof.randomized import P, error_probability
+from gradproof.derive.symbolic.network import SymbolicNetwork
+from gradproof.numeric.strategies.networks import ALL_ACTIVATIONS, architectures
 
 
 @pytest.mark.parametrize("method", ["layerwise", "random"])
@@ -100,7 +101,7 @@ def test_the_index_forms_are_the_concrete_recurrence(loss, width):
     concrete = PSI.output_psi(sym)
     mapping = {Z[k + 1]: z for k, z in enumerate(sym.z[-1])} | {Y[k + 1]: y for k, y in enumerate(sym.y)}
     output = "softmax" if loss == "softmax-ce" else "sigmoid" if loss == "bce" else "generic"
-    from derive import general
+    from gradproof.derive.proof import general
     for unit in range(1, width + 1):
         index_form = _claimed(general, loss, output).subs({p: unit, m: width}).doit().xreplace(mapping)
         assert sp.simplify(index_form - concrete[unit - 1]) == 0
@@ -109,7 +110,7 @@ def test_the_index_forms_are_the_concrete_recurrence(loss, width):
 def _claimed(general, loss, output):
     """Recover the general module's claimed Ψₚ by testing it: the lemma must prove with it."""
     forms = {"half-sse": (a(Z[p]) - Y[p]) * a_prime(Z[p]), "mse": 2 * (a(Z[p]) - Y[p]) / m * a_prime(Z[p]),
-             "bce": get_activation("sigmoid").function(Z[p]) - Y[p],
+             "bce": sigmoid(Z[p]) - Y[p],
              "softmax-ce": Exp(Z[p]) / sp.Sum(Exp(Z[i]), (i, 1, m)) - Y[p]}
     assert general.base_lemma(loss, output, claimed=forms[loss]).status == PROVEN
     return forms[loss]

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis.errors import InvalidArgument
 
-from derive.network import Network
-from numeric.strategies import ALL_ACTIVATIONS, architectures, networks
+from gradproof.derive.model.network import Network
+from gradproof.numeric.strategies.networks import ALL_ACTIVATIONS, architectures, networks
 
 
 @given(architectures(min_depth=2, max_depth=3, min_width=2, max_width=3, losses=["mse", "bce"], bias=False,

@@ -4,10 +4,10 @@ import pickle
 
 import sympy as sp
 
-from derive.activations import a, sigmoid
-from derive.network import Network
-from derive.symbolic import SymbolicNetwork
-from derive.symbols import Input, Target, Weight
+from gradproof.derive.symbolic.functions import a, sigmoid
+from gradproof.derive.model.network import Network
+from gradproof.derive.symbolic.network import SymbolicNetwork
+from gradproof.derive.symbolic.symbols import Input, Target, Weight
 
 
 def test_one_symbol_per_weight_named_by_layer_source_and_target():

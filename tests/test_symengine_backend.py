@@ -3,9 +3,9 @@ every catalogued mistake (refuted at exactly the same weights), for every activa
 
 import pytest
 
-from derive.mistakes import MISTAKES
-from derive.network import Network
-from derive.proof import prove
+from gradproof.derive.symbolic.mistakes import MISTAKES
+from gradproof.derive.model.network import Network
+from gradproof.derive.proof.prove import prove
 
 pytest.importorskip("symengine")
 
@@ -45,6 +45,6 @@ def test_both_backends_refute_each_mistake_at_the_same_weights(name):
 
 
 def test_symengine_is_for_the_exact_method_only():
-    from derive.errors import InputError
+    from gradproof.derive.errors import InputError
     with pytest.raises(InputError, match="--method exact only"):
         prove(Network.source_text(), method="layerwise", backend="symengine")

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from derive.network import Network
-from numeric.error_model import error_model
-from numeric.forms import psi_gradient
-from numeric.samples import random_sample
-from numeric.strategies import architectures, networks
+from gradproof.derive.model.network import Network
+from gradproof.numeric.differences.error_model import error_model
+from gradproof.numeric.compiled.matrix import psi_gradient
+from gradproof.numeric.samples import random_sample
+from gradproof.numeric.strategies.networks import architectures, networks
 
 torch = pytest.importorskip("torch")
 

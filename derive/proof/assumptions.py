@@ -1,0 +1,17 @@
+"""What a proof assumes of its inputs, stated and applied."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from gradproof.derive.symbolic.network import SymbolicNetwork
+
+
+def target_assumptions(sym: SymbolicNetwork) -> tuple[dict, tuple[str, ...]]:
+    """What the loss assumes of the targets, as a substitution and in words."""
+    if sym.network.loss.targets != "probabilities":
+        return {}, ()
+    *rest, last = sym.y
+    return ({last: 1 - sp.Add(*rest)},
+            ("the targets are probabilities (Σₖ yₖ = 1): "
+             f"y{len(sym.y)} is replaced by 1 − (the other targets)",))

@@ -1,0 +1,116 @@
+"""An accelerated exact proof through symengine (sympy's C++ core, the optional ``fast`` extra).
+
+The time of the weight-by-weight proof is almost all ``sympy.diff`` of E. Here E and the recurrence's
+entries are carried over to symengine once (memoized: shared subexpressions are converted once), E is
+differentiated there, and each difference is expanded there: zero means proven, exactly as in sympy. The
+activations become symengine's undefined functions (opaque atoms); the derivatives symengine leaves as
+``Subs(Derivative(f(ξ), ξ), ξ, z)`` are replaced by the same hand-written rules sympy differentiates by
+(each function class's ``fdiff``). A difference symengine cannot reduce to zero (a quotient, from bce
+or softmax-ce, or a real mistake) is handed back to sympy's decision and counterexample search, so the
+verdicts are sympy's: the two backends give identical results.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from gradproof.derive.errors import InputError
+
+try:
+    import symengine as se
+except ImportError:  # optional
+    se = None
+
+
+def available() -> bool:
+    return se is not None
+
+
+def require() -> None:
+    if se is None:
+        raise InputError("--backend symengine needs symengine: pip install 'gradproof[fast]'")
+
+
+class Converter:
+    """sympy → symengine, each distinct subexpression once."""
+
+    def __init__(self):
+        self.cache: dict = {}
+        self.templates: dict = {}
+        self.functions: dict = {}
+        self.symbols: dict = {}
+
+    def __call__(self, expr):
+        stack = [expr]
+        while stack:
+            node = stack[-1]
+            if node in self.cache:
+                stack.pop()
+                continue
+            pending = [arg for arg in node.args if arg not in self.cache] if not node.is_Atom else []
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            self.cache[node] = self._convert(node)
+        return self.cache[expr]
+
+    def _convert(self, node):
+        if node.is_Symbol:
+            self.symbols[node.name] = node
+            return se.Symbol(node.name)
+        if node.is_Number:
+            return se.sympify(node)
+        args = [self.cache[arg] for arg in node.args]
+        if node.is_Add:
+            return se.Add(*args)
+        if node.is_Mul:
+            return se.Mul(*args)
+        if node.is_Pow:
+            return se.Pow(*args)
+        if isinstance(node, sp.Function):
+            name = node.func.__name__
+            self.functions[name] = node.func
+            return se.Function(name)(*args)
+        raise InputError(f"the symengine backend cannot carry {type(node).__name__} over: use --backend sympy")
+
+    def rule(self, name: str, argument):
+        """The derivative of the function called ``name`` at ``argument``, by its class's ``fdiff``."""
+        if name not in self.templates:
+            dummy = sp.Dummy("t")
+            self.templates[name] = (self(dummy), self(self.functions[name](dummy).fdiff(1)))
+        dummy, rule = self.templates[name]
+        return rule.subs({dummy: argument})
+
+    def differentiate(self, expr, variable):
+        """d expr/d variable, with every derivative of a function replaced by its rule."""
+        derivative = se.diff(expr, variable)
+        rules = {}
+        for subs in derivative.atoms(se.Subs):  # Subs(Derivative(f(ξ), ξ), ξ, z)
+            function, point = subs.args[0].args[0], subs.args[2]
+            rules[subs] = self.rule(function.get_name(), point)
+        return derivative.xreplace(rules) if rules else derivative
+
+
+    def back(self, expr) -> sp.Expr:
+        """symengine → sympy, with gradproof's own symbols and function classes restored."""
+        plain = sp.sympify(expr)
+        plain = plain.xreplace({s: self.symbols[s.name] for s in plain.free_symbols if s.name in self.symbols})
+        return plain.replace(lambda node: isinstance(node, AppliedUndef) and node.func.__name__ in self.functions,
+                             lambda node: self.functions[node.func.__name__](*node.args))
+
+
+def direct_and_decided(error: sp.Expr, weights, claimed) -> tuple[list, list[bool]]:
+    """∂E/∂w for every weight (in sympy where symengine could not settle it, else None), and whether
+    each difference with ``claimed`` expands to 0 in symengine."""
+    require()
+    convert = Converter()
+    e = convert(error)
+    directs, decided = [], []
+    for weight, c in zip(weights, claimed):
+        d = convert.differentiate(e, convert(weight))
+        done = se.expand(d - convert(c)) == 0
+        directs.append(None if done else convert.back(d))
+        decided.append(done)
+    return directs, decided

@@ -1,0 +1,54 @@
+"""Load a user's function from ``FILE.py:NAME`` or ``MODULE:NAME`` (for --backward and --recurrence)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from gradproof.derive.errors import InputError
+
+
+def load_function(spec: str, option: str) -> Callable:
+    """A function (or class) from ``"path/to/file.py:name"`` or ``"package.module:name"``, with a clear
+    error for a missing file, module or name, and for a file that fails to import."""
+    if ":" not in spec:
+        raise InputError(f"{option} {spec!r}: write FILE.py:FUNCTION or MODULE:FUNCTION, e.g. my_grad.py:backward")
+    where, name = spec.rsplit(":", 1)
+    if where.endswith(".py") or "/" in where or Path(where).exists():
+        module = _load_file(where, option)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as error:
+            raise InputError(f"{option}: module {where!r} cannot be imported: {error}") from None
+        except Exception as error:  # noqa: BLE001 - the user's module failed while importing
+            raise InputError(f"{option}: module {where!r} failed to import: {type(error).__name__}: {error}") from None
+    function = getattr(module, name, None)
+    if function is None:
+        defined = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+        raise InputError(f"{option}: {where} has no {name!r}" + (f" (it defines: {', '.join(defined)})" if defined else ""))
+    if not callable(function):
+        raise InputError(f"{option}: {where}:{name} is a {type(function).__name__}, not a function")
+    return function
+
+
+def _load_file(path: str, option: str):
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"{option}: no file {path!r}")
+    spec = importlib.util.spec_from_file_location(f"gradproof_user_{file.stem}", file)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(file.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - the user's file failed while importing
+        line = getattr(error, "lineno", None) or traceback.extract_tb(error.__traceback__)[-1].lineno
+        raise InputError(f"{option}: {path} failed to import: {type(error).__name__}: {error} "
+                         f"(line {line})") from None
+    finally:
+        sys.path.pop(0)
+    return module

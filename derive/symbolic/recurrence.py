@@ -1,0 +1,96 @@
+"""The two gradient forms a proof compares.
+
+- The **direct form**: ``sympy.diff`` of E with respect to each weight, the definition with no shortcut.
+- The **Ψ form**: the source text's recurrence, built from the network's structures and the
+  activations' and loss's backward rules, never from the direct form::
+
+      Ψ[L−1] = ∂E/∂a ⊙ a'(z[L−1])            (for softmax: the Jacobian, (∂a/∂z)ᵀ·∂E/∂a)
+      for l = L−1 … 0:
+          ∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l]            (outer product: rows are neurons, columns inputs)
+          Ψ[l−1]   = (W̄[l][:, 1:]ᵀ · Ψ[l]) ⊙ a'(z[l−1])   (the bias column is dropped)
+
+A recurrence is an object with one method per step, so a mistaken one (see :mod:`gradproof.derive.symbolic.mistakes`)
+overrides exactly the step it gets wrong.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from gradproof.derive.symbolic.network import SymbolicNetwork
+
+
+def direct_gradients(sym: SymbolicNetwork, advance=None) -> tuple[sp.ImmutableMatrix, ...]:
+    """∂E/∂W̄[l] for every layer by ``sympy.diff``, entry by entry, shaped like W̄[l] (``advance()`` is
+    called after each weight, for a progress bar)."""
+    def derivative(w):
+        d = sp.diff(sym.error, w)
+        if advance is not None:
+            advance()
+        return d
+    return tuple(matrix.applyfunc(derivative) for matrix in sym.wbar)
+
+
+class PsiRecurrence:
+    """The source text's Ψ recurrence. Subclass and override one step to describe another recurrence."""
+
+    name = "psi"
+    description = "the source text's Ψ recurrence"
+
+    def vector_form(self, network) -> list[str]:
+        """The recurrence as the source text writes it, for ``network``'s activations and loss."""
+        last, loss = network.depth - 1, network.loss
+        out_act = network.activations[-1]
+        if loss.collapses_with(out_act):
+            start = f"Ψ[{last}] = a − y   ((∂a/∂z)ᵀ·∂E/∂a collapses for {out_act.name} with {loss.name})"
+        elif out_act.name == "softmax":
+            start = f"Ψ[{last}] = (∂a/∂z[{last}])ᵀ · ∂E/∂a   (the softmax Jacobian diag(a) − a·aᵀ)"
+        else:
+            start = f"Ψ[{last}] = ∂E/∂a ⊙ a'(z[{last}])"
+        drop = "[:, 1:]" if network.bias else ""
+        return [start, f"for l = {last} … 0:",
+                "    ∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l]          (outer product: ∂E/∂ˡwʲᵢ = ˡΨᵢ·X̄[l]ʲ)",
+                f"    Ψ[l−1] = (W̄[l]{drop}ᵀ · Ψ[l]) ⊙ a'(z[l−1])"
+                + ("   (the bias column dropped)" if network.bias else "")]
+
+    def output_psi(self, sym: SymbolicNetwork) -> sp.ImmutableMatrix:
+        """Ψ[L−1] = ∂E/∂z[L−1]: the loss's collapsed form where it has one for this output, otherwise
+        the output activation's backward rule applied to the loss's gradient ∂E/∂a."""
+        net = sym.network
+        if net.loss.collapses_with(net.activations[-1]):
+            return sp.ImmutableMatrix(sym.loss.collapsed(sym.output, sym.y))
+        return sp.ImmutableMatrix(sym.activations[-1].vjp(list(sym.z[-1]), sym.loss.gradient(sym.output, sym.y)))
+
+    def weight_gradient(self, sym: SymbolicNetwork, layer: int, psi) -> sp.ImmutableMatrix:
+        """∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l]."""
+        return sp.ImmutableMatrix(psi * sym.xbar[layer].T)
+
+    def propagate(self, sym: SymbolicNetwork, layer: int, psi) -> sp.ImmutableMatrix:
+        """Ψ[l−1] = (W̄[l][:, 1:]ᵀ · Ψ[l]) ⊙ a'(z[l−1])."""
+        net = sym.network
+        back = sym.wbar[layer][:, int(net.bias):].T * psi
+        return sp.ImmutableMatrix(sym.activations[layer - 1].vjp(list(sym.z[layer - 1]), list(back)))
+
+    def psis(self, sym: SymbolicNetwork) -> tuple[sp.ImmutableMatrix, ...]:
+        """Ψ[0] … Ψ[L−1], in layer order."""
+        psi = self.output_psi(sym)
+        found = [psi]
+        for layer in range(sym.network.depth - 1, 0, -1):
+            psi = self.propagate(sym, layer, psi)
+            found.append(psi)
+        return tuple(reversed(found))
+
+    def gradients(self, sym: SymbolicNetwork) -> tuple[sp.ImmutableMatrix, ...]:
+        """∂E/∂W̄[l] for every layer, by the recurrence."""
+        return tuple(self.weight_gradient(sym, layer, psi) for layer, psi in enumerate(self.psis(sym)))
+
+
+def composes_its_steps(recurrence) -> bool:
+    """Whether ``recurrence`` is a PsiRecurrence that assembles its gradients from its steps with the
+    standard loop (it overrides neither ``gradients`` nor ``psis``): only then can a proof of the steps,
+    layer by layer, speak for its gradients."""
+    return (isinstance(recurrence, PsiRecurrence) and type(recurrence).gradients is PsiRecurrence.gradients
+            and type(recurrence).psis is PsiRecurrence.psis)
+
+
+PSI = PsiRecurrence()

@@ -1,0 +1,50 @@
+"""The ``gradproof`` command line: a contract other tools script against.
+
+Exit status: 0 when everything asked for is proven or agrees, 1 when a verification fails, 2 on bad
+usage or input (one line on stderr, no traceback; under ``--json`` also ``{"ok": false, "error": …}`` on
+stdout). The argument tree (:mod:`.parser`) needs only the standard library; the module that runs the
+chosen verb (:mod:`.symbolic`, :mod:`.numeric`, :mod:`.documents`) is loaded once it is chosen, so a
+numeric command never pays for sympy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import signal
+import sys
+
+from gradproof.cli.parser import EXIT_USAGE, UsageError, build_parser
+from gradproof.derive.errors import InputError
+from gradproof.derive.runtime.threads import default_blas_threads
+
+#: the verbs' modules, by the name the parser records
+VERB_MODULES = {name: f"gradproof.cli.{name}" for name in ("symbolic", "numeric", "documents")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    default_blas_threads()  # before anything imports numpy: see gradproof.derive.runtime.threads
+    argv = sys.argv[1:] if argv is None else list(argv)
+    as_json = "--json" in argv
+    if hasattr(signal, "SIGPIPE"):  # `gradproof … | head`: end quietly, as Unix tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as error:
+        return fail(str(error), as_json)
+    try:
+        run = getattr(importlib.import_module(VERB_MODULES[args.module]), args.handler)
+        return run(args)
+    except InputError as error:
+        return fail(str(error), as_json)
+    except KeyboardInterrupt:
+        print("gradproof: interrupted", file=sys.stderr)
+        return 130
+
+
+def fail(message: str, as_json: bool) -> int:
+    """Report bad usage or input: one line on stderr (and a JSON object on stdout under --json)."""
+    if as_json:
+        print(json.dumps({"ok": False, "error": message}, ensure_ascii=False))
+    print(f"gradproof: error: {message}", file=sys.stderr)
+    return EXIT_USAGE

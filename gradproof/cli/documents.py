@@ -1,0 +1,104 @@
+"""``gradproof latex`` (the derivation as a document, with the proof and the numeric check) and
+``gradproof plot`` (error against step, cost against size)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from gradproof.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, network_from_args
+from gradproof.derive.render.derivation import Derivation
+from gradproof.derive.render.document import document
+from gradproof.derive.errors import InputError
+from gradproof.derive.proof.prove import prove
+from gradproof.numeric.checks.check import check_gradient
+from gradproof.numeric.errors import FiniteDifferenceUnreliable
+from gradproof.numeric.differences.finite_difference import METHODS
+from gradproof.numeric.checks.report import latex_section
+from gradproof.numeric import plots
+from gradproof.numeric.samples import random_sample
+
+#: the document writes every weighted sum out; beyond this it stops being readable (and sympy slow)
+LATEX_WEIGHT_LIMIT = 2000
+#: the exact proof in the document, weight by weight, for networks up to this many weights
+LATEX_PROOF_LIMIT = 150
+
+
+def run_latex(args) -> int:
+    network = network_from_args(args)
+    if network.n_weights > LATEX_WEIGHT_LIMIT:
+        raise InputError(f"the document writes every weighted sum out: {network.n_weights} weights is more than "
+                         f"{LATEX_WEIGHT_LIMIT}; use a smaller network")
+    if not args.output.endswith(".tex"):
+        raise InputError(f"-o {args.output}: the output must be a .tex file")
+    weights = _chosen(network, args.weights)
+    derivation = Derivation.of(network, weights)
+    proof = prove(network) if network.n_weights <= LATEX_PROOF_LIMIT else None
+    sections = [("The numeric check", _check_section(network, args.seed))]
+    if proof is None:
+        sections.insert(0, ("The proof", f"The exact proof, weight by weight, is left out for networks of more "
+                                         f"than {LATEX_PROOF_LIMIT} weights: run \\texttt{{gradproof prove}}.\n"))
+    path = Path(args.output)
+    path.write_text(document(derivation, proof, sections))
+    print(f"wrote {path}")
+    if args.pdf:
+        return _pdf(path)
+    return EXIT_OK if proof is None or proof.ok else EXIT_FAILED
+
+
+def _chosen(network, weights):
+    if weights is None:
+        bias = [(layer, 0, 1) for layer in range(network.depth)] if network.bias else []
+        return bias + [(layer, 1, 1) for layer in range(network.depth)]
+    return "all" if weights == ["all"] else weights
+
+
+def _check_section(network, seed: int) -> str:
+    if not all(act.has_numpy_form for act in network.activations):
+        return "The generic activation has no numbers to check: the proof above holds for every one.\n"
+    sample = random_sample(network, seed=seed)
+    try:
+        results = [check_gradient(sample, method=method, seed=seed, progress=None) for method in METHODS]
+    except FiniteDifferenceUnreliable as why:
+        return f"The finite difference could not decide at this point: {why}.\n"
+    return latex_section(results)
+
+
+def _pdf(path: Path) -> int:
+    if shutil.which("pdflatex") is None:
+        print(f"gradproof: error: --pdf needs pdflatex, which is not installed; {path} is written: install "
+              "TeX Live (e.g. apt-get install texlive-latex-base texlive-latex-recommended) and run "
+              f"pdflatex {path.name}", file=sys.stderr)
+        return EXIT_USAGE
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", path.name],
+                          cwd=path.parent.resolve(), capture_output=True, text=True)
+    if done.returncode != 0:
+        first = next((line for line in done.stdout.splitlines() if line.startswith("!")), "see the .log")
+        print(f"gradproof: pdflatex failed on {path}: {first}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"wrote {path.with_suffix('.pdf')}")
+    return EXIT_OK
+
+
+def run_plot(args) -> int:
+    try:
+        import matplotlib
+    except ImportError:
+        raise InputError("plots need matplotlib: pip install 'gradproof[plot]'") from None
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+
+    if Path(args.output).suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise InputError(f"-o {args.output}: write a .png, .pdf or .svg file")
+    figure, ax = plt.subplots(figsize=(7, 4.5))
+    if args.kind == "error-vs-step":
+        plots.error_vs_step(random_sample(network_from_args(args), seed=args.seed), ax=ax)
+    else:
+        plots.cost(ax=ax)
+    figure.tight_layout()
+    figure.savefig(args.output, dpi=120)
+    print(f"wrote {args.output}")
+    return EXIT_OK

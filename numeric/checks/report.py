@@ -1,0 +1,110 @@
+"""The messages a check prints: they are API, and tests pin them down.
+
+A failure shows only the failing weights, worst first, in a small table: the weight in the source
+text's notation and as ``layer,from,to``; the gradient under test, the compiled direct form and the
+finite difference; the absolute and relative error, the tolerance and the share of it used; then a
+footer with the method, step, dtype and seed, and how to rerun more precisely.
+"""
+
+from __future__ import annotations
+
+import html
+
+from gradproof.derive.model.notation import tex_text, weight_text
+
+COLUMNS = ("weight", "L,J,I", "analytic", "direct", "finite diff.", "|an. − FD|", "rel. error",
+           "tolerance", "share")
+
+
+def _number(value) -> str:
+    return "—" if value is None else f"{value: .10e}"
+
+
+def format_failure(result, limit: int = 20) -> str:
+    failures = result.failures
+    lines = []
+    if failures:
+        lines.append(f"gradient check FAILED: {len(failures)} of {result.weights} weights differ from the "
+                     f"finite difference by more than their tolerance (worst first)")
+    if result.direction is not None and not result.direction.ok:
+        d = result.direction
+        lines.append(f"along a random direction v: ⟨analytic, v⟩ = {d.analytic:.10e}, finite difference "
+                     f"{d.finite_difference:.10e}, |difference| {abs(d.analytic - d.finite_difference):.2e} "
+                     f"> tolerance {d.tolerance:.2e}")
+    lines.append(f"analytic = {result.analytic_name}; direct = sympy.diff of E, compiled; "
+                 "finite diff. = the derivative by its definition, from E alone")
+    table = [COLUMNS] + [
+        (weight_text(*r.weight), str(r.weight), _number(r.analytic), _number(r.direct),
+         _number(r.finite_difference), f"{abs(r.analytic - r.finite_difference):.2e}",
+         f"{r.relative_error:.2e}", f"{r.tolerance:.2e}", f"{r.share:.1e}")
+        for r in failures[:limit]]
+    if failures:
+        widths = [max(len(row[i]) for row in table) for i in range(len(COLUMNS))]
+        lines += ["  " + "  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in table]
+        if len(failures) > limit:
+            lines.append(f"  … and {len(failures) - limit} more")
+    lines += [f"diagnosis: {sentence}" for sentence in result.diagnosis]
+    lines.append(footer(result))
+    return "\n".join(lines)
+
+
+def format_success(result) -> str:
+    has_direct = result.comparison is not None and result.comparison.direct is not None
+    compared = "analytic, direct and finite difference" if has_direct else "analytic and finite difference"
+    what = f"all {result.weights} weights agree ({compared})" if result.weights \
+        else "the gradient agrees along a random direction (per-weight check not run)"
+    return (f"gradient check passed: {what}; max relative error {result.max_relative_error:.1e}, "
+            f"largest share of tolerance used {result.tolerance_used:.2f}\n{footer(result)}")
+
+
+def footer(result) -> str:
+    scale = "" if result.method == "complex-step" else " × max(1, |w|)"
+    text = (f"method {result.method}, step {result.step:.1e}{scale}, float64, reduction {result.reduction}, "
+            f"batch {result.batch or 1}, seed {result.seed if result.seed is not None else '—'}, "
+            f"{result.seconds:.3f} s")
+    if result.rerun:
+        text += f"\nrerun: {result.rerun}"
+        if result.method != "complex-step":
+            text += " --method complex-step   (no cancellation: the most precise method)"
+    return text
+
+
+def latex_section(results) -> str:
+    """The numeric check as a LaTeX section body: one row per finite-difference method."""
+    no = "\\textbf{no}"
+    rows = "\n".join(
+        f"\\texttt{{{r.method}}} & ${_tex_number(r.step)}$ & {r.weights} & ${_tex_number(r.max_relative_error)}$ & "
+        f"{r.tolerance_used:.2f} & {r.seconds * 1e3:.1f} & {'yes' if r.ok else no} \\\\"
+        for r in results)
+    first = results[0]
+    return ("On a random network drawn from seed "
+            f"{first.seed}, every weight's gradient by the recurrence ({tex_text(first.analytic_name)}) was "
+            "compared with "
+            "the finite-difference definition of the derivative, each method with a tolerance derived from its "
+            "error bound (truncation from the steps $h$, $2h$, $4h$; rounding from a running error analysis of "
+            "the forward pass). \\emph{Used} is the largest share of its tolerance any weight used.\n"
+            "\\begin{center}\\begin{tabular}{lrrrrrc}\nmethod & step $h$ & weights & max.\\ rel.\\ error & used & ms "
+            "& agree \\\\ \\hline\n" + rows + "\n\\end{tabular}\\end{center}\n")
+
+
+def _tex_number(value: float) -> str:
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa}\\times 10^{{{int(exponent)}}}"
+
+
+def result_html(result) -> str:
+    """A check result in a notebook: the verdict, the figures, and the failing weights."""
+    head = (f"<p><b>{'passed' if result.ok else 'FAILED'}</b>: {result.weights} weights, method "
+            f"{result.method}, max relative error {result.max_relative_error:.1e}, tolerance used "
+            f"{result.tolerance_used:.2f}, {result.seconds * 1e3:.1f} ms</p>")
+    if result.ok:
+        return head
+    rows = "".join(f"<tr><td>{html.escape(weight_text(*r.weight))}</td><td>{r.weight}</td><td>{r.analytic:.10e}</td>"
+                   f"<td>{'—' if r.direct is None else f'{r.direct:.10e}'}</td><td>{r.finite_difference:.10e}</td>"
+                   f"<td>{r.relative_error:.2e}</td><td>{r.tolerance:.2e}</td><td>{r.share:.1e}</td></tr>"
+                   for r in result.failures[:20])
+    diagnosis = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in result.diagnosis)
+    return (head + "<table><tr><th>weight</th><th>L,J,I</th><th>analytic</th><th>direct</th><th>finite diff.</th>"
+            f"<th>rel. error</th><th>tolerance</th><th>share</th></tr>{rows}</table><ul>{diagnosis}</ul>")

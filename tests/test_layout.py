@@ -1,0 +1,121 @@
+"""The house rules, checked on the source: one ``gradproof`` namespace, no import cycles, no imports
+inside functions (but of optional packages), ``numeric`` above ``derive``, the command line above both,
+and the model free of sympy."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+#: repository folder → installed package
+PACKAGES = {"gradproof": "gradproof", "derive": "gradproof.derive", "numeric": "gradproof.numeric"}
+#: packages a function may import on demand: optional extras, never needed to run gradproof
+OPTIONAL = {"matplotlib", "symengine", "torch"}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for folder, package in PACKAGES.items():
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            parts = [p for p in path.relative_to(ROOT / folder).with_suffix("").parts if p != "__init__"]
+            found[".".join([package, *parts])] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _imports(path: Path, module: str) -> list[tuple[str, bool]]:
+    """(imported module, at module level?) for every import statement in ``path``."""
+    tree = ast.parse(path.read_text())
+    in_function = {id(sub) for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   for sub in ast.walk(node) if isinstance(sub, (ast.Import, ast.ImportFrom))}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, id(node) not in in_function) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: resolve against this module's package
+                package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+                package = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{package}.{base}" if base else package
+            names = [f"{base}.{alias.name}" for alias in node.names]
+            found += [(name if name in MODULES else base, id(node) not in in_function) for name in names]
+    return found
+
+
+def _graph() -> dict[str, set[str]]:
+    return {module: {name for name, top in _imports(path, module) if name in MODULES and top}
+            for module, path in MODULES.items()}
+
+
+def test_every_module_imports_through_the_gradproof_namespace():
+    for module, path in MODULES.items():
+        for name, _ in _imports(path, module):
+            top = name.split(".")[0]
+            assert top not in ("derive", "numeric"), f"{path.relative_to(ROOT)} imports {name}: use gradproof.{name}"
+
+
+def test_no_import_inside_a_function_but_optional_packages():
+    for module, path in MODULES.items():
+        for name, top in _imports(path, module):
+            assert top or name.split(".")[0] in OPTIONAL, (
+                f"{path.relative_to(ROOT)} imports {name} inside a function")
+
+
+def test_no_import_cycles():
+    graph, state, path = _graph(), {}, []
+
+    def visit(node):
+        state[node] = "open"
+        path.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == "open":
+                cycle = path[path.index(target):] + [target]
+                pytest.fail("import cycle: " + " → ".join(cycle))
+            if target not in state:
+                visit(target)
+        path.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+
+
+@pytest.mark.parametrize("lower, upper", [("gradproof.derive", "gradproof.numeric"),
+                                          ("gradproof.derive", "gradproof.cli"),
+                                          ("gradproof.numeric", "gradproof.cli")])
+def test_the_layers_only_look_down(lower, upper):
+    for module, targets in _graph().items():
+        if module.startswith(lower + ".") or module == lower:
+            wrong = sorted(t for t in targets if t.startswith(upper))
+            assert not wrong, f"{module} imports {wrong}: {lower} must not depend on {upper}"
+
+
+def test_the_model_and_numeric_checks_load_without_sympy():
+    probe = ("import sys, gradproof.derive.model.network, gradproof.numeric.differences.finite_difference, "
+             "gradproof.numeric.compiled.matrix, gradproof.cli.parser; print('sympy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_every_folder_is_an_installed_package():
+    text = (ROOT / "pyproject.toml").read_text()
+    for module, path in MODULES.items():
+        if path.name == "__init__.py":
+            assert f'"{module}"' in text, f"{module} is missing from pyproject.toml's packages"
+
+
+def test_the_facade_names_resolve():
+    import gradproof
+
+    for name in gradproof.__all__:
+        assert getattr(gradproof, name) is not None, name
