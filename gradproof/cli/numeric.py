@@ -10,7 +10,7 @@ import numpy as np
 
 from gradproof.cli.common import EXIT_FAILED, EXIT_OK, network_from_args
 from gradproof.derive.errors import InputError
-from gradproof.derive.runtime.loading import load_function
+from gradproof.derive.usercode.loading import load_function
 from gradproof.numeric.checks.backward import user_gradient
 from gradproof.numeric.checks.check import check_gradient, compiled
 from gradproof.numeric.compiled.lambdified import per_weight_feasible

@@ -11,7 +11,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.proof.general import ASSUMED, prove_general
 from gradproof.derive.model.losses import LOSSES, get_loss
 from gradproof.derive.symbolic.recurrence import PSI, PsiRecurrence
-from gradproof.derive.runtime.loading import load_function
+from gradproof.derive.usercode.loading import load_function
 from gradproof.derive.model.network import Network
 from gradproof.derive.model.notation import weight_text
 from gradproof.derive.render.printing import text, z_abbreviations
