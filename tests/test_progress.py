@@ -18,6 +18,14 @@ def test_a_bar_is_drawn_after_the_delay_and_erased():
     assert "job [" in out and "100.0%" in out and out.endswith("\r")
 
 
+def test_the_bar_estimates_the_time_left_from_the_rate_so_far():
+    bar = progress.Progress(100, "job")
+    bar.done = 25
+    assert "25.0%" in bar.line(30.0) and "30.0 s, ~1 min 30 s left" in bar.line(30.0)
+    bar.done = 100
+    assert "left" not in bar.line(30.0)
+
+
 def test_short_jobs_and_disabled_bars_stay_silent():
     for options in ({"enabled": True, "delay": 60.0}, {"enabled": False, "delay": 0.0}):
         stream = io.StringIO()

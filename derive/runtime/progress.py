@@ -31,13 +31,29 @@ class Progress:
         now = time.perf_counter()
         if self.enabled and now - self._start >= self.delay and (now - self._shown > 0.1 or self.done >= self.total):
             self._shown, self._drawn = now, True
-            filled = int(30 * self.done / self.total)
-            elapsed = now - self._start
-            self.stream.write(f"\r{self.label} [{'#' * filled}{' ' * (30 - filled)}] "
-                              f"{100 * self.done / self.total:5.1f}% {elapsed:6.1f} s")
+            self.stream.write("\r" + self.line(now - self._start))
             self.stream.flush()
+
+    def line(self, elapsed: float) -> str:
+        """The bar: label, fraction done, time so far and, from the rate so far, the time left."""
+        fraction = min(1.0, self.done / self.total)
+        filled = int(30 * fraction)
+        left = elapsed * (1 - fraction) / fraction if fraction > 0 else float("nan")
+        eta = f", ~{_duration(left)} left" if fraction < 1 and left == left else ""
+        return (f"{self.label} [{'#' * filled}{' ' * (30 - filled)}] {100 * fraction:5.1f}% "
+                f"{_duration(elapsed)}{eta}   ")
 
     def __exit__(self, *exc) -> None:
         if self.enabled and self._drawn:
-            self.stream.write("\r" + " " * (len(self.label) + 52) + "\r")
+            self.stream.write("\r" + " " * (len(self.label) + 72) + "\r")
             self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    """"12.3 s", "4 min 05 s", "1 h 02 min"."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
