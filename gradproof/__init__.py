@@ -54,8 +54,8 @@ _PUBLIC = {
     "BackwardPassError": "gradproof.numeric.errors",
     "PrecisionWarning": "gradproof.numeric.samples",
 }
-#: subpackages reachable as attributes
-_MODULES = {"strategies": "gradproof.numeric.strategies"}
+#: modules reachable as attributes (``gradproof.strategies`` is also importable as a module)
+_MODULES = {"strategies": "gradproof.strategies"}
 
 __all__ = sorted(_PUBLIC) + sorted(_MODULES)
 
