@@ -22,6 +22,8 @@ SEED = 20240611
 H = 1e-6
 FD_RTOL, TORCH_RTOL, BUG_MIN = 1e-6, 1e-9, 1e-3
 STEADY = [name for name, case in C.CASES.items() if case.deterministic]
+#: layers torch has no deterministic forward for (its dropout draws its own mask): finite differences only
+NO_TORCH_FORWARD = {"dropout"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -154,7 +156,7 @@ def test_layer_matches_finite_differences(name):
         assert rel_error(a, b) <= FD_RTOL, (grad_name, rel_error(a, b))
 
 
-@pytest.mark.parametrize("name", STEADY)
+@pytest.mark.parametrize("name", [name for name in STEADY if C.CASES[name].layer not in NO_TORCH_FORWARD])
 def test_layer_matches_torch_autograd(name, torch_ref):
     case = C.CASES[name]
     args = args_for(case.make_args)
