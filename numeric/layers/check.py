@@ -1,0 +1,141 @@
+"""``check_layer`` and ``check_loss``: a hand-written backward against the definition of the derivative.
+
+The definition: for upstream gradients dout (random, seeded; 1 for a loss), a correct backward returns
+∂φ/∂v for φ(v) = Σₖ ⟨doutₖ, outₖ(v)⟩ and every differentiable input v. Each returned entry is compared
+with a finite difference of φ, computed by calling the user's forward only.
+
+**The error model** (nothing is tuned; every number below is measured on the user's code or derived):
+
+- *Rounding of φ* (δφ): φ is evaluated at 8 points on a tiny random path (2⁻³⁰ relative) and the
+  Moré–Wild estimate σ of its noise taken from the difference table (:mod:`.noise`); one evaluation is
+  within 8σ of exact, and never assumed better than γ(n + 2)·Σ|dout|·|out| (the rounding of the last sum).
+- *Rounding of the analytic gradient* (δg per entry): the same estimate from the user's backward at the
+  same 8 points, per entry, never below 4u·|g|.
+- *Central differences* (step ε^(1/3)·max(1, |v|)): truncation from the three-term fit over the steps h,
+  2h, 4h, 8h; rounding the stencil's absolute weights times δφ/h; kinks from the one-sided differences of
+  the same evaluations (:mod:`.entries`).
+- *Complex step* (step 1e-20), only where the forward carries complex numbers: validated per input
+  against the central difference along a random direction (code that drops imaginary parts fails it and
+  is differentiated by central differences), ±ih compared to find ties; it can only confirm agreement.
+- An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg.
+
+**What is decided where**: the user's code runs under :func:`gradproof.derive.usercode.guard.call`
+(exceptions, exits, hangs, prints); a forward or backward that gives different results for the same
+arguments is random (undecidable); arguments changed in place are reported, and every call gets fresh
+copies so that it changes nothing. Checking every entry costs one or two forward calls per entry (complex
+step) or eight (central); past ``budget`` seconds a random sample of entries is checked, besides the
+random directions, and an input that fails is then checked entry by entry for up to 10 × ``budget``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from gradproof.derive.errors import InputError
+from gradproof.derive.usercode import guard
+from gradproof.derive.usercode.conventions import read_layer
+from gradproof.numeric.layers import judge as J
+from gradproof.numeric.layers.evaluation import Evaluator
+from gradproof.numeric.layers.probe import Point, Stop, measure_noise, probe
+from gradproof.numeric.layers.result import LayerCheck
+from gradproof.numeric.layers.verdict import input_results, layer_status
+
+METHODS = ("auto", "complex-step", "central")
+ENTRIES = ("auto", "all", "directions")
+#: the failing inputs' entry-by-entry check may take this many budgets
+LOCALIZE = 10
+#: evaluations per entry, for the budget: complex step (±ih), central (±h, ±2h, ±4h, ±8h)
+COST = {"complex-step": 2, "central": 8}
+
+
+def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = None, douts=None,
+                kind: str | None = None, method: str = "auto", entries: str = "auto", budget: float = 1.0,
+                seed: int = 0, timeout: float | None = guard.DEFAULT_TIMEOUT, name: str | None = None) -> LayerCheck:
+    """Check ``backward`` (the gradients it returns) against the finite differences of ``forward``.
+
+    - ``args``: the forward's positional arguments; float arrays are the differentiable inputs.
+    - ``inputs``: which arguments (names or positions) the backward returns gradients for.
+    - ``outputs``: how many leading values of the forward's result are outputs (the rest is the cache).
+    - ``douts``: the upstream gradients (default: standard normal, from ``seed``).
+    - ``kind``: the convention (pair, loss, function, module, torch); recognised when not given.
+    - ``method``: auto (complex step where the forward carries it, else central), complex-step, central.
+    - ``entries``: auto (every entry within ``budget`` seconds, else a sample), all, directions.
+    """
+    _check_options(method, entries, budget, seed)
+    layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
+    start, notes = time.perf_counter(), []
+    rng = np.random.default_rng(seed)
+    try:
+        point = probe(layer, douts, rng, timeout, notes)
+        ev = Evaluator(point.layer, point.douts, timeout)
+        model = measure_noise(ev, point, rng)
+    except Stop as stop:
+        return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
+                          seconds=time.perf_counter() - start, seed=seed)
+    judged = [_judge_directions(ev, point, model, slot, rng, method) for slot in range(len(point.layer.slots))]
+    _sweep(ev, point, model, judged, rng, entries, budget)
+    results = input_results(point, judged, model)
+    status, reason = layer_status(results)
+    model["method"] = sorted({r.method for r in results if r.method})
+    if ev.printed:
+        notes.append(f"{point.layer.forward_name} printed {ev.printed} lines during the finite differences "
+                     "(kept off the terminal)")
+    return LayerCheck(point.layer.name, point.layer.kind, status, results, reason, notes, model,
+                      time.perf_counter() - start, ev.calls, seed)
+
+
+def check_loss(loss, args, **options) -> LayerCheck:
+    """Check a loss written as ``loss, dx = loss(*args)``: dx against the finite differences of the loss
+    (of its first argument; ``inputs=`` names others). Options as for :func:`check_layer`."""
+    options.setdefault("kind", "loss")
+    return check_layer(loss, None, args, **options)
+
+
+def _check_options(method, entries, budget, seed) -> None:
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+    if entries not in ENTRIES:
+        raise InputError(f"unknown entries {entries!r}: choose one of {', '.join(ENTRIES)}")
+    if not isinstance(budget, (int, float)) or not budget > 0:
+        raise InputError(f"budget must be a positive number of seconds, not {budget!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be a whole number ≥ 0, not {seed!r}")
+
+
+def _judge_directions(ev, point: Point, model: dict, slot: int, rng, method: str) -> J.Judged:
+    judged = J.Judged(slot, point.values[slot], point.claimed[slot], point.delta[slot])
+    if method == "central":
+        judged.complex_reason = "method central was asked for"
+    if point.layer.kind == "torch":
+        judged.complex_reason = judged.complex_reason or "torch Function: checked by central differences"
+    work = lambda: J.directions(ev, point.values, judged, point.phi0, model["delta_phi"], model["scale"], rng,
+                                use_complex=method != "central")
+    ev.sweep(work, what=point.layer.forward_name)
+    if method == "complex-step" and not judged.complex_ok:
+        judged.complex_reason += " (complex-step was asked for: central differences used instead)"
+    return judged
+
+
+def _sweep(ev, point: Point, model: dict, judged: list, rng, entries: str, budget: float) -> None:
+    """Entry by entry within the budget, then the failing inputs for up to LOCALIZE budgets."""
+    orders = [J.entry_order(j.value.shape, rng) for j in judged]
+    costs = [len(order) * COST["complex-step" if j.complex_ok else "central"] * ev.seconds_per_call
+             for order, j in zip(orders, judged)]
+    total = sum(costs)
+    for j, order, cost in zip(judged, orders, costs):
+        if entries == "directions":
+            continue
+        allowance = np.inf if entries == "all" else (budget if total <= budget else budget * cost / total)
+        _entries(ev, point, model, j, order, allowance)
+    for j, order in zip(judged, orders):
+        if j.failing or j.claimed is None:
+            _entries(ev, point, model, j, order, np.inf if entries == "all" else LOCALIZE * budget)
+
+
+def _entries(ev, point, model, j: J.Judged, order, allowance: float) -> None:
+    deadline = J.now() + allowance
+    work = lambda: J.sweep_entries(ev, point.values, j, order, point.phi0, model["delta_phi"], model["scale"],
+                                   deadline)
+    ev.sweep(work, what=point.layer.forward_name)

@@ -1,0 +1,126 @@
+"""Finite differences of φ for one entry of one input, or along a direction, each with its error bound.
+
+- **central** at step h = ε^(1/3)·max(1, |v|): M(k) = (φ(v + kh) − φ(v − kh))/(2kh) for k = 1, 2, 4, 8.
+  Truncation: the three-term fit of :mod:`gradproof.numeric.differences.stencils` (|C| + |D| + 2·|G|).
+  Rounding: the stencil's absolute weights (``rounding_weight``) times δφ/h, δφ the measured bound on one
+  evaluation's rounding (:mod:`.noise`). **Kinks**: the one-sided differences (φ(v + kh) − φ(v))/(kh) and
+  (φ(v) − φ(v − kh))/(kh) come from the same evaluations; where they differ by more than both their bounds
+  the function has a kink within the step (relu at 0, a tie in max pooling) and no finite difference
+  decides. Where truncation dominates rounding the step is retried 16 times smaller.
+- **complex step** at h = 1e-20: Im φ(v + ih)/h, and −Im φ(v − ih)/h. For code that computes analytically
+  the two are bit for bit the same (rounding commutes with conjugation); they differ where a comparison
+  (max, >, argmax) takes another branch for +ih and −ih, which is a tie or a kink: that entry goes to the
+  central difference. The complex step only screens: an entry it cannot confirm is decided by central.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradproof.numeric.differences import stencils
+
+EPS = np.finfo(np.float64).eps
+U = EPS / 2
+CENTRAL_STEP = EPS ** (1 / 3)
+COMPLEX_STEP = 1e-20
+#: a retry's step, relative to the first
+RETRY = 1 / 16
+_W_CENTRAL = float(stencils.rounding_weight("central"))
+_W_ONE_SIDED = float(stencils.rounding_weight("forward"))
+
+
+@dataclass(frozen=True)
+class Line:
+    """A central difference along one line (an entry or a direction) and what bounds its error."""
+
+    value: float
+    truncation: float
+    rounding: float
+    kink: bool
+    step: float
+
+    @property
+    def tolerance(self) -> float:
+        return self.truncation + self.rounding
+
+
+def _fit(method: str, m: list[float]) -> tuple[float, float]:
+    c, d, g = (sum(float(w) * mk for w, mk in zip(term, m)) for term in stencils.error_terms(method))
+    return m[0], abs(c) + abs(d) + 2 * abs(g)
+
+
+def central_line(phi_at, phi0: float, h: float, delta: float) -> Line:
+    """The central difference of t ↦ φ at offset t (``phi_at``), φ(0) = ``phi0``, δφ = ``delta``."""
+    plus = {k: phi_at(k * h) for k in stencils.SCALES}
+    minus = {k: phi_at(-k * h) for k in stencils.SCALES}
+    value, truncation = _fit("central", [(plus[k] - minus[k]) / (2 * k * h) for k in stencils.SCALES])
+    ahead, t_ahead = _fit("forward", [(plus[k] - phi0) / (k * h) for k in stencils.SCALES])
+    behind, t_behind = _fit("forward", [(phi0 - minus[k]) / (k * h) for k in stencils.SCALES])
+    one_sided = _W_ONE_SIDED * delta / h
+    kink = abs(ahead - behind) > t_ahead + t_behind + 2 * one_sided
+    return Line(value, truncation, _W_CENTRAL * delta / h, bool(kink), h)
+
+
+def settled_line(phi_at, phi0: float, h: float, delta: float) -> Line:
+    """:func:`central_line`, retried at a smaller step where truncation dominates; the tighter kept."""
+    line = central_line(phi_at, phi0, h, delta)
+    if line.truncation > line.rounding and not line.kink:
+        retry = central_line(phi_at, phi0, h * RETRY, delta)
+        if retry.tolerance < line.tolerance or retry.kink:
+            return retry
+    return line
+
+
+def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float) -> Line:
+    """The central difference of φ along entry ``index`` of input ``slot``."""
+    work = list(values)
+    base = values[slot]
+
+    def phi_at(t):
+        moved = base.copy()
+        moved[index] += t
+        work[slot] = moved
+        return phi(work)
+
+    return settled_line(phi_at, phi0, CENTRAL_STEP * max(1.0, abs(float(base[index]))), delta)
+
+
+def direction_line(phi, values, slot: int, direction: np.ndarray, phi0: float, delta: float) -> Line:
+    """The central difference of φ along ``direction`` in input ``slot`` (|direction| ≤ max(1, |v|))."""
+    work = list(values)
+
+    def phi_at(t):
+        work[slot] = values[slot] + t * direction
+        return phi(work)
+
+    return settled_line(phi_at, phi0, CENTRAL_STEP, delta)
+
+
+def complex_entry(phi_complex, values, slot: int, index: tuple) -> tuple[float, float]:
+    """Im φ(v + ih)/h and −Im φ(v − ih)/h for entry ``index`` of input ``slot``."""
+    work = [np.asarray(v, dtype=complex) if i == slot else v for i, v in enumerate(values)]
+    base = work[slot]
+    slopes = []
+    for sign in (1, -1):
+        moved = base.copy()
+        moved[index] += sign * 1j * COMPLEX_STEP
+        work[slot] = moved
+        slopes.append(sign * phi_complex(work).imag / COMPLEX_STEP)
+    return slopes[0], slopes[1]
+
+
+def complex_direction(phi_complex, values, slot: int, direction: np.ndarray) -> float:
+    work = list(values)
+    work[slot] = values[slot] + 1j * COMPLEX_STEP * direction
+    return phi_complex(work).imag / COMPLEX_STEP
+
+
+def in_time(items, deadline: float):
+    """The items, until ``deadline`` (time.perf_counter()) has passed: at least one."""
+    for count, item in enumerate(items):
+        if count and time.perf_counter() > deadline:
+            return
+        yield item

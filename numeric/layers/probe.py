@@ -1,0 +1,216 @@
+"""The first calls of a layer check: does the code run, return what its convention says, stay the same
+from call to call, and leave its arguments alone? Then the noise of φ and of the gradients, measured.
+
+Anything that ends the check early raises :class:`Stop` with the layer's status and the reason: an
+exception in the user's code (error), NotImplementedError or a None result (not-implemented), a forward or
+backward that gives different results for the same arguments (undecidable).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gradproof.derive.usercode import guard
+from gradproof.derive.usercode.conventions import (ConventionError, Layer, Unfinished, parameter_names, settle_kind,
+                                                   settle_module, why_none)
+from gradproof.numeric.differences.error_model import gamma
+from gradproof.numeric.layers import noise
+from gradproof.numeric.layers.evaluation import contract, magnitude
+from gradproof.numeric.layers.result import ERROR, NOT_IMPLEMENTED, UNDECIDABLE
+
+U = np.finfo(np.float64).eps / 2
+
+
+class Stop(Exception):
+    def __init__(self, status: str, reason: str):
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+@dataclass
+class Point:
+    """The layer at the point it is checked: inputs, upstream gradients, outputs and claimed gradients."""
+
+    layer: Layer
+    values: list
+    douts: tuple
+    outs: tuple
+    phi0: float
+    returned: tuple                         # what the backward returned, per slot, as returned
+    claimed: list                           # per slot: a float64 array shaped like the input, or None
+    problems: list                          # per slot: "" or what is wrong with the returned gradient
+    unfinished: list                        # per slot: True where the backward returned None for it
+    delta: list = field(default_factory=list)
+
+
+def guarded(function, *args, what: str, timeout):
+    """``function(*args)`` under the guard; what the user's code did wrong becomes a :class:`Stop`."""
+    try:
+        return guard.call(function, *args, what=what, timeout=timeout).value
+    except guard.UserCodeError as error:
+        cause = error.__cause__
+        if isinstance(cause, NotImplementedError):
+            raise Stop(NOT_IMPLEMENTED, f"{what} raises NotImplementedError: not written yet") from None
+        if isinstance(cause, Unfinished):
+            raise Stop(NOT_IMPLEMENTED, f"{cause}: looks unfinished") from None
+        if isinstance(cause, ConventionError):
+            raise Stop(ERROR, str(cause)) from None
+        raise Stop(ERROR, str(error)) from None
+
+
+def probe(layer: Layer, douts, rng, timeout, notes: list) -> Point:
+    values = layer.values()
+    seen = {}
+    first = guarded(layer.run_forward, values, seen, what=layer.forward_name, timeout=timeout)
+    _mutations(layer, seen["args"], layer.forward_name, notes)
+    if first is None:
+        raise Stop(NOT_IMPLEMENTED, _none(layer.forward_name, layer.forward))
+    layer = settle_kind(layer, first)
+    outs = _outputs(layer, guarded(layer.split, first, what=layer.forward_name, timeout=timeout))
+    again = guarded(layer.run_forward, values, what=layer.forward_name, timeout=timeout)
+    if not _same(outs, _outputs(layer, guarded(layer.split, again, what=layer.forward_name, timeout=timeout))):
+        raise Stop(UNDECIDABLE, f"{layer.forward_name} is random: two calls with the same arguments gave "
+                                "different outputs (fix its seed, e.g. dropout_param['seed'], to check it)")
+    douts = _douts(layer, outs, douts, rng)
+    layer, values, returned = _backward(layer, values, douts, timeout, notes)
+    claimed, problems, unfinished = zip(*[_claimed(layer, s, g, v, notes)
+                                          for s, g, v in zip(layer.slots, returned, values)])
+    if all(unfinished):
+        raise Stop(NOT_IMPLEMENTED, _none(layer.backward_name, layer.backward))
+    return Point(layer, values, douts, outs, float(np.real(contract(douts, outs))), tuple(returned),
+                 list(claimed), list(problems), list(unfinished))
+
+
+def _backward(layer: Layer, values, douts, timeout, notes):
+    seen = {}
+    what = layer.backward_name
+    result = guarded(layer.gradients, values, douts, seen, what=what, timeout=timeout)
+    if layer.kind == "module":
+        layer = guarded(settle_module, layer, what=what, timeout=timeout)
+        values = layer.values()
+        result = guarded(layer.gradients, values, douts, seen, what=what, timeout=timeout)
+    _mutations(layer, seen.get("args", ()), what, notes)
+    for name, before, after in zip(("dout", "dout2", "dout3"), douts, seen.get("douts", ())):
+        if not _same((before,), (after,)):
+            notes.append(f"{what} changed its upstream gradient {name} in place (given a copy here, so the "
+                         "verdict is not affected; in a network it corrupts the layer above)")
+    again = guarded(layer.gradients, values, douts, what=what, timeout=timeout)
+    if not _same(result[1], again[1]):
+        raise Stop(UNDECIDABLE, f"{what} is random: two calls with the same arguments returned different "
+                                "gradients")
+    return layer, values, result[1]
+
+
+def _none(name: str, function) -> str:
+    why = why_none(function)
+    return f"{name} returns None" + (f" ({why})" if why else "") + ": looks unfinished"
+
+
+def _outputs(layer: Layer, split) -> tuple:
+    outs, _ = split
+    checked = []
+    for k, out in enumerate(outs):
+        array = np.asarray(out) if not hasattr(out, "detach") else out.detach().numpy()
+        if array.dtype.kind not in "fiub":
+            raise Stop(ERROR, f"{layer.forward_name}'s output {k + 1} is {type(out).__name__} of dtype "
+                              f"{array.dtype}: not numbers")
+        if not np.all(np.isfinite(array)):
+            raise Stop(ERROR, f"{layer.forward_name}'s output {k + 1} has non-finite entries (NaN or inf) at "
+                              "these arguments: no derivative to check there")
+        checked.append(array.astype(float))
+    if layer.is_scalar and checked[0].size != 1:
+        raise Stop(ERROR, f"{layer.forward_name} returned a value of shape {checked[0].shape}: a loss (or a plain "
+                          "function) returns one number")
+    return tuple(checked)
+
+
+def _same(first, second) -> bool:
+    if len(first) != len(second):
+        return False
+    for a, b in zip(first, second):
+        if a is None or b is None:
+            if a is not b:
+                return False
+            continue
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape or not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+            return False
+    return True
+
+
+def _douts(layer: Layer, outs, douts, rng) -> tuple:
+    if layer.is_scalar:
+        return (1.0,)
+    if douts is None:
+        return tuple(rng.standard_normal(o.shape) for o in outs)
+    douts = douts if isinstance(douts, (tuple, list)) else (douts,)
+    if len(douts) != len(outs) or any(np.shape(d) != o.shape for d, o in zip(douts, outs)):
+        raise Stop(ERROR, f"douts: give one array per output, shaped {[o.shape for o in outs]}")
+    return tuple(np.asarray(d, dtype=float) for d in douts)
+
+
+def _mutations(layer: Layer, passed, what: str, notes: list) -> None:
+    names = parameter_names(layer.forward)
+    for position, (before, after) in enumerate(zip(layer.args, passed)):
+        label = names[position] if position < len(names) else f"argument {position + 1}"
+        if isinstance(before, np.ndarray) and not _same((before,), (after,)):
+            notes.append(f"{what} changes its argument {label} in place (given a copy here, so the verdict is "
+                         "not affected; in a network it corrupts the caller's array)")
+        elif isinstance(before, dict) and isinstance(after, dict):
+            changed = [k for k in after if k not in before or not _same((before[k],), (after[k],))]
+            if changed:
+                notes.append(f"{what} updates {label}[{', '.join(map(repr, changed))}] (a fresh copy of {label} "
+                             "is given to every call)")
+
+
+def _claimed(layer: Layer, slot, grad, value, notes) -> tuple:
+    """(float64 array or None, problem, unfinished) for one returned gradient."""
+    label = slot.gradient
+    if grad is None:
+        return None, f"{layer.backward_name} returned None for {label}", True
+    if hasattr(grad, "detach"):
+        grad = grad.detach().numpy()
+    array = np.asarray(grad) if not isinstance(grad, (str, bytes, dict)) else np.asarray(object())
+    if array.dtype.kind not in "fiu":
+        kind = "complex numbers" if array.dtype.kind == "c" else f"a {type(grad).__name__}"
+        return None, f"{label} is {kind}, not an array of real numbers", False
+    if array.dtype.kind == "f" and array.dtype.itemsize < 8:
+        notes.append(f"{label} is {array.dtype}: its rounding is far above float64's (the measured noise "
+                     "allows for it)")
+    if array.shape != value.shape:
+        return None, f"{label} has shape {array.shape}, {slot.name} has {value.shape}", False
+    if not np.all(np.isfinite(array)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        return None, f"{label} has a non-finite entry (NaN or inf) at {bad}", False
+    return array.astype(float), "", False
+
+
+def measure_noise(ev, point: Point, rng) -> dict:
+    """δφ and δg per entry from forward and backward along a tiny random path (:mod:`.noise`)."""
+    points = noise.path(point.values, rng)
+
+    def walk():
+        return [point.layer.gradients(p, point.douts) for p in points]
+
+    table = ev.sweep(walk, what=point.layer.backward_name)
+    phis = np.array([float(np.real(contract(point.douts, outs))) for outs, _ in table])
+    sigma = float(noise.noise_level(phis[:, None])[0])
+    size = sum(np.size(o) for o in point.outs)
+    floor = gamma(size + 2) * magnitude(point.douts, point.outs)
+    delta_phi = max(noise.KAPPA * sigma, floor)
+    for slot, claimed in enumerate(point.claimed):
+        point.delta.append(None if claimed is None else _analytic_delta(table, slot, claimed))
+    scales = [float(np.max(np.abs(c))) for c in point.claimed if c is not None and c.size]
+    return {"noise_phi": sigma, "delta_phi": delta_phi, "floor_phi": floor, "magnitude_phi": magnitude(
+        point.douts, point.outs), "scale": max(scales, default=0.0), "path_step": noise.PATH_STEP,
+        "kappa": noise.KAPPA}
+
+
+def _analytic_delta(table, slot: int, claimed: np.ndarray) -> np.ndarray:
+    rows = [np.asarray(grads[slot], dtype=float) if grads[slot] is not None else None for _, grads in table]
+    if any(r is None or r.shape != claimed.shape for r in rows):
+        return np.full(claimed.shape, np.inf)
+    sigma = noise.noise_level(np.stack(rows))
+    return np.maximum(noise.KAPPA * sigma, 4 * U * np.abs(claimed))
