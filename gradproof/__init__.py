@@ -46,6 +46,9 @@ _PUBLIC = {
     "check_backward": "gradproof.numeric.checks.backward",
     "assert_backward_correct": "gradproof.numeric.checks.backward",
     "assert_backward_correct_on_networks": "gradproof.numeric.checks.backward",
+    "check_layer": "gradproof.numeric.layers.check",
+    "check_loss": "gradproof.numeric.layers.check",
+    "LayerCheck": "gradproof.numeric.layers.result",
     # errors and warnings
     "GradproofError": "gradproof.derive.errors",
     "InputError": "gradproof.derive.errors",

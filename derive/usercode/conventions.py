@@ -23,6 +23,7 @@ module is then already imported.
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import inspect
 import sys
@@ -124,6 +125,23 @@ class Layer:
 
     def run_forward(self, values: Sequence[np.ndarray], seen: dict | None = None):
         """The forward's whole result; ``seen["args"]`` receives the arguments it was handed."""
+        with self._parameters_kept():
+            return self._run_forward(values, seen)
+
+    @contextlib.contextmanager
+    def _parameters_kept(self):
+        """A module's parameters as they were, whatever the evaluation set them to."""
+        if self.module is None:
+            yield
+            return
+        kept = {s.attribute: _get_parameter(self.module, s.attribute) for s in self.slots if s.attribute}
+        try:
+            yield
+        finally:
+            for attribute, value in kept.items():
+                _set_parameter(self.module, attribute, value)
+
+    def _run_forward(self, values, seen):
         args = self.call_args(values)
         if seen is not None:
             seen["args"] = args
@@ -150,7 +168,11 @@ class Layer:
         ``seen`` receives the arguments and the upstream gradients the user's functions were handed."""
         if self.kind == "torch":
             return _torch_gradients(self, values, douts)
-        outs, cache = self.split(self.run_forward(values, seen))
+        with self._parameters_kept():
+            return self._gradients(values, douts, seen)
+
+    def _gradients(self, values, douts, seen):
+        outs, cache = self.split(self._run_forward(values, seen))
         if self.kind == "loss":
             return outs, self._arrange(cache[0] if len(cache) == 1 else cache, self.forward_name)
         douts = [np.array(d, copy=True) for d in douts]

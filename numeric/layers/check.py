@@ -40,7 +40,7 @@ from gradproof.numeric.layers import judge as J
 from gradproof.numeric.layers.evaluation import Evaluator
 from gradproof.numeric.layers.probe import Point, Stop, measure_noise, probe
 from gradproof.numeric.layers.result import LayerCheck
-from gradproof.numeric.layers.verdict import input_results, layer_status
+from gradproof.numeric.layers.verdict import complex_notes, input_results, layer_status
 
 METHODS = ("auto", "complex-step", "central")
 ENTRIES = ("auto", "all", "directions")
@@ -79,6 +79,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     results = input_results(point, judged, model)
     status, reason = layer_status(results)
     model["method"] = sorted({r.method for r in results if r.method})
+    notes += complex_notes(point, judged) if method != "central" else []
     if ev.printed:
         notes.append(f"{point.layer.forward_name} printed {ev.printed} lines during the finite differences "
                      "(kept off the terminal)")
@@ -109,7 +110,7 @@ def _judge_directions(ev, point: Point, model: dict, slot: int, rng, method: str
     if method == "central":
         judged.complex_reason = "method central was asked for"
     if point.layer.kind == "torch":
-        judged.complex_reason = judged.complex_reason or "torch Function: checked by central differences"
+        judged.complex_reason = judged.complex_reason or "a torch Function is checked by central differences"
     work = lambda: J.directions(ev, point.values, judged, point.phi0, model["delta_phi"], model["scale"], rng,
                                 use_complex=method != "central")
     ev.sweep(work, what=point.layer.forward_name)

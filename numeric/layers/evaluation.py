@@ -63,8 +63,8 @@ class Evaluator:
             warnings.simplefilter("always")
             outs = self._outputs(values)
         if any(issubclass(w.category, ComplexWarning) for w in caught):
-            raise Dropped("it writes complex values into a float array (numpy's ComplexWarning: e.g. "
-                          "`out = np.zeros(...)` then assignment), which keeps only their real parts")
+            raise Dropped("it discards imaginary parts (numpy's ComplexWarning: a complex value written into a "
+                          "float array made by np.zeros, float(), or astype(float))")
         if not any(np.iscomplexobj(o) for o in outs):
             raise Dropped("its outputs are real for complex inputs (a cast, .real, abs or a float buffer)")
         return complex(contract(self.douts, outs))

@@ -12,6 +12,8 @@ stride ignored in dw.
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 
 CLOSE = 1e-6
@@ -85,21 +87,41 @@ def _factor_mistakes(point, g, j, indices, result) -> list[str]:
 
 
 def _name_factor(point, c: float, label: str) -> str:
-    n = _batch(point)
-    named = {-1.0: f"{label} has the wrong sign (it is −1 times the derivative)"}
-    if n > 1:
-        named[float(n)] = (f"{label} is {n} times too large: a factor of N = {n} (the forward divides by N, "
-                           "e.g. a mean over the batch, and the backward does not)")
-        named[1.0 / n] = (f"{label} is {n} times too small: divided by N = {n} once too often (a mean where the "
-                          "forward sums)")
+    if abs(c + 1) <= CLOSE:
+        return f"{label} has the wrong sign (it is −1 times the derivative)"
     for p in _keep_probabilities(point):
-        named[1.0 / p] = f"{label} is 1/p = {1 / p:.4g} times too large: the dropout mask (already divided by " \
-                         f"p = {p:g}) applied twice"
-        named[p] = f"{label} is p = {p:g} times the derivative: the dropout's 1/p rescaling forgotten in the backward"
-    for target, text in named.items():
-        if abs(c - target) <= CLOSE * abs(target):
-            return text
+        if abs(c - 1 / p) <= CLOSE / p:
+            return (f"{label} is 1/p = {1 / p:.4g} times too large: the dropout mask (already divided by "
+                    f"p = {p:g}) applied twice")
+        if abs(c - p) <= CLOSE * p:
+            return f"{label} is p = {p:g} times the derivative: the dropout's 1/p rescaling forgotten in the backward"
+    for k, large in ((round(c), True), (round(1 / c), False)):
+        if k >= 2 and abs((c if large else 1 / c) - k) <= CLOSE * k:
+            sizes = _product_name(point, k)
+            if sizes and large:
+                return (f"{label} is {k} times too large: a factor of {sizes} = {k} (the forward divides by "
+                        f"{sizes}, e.g. a mean, and the backward does not)")
+            if sizes:
+                return (f"{label} is {k} times too small: divided by {sizes} = {k} once too often (a mean "
+                        "where the forward sums)")
     return f"{label} is {c:.6g} times the derivative (a constant factor)"
+
+
+AXIS_NAMES = {1: ("N",), 2: ("N", "D"), 3: ("N", "T", "D"), 4: ("N", "C", "H'", "W'")}
+
+
+def _product_name(point, k: int) -> str:
+    """Which dimensions of the output (of the first input, for a loss) multiply to ``k``: "N·H'·W'"."""
+    first = point.douts[0] if point.douts and np.ndim(point.douts[0]) else point.values[0]
+    shape = np.shape(first)
+    names = AXIS_NAMES.get(len(shape), tuple(f"n{i}" for i in range(len(shape))))
+    for size in range(1, len(shape) + 1):
+        # a 4-D layout's channel axis carries the parameters: sums run over the other axes first
+        ordered = sorted(combinations(range(len(shape)), size), key=lambda axes: len(shape) == 4 and 1 in axes)
+        for axes in ordered:
+            if int(np.prod([shape[a] for a in axes])) == k:
+                return "·".join(names[a] for a in axes)
+    return ""
 
 
 def _elementwise_mistakes(point, g, j, indices, result) -> list[str]:
@@ -151,10 +173,10 @@ def _structure_mistakes(point, g, ref, j, result) -> list[str]:
         if ref_zero and not g_zero:
             others = [a for a in range(ref.ndim) if a != axis and
                       float(np.max(np.abs(g.sum(axis=a)))) <= CLOSE * float(np.sum(np.abs(g)))]
-            where = (f" ({label} sums to zero over axis {others[0]} instead: normalised over the wrong axis?)"
-                     if others else " (the 1/N terms through the mean and the variance are missing)")
-            found.append(f"the true {label} sums to zero over axis {axis} (the input is normalised over it) but "
-                         f"{label} does not{where}")
+            where = (f"; {label} sums to zero over axis {others[0]} instead: normalised over the wrong axis?"
+                     if others else ": a term through the whole axis is missing (in a normalisation the 1/N terms "
+                                    "through the mean and variance; in a softmax or SVM loss the term at the label)")
+            found.append(f"the true {label} sums to zero over axis {axis} but {label} does not{where}")
             break
     found += _conv_stride(point, g, ref, result)
     return found

@@ -64,7 +64,7 @@ def probe(layer: Layer, douts, rng, timeout, notes: list) -> Point:
     values = layer.values()
     seen = {}
     first = guarded(layer.run_forward, values, seen, what=layer.forward_name, timeout=timeout)
-    _mutations(layer, seen["args"], layer.forward_name, notes)
+    _mutations(layer, seen["args"], layer.forward_name, [], notes)
     if first is None:
         raise Stop(NOT_IMPLEMENTED, _none(layer.forward_name, layer.forward))
     layer = settle_kind(layer, first)
@@ -86,12 +86,17 @@ def probe(layer: Layer, douts, rng, timeout, notes: list) -> Point:
 def _backward(layer: Layer, values, douts, timeout, notes):
     seen = {}
     what = layer.backward_name
-    result = guarded(layer.gradients, values, douts, seen, what=what, timeout=timeout)
+    try:
+        result = guarded(layer.gradients, values, douts, seen, what=what, timeout=timeout)
+    except Stop as stop:
+        if stop.status == NOT_IMPLEMENTED and "returned None" in stop.reason and layer.backward is not None:
+            raise Stop(NOT_IMPLEMENTED, _none(what, layer.backward)) from None
+        raise
     if layer.kind == "module":
         layer = guarded(settle_module, layer, what=what, timeout=timeout)
         values = layer.values()
         result = guarded(layer.gradients, values, douts, seen, what=what, timeout=timeout)
-    _mutations(layer, seen.get("args", ()), what, notes)
+    _mutations(layer, seen.get("args", ()), what, [n for n in notes if n.startswith(layer.forward_name + " ")], notes)
     for name, before, after in zip(("dout", "dout2", "dout3"), douts, seen.get("douts", ())):
         if not _same((before,), (after,)):
             notes.append(f"{what} changed its upstream gradient {name} in place (given a copy here, so the "
@@ -151,10 +156,13 @@ def _douts(layer: Layer, outs, douts, rng) -> tuple:
     return tuple(np.asarray(d, dtype=float) for d in douts)
 
 
-def _mutations(layer: Layer, passed, what: str, notes: list) -> None:
+def _mutations(layer: Layer, passed, what: str, known: list, notes: list) -> None:
+    """Note the arguments the call changed in place (``known``: notes already made by the forward)."""
     names = parameter_names(layer.forward)
     for position, (before, after) in enumerate(zip(layer.args, passed)):
         label = names[position] if position < len(names) else f"argument {position + 1}"
+        if any(f" {label} " in note or f" {label}[" in note for note in known):
+            continue
         if isinstance(before, np.ndarray) and not _same((before,), (after,)):
             notes.append(f"{what} changes its argument {label} in place (given a copy here, so the verdict is "
                          "not affected; in a network it corrupts the caller's array)")

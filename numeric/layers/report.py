@@ -25,7 +25,7 @@ def _headline(check) -> str:
     head = f"{check.name}: {HEADLINE.get(check.status, check.status)}"
     if check.status == AGREE:
         names = ", ".join(r.gradient for r in check.inputs)
-        return f"{head}: {names} match the finite differences of ⟨dout, forward⟩"
+        return f"{head}: {names} {'matches' if len(check.inputs) == 1 else 'match'} the finite differences"
     return f"{head}: {check.reason}" if check.reason else head
 
 
@@ -75,8 +75,11 @@ def _table(entries, limit: int) -> list[str]:
 
 def footer(check) -> str:
     model = check.model
-    text = (f"analytic = your backward; finite diff. = d/dv of ⟨dout, forward(v)⟩ by its definition "
-            f"(dout ~ N(0, 1), seed {check.seed})")
+    if check.kind in ("loss", "function"):
+        text = "analytic = your gradient; finite diff. = the derivative of the value by its definition"
+    else:
+        text = (f"analytic = your backward; finite diff. = d/dv of ⟨dout, forward(v)⟩ by its definition "
+                f"(dout ~ N(0, 1), seed {check.seed})")
     if "delta_phi" in model:
         text += (f"; rounding of one forward measured: σ = {model['noise_phi']:.1e}, bound "
                  f"{model['delta_phi']:.1e}")

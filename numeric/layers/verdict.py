@@ -33,12 +33,17 @@ def _input_result(point: Point, j: Judged) -> InputResult:
 
 def _method(j: Judged, entries) -> str:
     used = sorted({e.method for e in entries})
-    if not used:
-        return "central (directions)"
-    text = " and ".join(used)
-    if "complex-step" not in used and j.complex_reason:
-        text += f" (no complex step: {j.complex_reason})"
-    return text
+    return " and ".join(used) if used else "central"
+
+
+def complex_notes(point: Point, judged: list[Judged]) -> list[str]:
+    """One note per reason the complex step was not used, naming the inputs."""
+    reasons = {}
+    for j in judged:
+        if j.complex_reason and not j.complex_ok:
+            reasons.setdefault(j.complex_reason, []).append(point.layer.slots[j.slot].name)
+    return [f"no complex step for {', '.join(names)}: {reason}; central differences used"
+            for reason, names in reasons.items()]
 
 
 def _status(point: Point, j: Judged, result: InputResult) -> str:

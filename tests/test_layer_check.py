@@ -1,0 +1,299 @@
+"""gradproof.check_layer on the layer zoo (tests/zoo): every correct layer agrees, every planted bug is
+caught at the inputs it gets wrong with the wrong entries named, the student's module is reported function
+by function; and the other conventions (classes, torch Functions, plain functions), the options and the
+guards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradproof
+from gradproof.derive.errors import InputError
+
+from .zoo import bugs as B, cases as C, layers as L
+
+SEED = 7
+
+
+def args_of(make_args, seed=SEED):
+    return tuple(make_args(np.random.default_rng(seed)))
+
+
+def check(forward, backward, args, **options):
+    options.setdefault("budget", 0.5)
+    if backward is None:
+        return gradproof.check_loss(forward, args, **options)
+    return gradproof.check_layer(forward, backward, args, **options)
+
+
+@pytest.mark.parametrize("name", [n for n, c in C.CASES.items() if c.deterministic])
+def test_every_correct_zoo_layer_agrees(name):
+    case = C.CASES[name]
+    result = check(case.forward, case.backward, args_of(case.make_args))
+    assert result.status == "agree", result.report()
+    assert result.ok and [r.gradient for r in result.inputs] == list(case.grads)
+    assert all(r.checked > 0 and r.directions for r in result.inputs)
+
+
+def test_an_unseeded_dropout_is_undecidable_not_a_verdict():
+    case = C.CASES["dropout_unseeded"]
+    result = check(case.forward, case.backward, args_of(case.make_args))
+    assert result.status == "undecidable" and "random" in result.reason
+
+
+def _expected(bug):
+    return sorted(bug.wrong_inputs)
+
+
+@pytest.mark.parametrize("bug", [b for b in B.BUGS if b.name not in C.AT_A_KINK], ids=lambda b: b.name)
+def test_every_planted_bug_is_caught_at_the_right_inputs_and_entries(bug):
+    case = C.CASES[bug.layer]
+    result = check(bug.forward, bug.backward, args_of(C.BUG_CASES[bug.name]))
+    assert result.status == "differ", result.report()
+    by_case_name = dict(zip(case.grads, result.inputs))
+    assert sorted(g for g, r in by_case_name.items() if r.status == "differ") == _expected(bug), result.report()
+    for grad in bug.wrong_inputs:
+        wrong = by_case_name[grad]
+        if wrong.returned_shape == wrong.shape:   # a shape mismatch is named by the shapes instead
+            assert wrong.failures, result.report()
+            worst = wrong.failures[0]
+            assert worst.difference > worst.tolerance and worst.verdict == "differ"
+            assert [e.difference for e in wrong.failures] == sorted((e.difference for e in wrong.failures),
+                                                                    reverse=True)
+        else:
+            assert str(wrong.shape) in wrong.note or "shape" in wrong.note
+        assert wrong.gradient in result.report()
+
+
+def test_ties_in_max_pooling_are_undecidable_with_the_reason():
+    bug = B.BUGS_BY_NAME["max_pool_ties_to_all"]
+    result = check(bug.forward, bug.backward, args_of(C.BUG_CASES[bug.name]))
+    assert result.status == "undecidable"
+    assert "kink" in result.reason
+    # the framework convention (first maximum) at the same ties is undecidable too, never "differ"
+    right = check(L.max_pool_forward, L.max_pool_backward, args_of(C.BUG_CASES[bug.name]))
+    assert right.status == "undecidable"
+
+
+@pytest.mark.parametrize("name, mistake", [
+    ("affine_dw_transposed", "transposed"), ("affine_db_mean", "divided by N = 3"),
+    ("affine_dx_not_reshaped", "reshape it"), ("conv_naive_pad_not_trimmed", "padding is not trimmed"),
+    ("conv_naive_dw_stride_ignored", "ignores the stride"), ("batchnorm_missing_gamma", "factor of gamma"),
+    ("batchnorm_statistics_constant", "sums to zero over axis 0"), ("dropout_mask_twice", "applied twice"),
+    ("dropout_no_rescale", "rescaling forgotten"), ("softmax_loss_not_divided_by_n", "a factor of N = 5"),
+    ("relu_no_chain_rule", "not multiplied by the upstream gradient"), ("sigmoid_sign", "wrong sign"),
+    ("conv_naive_db_mean", "divided by N·H'·W' = 24"),
+])
+def test_common_mistakes_are_recognised(name, mistake):
+    bug = B.BUGS_BY_NAME[name]
+    result = check(bug.forward, bug.backward, args_of(C.BUG_CASES[name]))
+    assert mistake in result.report(), result.report()
+
+
+def test_a_correct_layer_is_never_matched_to_a_mistake():
+    case = C.CASES["batchnorm"]
+    result = check(case.forward, case.backward, args_of(case.make_args))
+    assert all(not r.mistakes for r in result.inputs)
+
+
+# ----------------------------------------------------------------------------- the student's module
+
+COURSE_EXPECTED = {"correct": "agree", "prints": "agree", "mutates_input": "agree", "pass_body": "not-implemented",
+                   "returns_none": "not-implemented", "not_implemented": "not-implemented",
+                   "zeros": "not-implemented", "python2": "error", "backward_raises": "error",
+                   "unseeded_random": "undecidable"}
+COURSE_WORDS = {"pass_body": "`pass`", "returns_none": "no return statement", "not_implemented": "NotImplementedError",
+                "zeros": "all zeros", "python2": "xrange", "backward_raises": "ValueError",
+                "mutates_input": "in place", "unseeded_random": "random"}
+
+
+@pytest.mark.parametrize("name", list(C.COURSE))
+def test_the_student_module_is_reported_function_by_function(name, capsys):
+    case = C.COURSE[name]
+    result = check(case.forward, case.backward, args_of(case.make_args))
+    assert result.status == COURSE_EXPECTED[case.status], result.report()
+    if case.status in COURSE_WORDS:
+        assert COURSE_WORDS[case.status] in result.report()
+    assert capsys.readouterr().out == ""  # what the student's code prints never reaches stdout
+
+
+# ----------------------------------------------------------------------------- other conventions
+
+class Affine:
+    """The textbook class style: parameters and their gradients as attributes."""
+
+    def __init__(self, W, b, scale=1.0):
+        self.W, self.b, self.scale = W, b, scale
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W + self.b
+
+    def backward(self, dout):
+        self.dW = self.scale * self.x.T @ dout
+        self.db = dout.sum(axis=0)
+        return dout @ self.W.T
+
+
+def test_a_class_with_parameters_as_attributes():
+    rng = np.random.default_rng(0)
+    W, b, x = rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal((5, 4))
+    good = Affine(W.copy(), b.copy())
+    result = gradproof.check_layer(good, None, (x,))
+    assert result.ok and [r.gradient for r in result.inputs] == ["dx", "dW", "db"]
+    assert np.array_equal(good.W, W) and np.array_equal(good.b, b)  # its parameters are left as they were
+    bad = Affine(W, b, scale=0.5)
+    result = gradproof.check_layer(bad.forward, bad.backward, (x,))
+    assert result.status == "differ" and result.wrong == ["dW"]
+
+
+class Params:
+    """The other textbook style: params and grads dictionaries."""
+
+    def __init__(self, W):
+        self.params, self.grads = {"W": W}, {"W": np.zeros_like(W)}
+
+    def forward(self, x):
+        self.x = x
+        return np.tanh(x @ self.params["W"])
+
+    def backward(self, dout):
+        out = np.tanh(self.x @ self.params["W"])
+        da = dout * (1 - out ** 2)
+        self.grads["W"][...] = self.x.T @ da
+        return da @ self.params["W"].T
+
+
+def test_a_class_with_params_and_grads_dictionaries():
+    rng = np.random.default_rng(1)
+    result = gradproof.check_layer(Params(rng.standard_normal((3, 2))), None, (rng.standard_normal((4, 3)),))
+    assert result.ok, result.report()
+    assert [r.gradient for r in result.inputs] == ["dx", "dW"]
+
+
+def test_a_torch_function():
+    torch = pytest.importorskip("torch")
+
+    class Cube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            return (x ** 3) @ w
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            return 3 * x ** 2 * (g @ w.T), (x ** 3).T @ g
+
+    class WrongCube(Cube):
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            return x ** 2 * (g @ w.T), (x ** 3).T @ g
+
+    rng = np.random.default_rng(2)
+    args = (rng.standard_normal((3, 4)), rng.standard_normal((4, 2)))
+    assert gradproof.check_layer(Cube, None, args).ok
+    wrong = gradproof.check_layer(WrongCube, None, args)
+    assert wrong.status == "differ" and wrong.wrong == ["dx"]
+
+
+def test_a_plain_function_with_its_gradient():
+    def energy(p):
+        return float(np.sum(np.sin(p) * p))
+
+    p = np.random.default_rng(3).standard_normal(6)
+    assert gradproof.check_layer(energy, lambda p: np.cos(p) * p + np.sin(p), (p,)).ok
+    wrong = gradproof.check_layer(energy, lambda p: np.cos(p) * p, (p,))
+    assert wrong.status == "differ" and len(wrong.input("p").failures) == 6
+
+
+def test_which_inputs_and_how_many_outputs_can_be_said():
+    x, y = np.random.default_rng(4).standard_normal((2, 3, 4))
+    only_x = gradproof.check_layer(lambda a, b: (a * b, (a, b)), lambda d, c: d * c[1], (x, y), inputs=["a"])
+    assert only_x.ok and [r.name for r in only_x.inputs] == ["a"]
+    # two outputs and the cache: the backward takes both upstream gradients
+    two = gradproof.check_layer(lambda a: (a ** 2, 3 * a, a), lambda d1, d2, a: 2 * a * d1 + 3 * d2, (x,))
+    assert two.ok
+    # outputs=1: the second value belongs to the cache
+    one = gradproof.check_layer(lambda a: (a ** 2, 3 * a, a), lambda d, cache: 2 * cache[1] * d, (x,), outputs=1)
+    assert one.ok, one.report()
+
+
+def test_a_backward_returning_too_few_gradients_says_how_to_name_the_inputs():
+    x, w = np.random.default_rng(5).standard_normal((2, 3, 3))
+    result = gradproof.check_layer(lambda a, b: (a @ b, (a, b)), lambda d, c: d @ c[1].T, (x, w))
+    assert result.status == "error" and "inputs=" in result.reason
+
+
+def test_code_that_drops_imaginary_parts_is_checked_by_central_differences():
+    def forward(x):
+        out = np.zeros(x.shape)
+        out[...] = x ** 3
+        return out, x
+
+    x = np.random.default_rng(6).standard_normal(5)
+    good = gradproof.check_layer(forward, lambda d, x: 3 * x ** 2 * d, (x,))
+    assert good.ok and good.inputs[0].method == "central" and "discards imaginary parts" in good.report()
+    wrong = gradproof.check_layer(forward, lambda d, x: 0 * x, (x,))  # a complex step would have said 0 too
+    assert wrong.status == "not-implemented" and "all zeros" in wrong.report()
+
+
+def test_a_partial_drop_of_imaginary_parts_is_caught_by_the_validation():
+    def forward(x):  # np.var of a complex array is real: the variance path loses its imaginary part
+        return (x - x.mean()) / np.sqrt(x.var() + 1e-5), x
+
+    def backward(dout, x):
+        n, std = x.size, np.sqrt(x.var() + 1e-5)
+        xhat = (x - x.mean()) / std
+        return (n * dout - dout.sum() - xhat * (dout * xhat).sum()) / (n * std)
+
+    x = np.random.default_rng(8).standard_normal(6)
+    result = gradproof.check_layer(forward, backward, (x,))
+    assert result.ok and "loses imaginary parts" in result.report()
+
+
+def test_relu_at_zero_is_undecidable_not_a_verdict():
+    x = np.array([[-1.0, 0.0, 2.0]])
+    result = gradproof.check_layer(L.relu_forward, L.relu_backward, (x,))
+    assert result.status == "undecidable" and "kink" in result.reason
+    assert [e.index for e in result.inputs[0].undecided] == [(0, 1)]
+
+
+def test_a_hanging_forward_is_stopped_and_an_exiting_backward_reported():
+    x = np.ones(3)
+
+    def hang(x):
+        while True:
+            pass
+
+    assert gradproof.check_layer(hang, lambda d, c: d, (x,), timeout=0.5).status == "error"
+
+    def leave(d, c):
+        raise SystemExit(3)
+
+    result = gradproof.check_layer(lambda x: (2 * x, None), leave, (x,))
+    assert result.status == "error" and "sys.exit" in result.reason
+
+
+def test_the_result_as_a_dict():
+    case = C.CASES["affine"]
+    data = check(case.forward, case.backward, args_of(case.make_args)).to_dict()
+    assert data["status"] == "agree" and data["ok"] and [i["gradient"] for i in data["inputs"]] == ["dx", "dw", "db"]
+    assert {"delta_phi", "noise_phi", "method"} <= set(data["model"])
+    bug = B.BUGS_BY_NAME["affine_db_mean"]
+    data = check(bug.forward, bug.backward, args_of(C.BUG_CASES[bug.name])).to_dict()
+    assert data["wrong"] == ["db"] and data["inputs"][2]["failures"][0]["verdict"] == "differ"
+
+
+def test_bad_usage_is_an_input_error():
+    x = np.ones(3)
+    with pytest.raises(InputError, match="tuple of the forward's positional arguments"):
+        gradproof.check_layer(L.relu_forward, L.relu_backward, x)
+    with pytest.raises(InputError, match="unknown method"):
+        gradproof.check_layer(L.relu_forward, L.relu_backward, (x,), method="forward")
+    with pytest.raises(InputError, match="no differentiable input"):
+        gradproof.check_layer(L.relu_forward, L.relu_backward, (np.arange(3),))
+    with pytest.raises(InputError, match="no argument named 'z'"):
+        gradproof.check_layer(L.relu_forward, L.relu_backward, (x,), inputs=["z"])
