@@ -19,7 +19,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.runtime.threads import default_blas_threads
 
 #: the verbs' modules, by the name the parser records
-VERB_MODULES = {name: f"gradproof.cli.{name}" for name in ("symbolic", "numeric", "documents")}
+VERB_MODULES = {name: f"gradproof.cli.{name}" for name in ("symbolic", "numeric", "documents", "layers")}
 
 
 def main(argv: list[str] | None = None) -> int:

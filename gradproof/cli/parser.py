@@ -53,6 +53,8 @@ def build_parser() -> ArgumentParser:
     _gradient(verbs)
     _latex(verbs)
     _plot(verbs)
+    _check_layer(verbs)
+    _check_layers(verbs)
     return parser
 
 
@@ -168,3 +170,62 @@ def _plot(verbs) -> None:
     add_network_options(plot)
     plot.add_argument("--seed", type=int, default=0, help="the random network's seed (default 0)")
     plot.add_argument("-o", "--output", required=True, help="the image file (.png, .pdf or .svg)")
+
+
+LAYER_METHODS = ("auto", "complex-step", "central")
+LAYER_ENTRIES = ("auto", "all", "directions")
+SPEC_HELP = ("NAME=SPEC: a parameter of the forward and its value: randn:2,3,7,7 (also rand, uniform:4:low=0,high=2, "
+             "positive, away, distinct, randint:5:high=10, mask:2,4, zeros, ones), npy:FILE.npy, JSON "
+             "('{\"stride\": 1, \"pad\": 1}', [0, 2, 1]), a number or a word; repeat it for every parameter")
+
+
+def _add_layer_check_options(parser) -> None:
+    parser.add_argument("--method", choices=LAYER_METHODS, default="auto",
+                        help="auto (default): the complex step where the forward carries complex numbers, else "
+                             "central differences; or force one")
+    parser.add_argument("--entries", choices=LAYER_ENTRIES, default="auto",
+                        help="auto (default): every entry within --budget seconds, else a random sample besides "
+                             "random directions; all: every entry; directions: random directions only")
+    parser.add_argument("--budget", type=float, default=0.5,
+                        help="seconds a layer's check aims for (default 0.5); past it, a random sample of entries")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the arguments and upstream gradients (default 0)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds one call of your code (or one sweep of calls) may take (default 60)")
+
+
+def _check_layer(verbs) -> None:
+    sub = _verb(verbs, "check-layer", "layers", "run_check_layer",
+                help="check one hand-written layer's backward against the finite differences of its forward",
+                description="Check one layer written as NAME_forward/NAME_backward (out, cache = forward(...); "
+                            "grads = backward(dout, cache)), a loss (loss, dx = NAME_loss(x, y)), a torch "
+                            "Function, a class with forward/backward, or a scalar function with --backward "
+                            "GRADIENT. Arguments: --arg for each parameter, or none for a common layer name "
+                            "(built-in examples). Exit status 0: agree; 1: differs, unfinished, raises or "
+                            "undecidable; 2: bad input.")
+    sub.add_argument("target", metavar="FILE.py:NAME",
+                     help="NAME: a layer (conv for conv_forward/conv_backward), a forward, a loss, a class")
+    sub.add_argument("--arg", action="append", metavar="NAME=SPEC", help=SPEC_HELP)
+    sub.add_argument("--init", action="append", metavar="NAME=SPEC",
+                     help="for a class: its constructor's arguments, as --arg")
+    sub.add_argument("--backward", metavar="NAME", help="the backward (or gradient) function, when its name "
+                                                          "does not follow from NAME")
+    sub.add_argument("--kind", choices=("pair", "loss", "function"), default=None,
+                     help="the convention, when the name does not tell it")
+    sub.add_argument("--inputs", metavar="X,W", help="the differentiable inputs, when not every float array")
+    sub.add_argument("--outputs", type=int, metavar="N", help="how many leading values of the forward's result "
+                                                               "are outputs (default: all but the cache)")
+    _add_layer_check_options(sub)
+
+
+def _check_layers(verbs) -> None:
+    sub = _verb(verbs, "check-layers", "layers", "run_check_layers",
+                help="check every forward/backward pair and loss of a module",
+                description="Find every NAME_forward/NAME_backward pair and NAME_loss in FILE.py and check each: "
+                            "with the arguments of a spec file (JSON: {\"conv_forward_naive\": {\"x\": "
+                            "\"randn:2,3,7,7\", …}}), or for the common layer names from built-in examples. "
+                            "Exit status 0: all agree; 1: something differs, is unfinished, raises or cannot "
+                            "be decided; 2: bad input.")
+    sub.add_argument("file", metavar="FILE.py")
+    sub.add_argument("--spec", metavar="SPEC.json", help="arguments per function or layer name (see above)")
+    sub.add_argument("--only", metavar="NAMES", help="check only these layers (comma-separated)")
+    _add_layer_check_options(sub)

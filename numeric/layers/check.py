@@ -24,7 +24,8 @@ with a finite difference of φ, computed by calling the user's forward only.
 arguments is random (undecidable); arguments changed in place are reported, and every call gets fresh
 copies so that it changes nothing. Checking every entry costs one or two forward calls per entry (complex
 step) or eight (central); past ``budget`` seconds a random sample of entries is checked, besides the
-random directions, and an input that fails is then checked entry by entry for up to 10 × ``budget``.
+random directions (``budget`` is the whole check's), and an input that fails is then checked entry by entry
+for up to 10 × ``budget`` more.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ COST = {"complex-step": 2, "central": 8}
 
 
 def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = None, douts=None,
-                kind: str | None = None, method: str = "auto", entries: str = "auto", budget: float = 1.0,
+                kind: str | None = None, method: str = "auto", entries: str = "auto", budget: float = 0.5,
                 seed: int = 0, timeout: float | None = guard.DEFAULT_TIMEOUT, name: str | None = None) -> LayerCheck:
     """Check ``backward`` (the gradients it returns) against the finite differences of ``forward``.
 
@@ -61,7 +62,8 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     - ``douts``: the upstream gradients (default: standard normal, from ``seed``).
     - ``kind``: the convention (pair, loss, function, module, torch); recognised when not given.
     - ``method``: auto (complex step where the forward carries it, else central), complex-step, central.
-    - ``entries``: auto (every entry within ``budget`` seconds, else a sample), all, directions.
+    - ``entries``: auto (every entry if the whole check fits in ``budget`` seconds, else a random sample
+      of entries besides the random directions), all, directions.
     """
     _check_options(method, entries, budget, seed)
     layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
@@ -75,7 +77,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
     judged = [_judge_directions(ev, point, model, slot, rng, method) for slot in range(len(point.layer.slots))]
-    _sweep(ev, point, model, judged, rng, entries, budget)
+    _sweep(ev, point, model, judged, rng, entries, max(budget - (time.perf_counter() - start), 0.0))
     results = input_results(point, judged, model)
     status, reason = layer_status(results)
     model["method"] = sorted({r.method for r in results if r.method})
@@ -128,11 +130,11 @@ def _sweep(ev, point: Point, model: dict, judged: list, rng, entries: str, budge
     for j, order, cost in zip(judged, orders, costs):
         if entries == "directions":
             continue
-        allowance = np.inf if entries == "all" else (budget if total <= budget else budget * cost / total)
+        allowance = np.inf if entries == "all" else (budget if total <= budget else budget * cost / max(total, 1e-9))
         _entries(ev, point, model, j, order, allowance)
     for j, order in zip(judged, orders):
         if j.failing or j.claimed is None:
-            _entries(ev, point, model, j, order, np.inf if entries == "all" else LOCALIZE * budget)
+            _entries(ev, point, model, j, order, np.inf if entries == "all" else LOCALIZE * max(budget, 0.1))
 
 
 def _entries(ev, point, model, j: J.Judged, order, allowance: float) -> None:
