@@ -29,6 +29,8 @@ _PUBLIC = {
     "get_activation": "gradproof.derive.model.activations",
     "get_loss": "gradproof.derive.model.losses",
     "ACTIVATIONS": "gradproof.derive.model.activations",
+    "define_activation": "gradproof.derive.symbolic.custom",
+    "define_loss": "gradproof.derive.symbolic.custom",
     "LOSSES": "gradproof.derive.model.losses",
     # the symbolic half
     "SymbolicNetwork": "gradproof.derive.symbolic.network",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from gradproof.derive.symbolic.functions import Exp, a, a_prime, relu, sigmoid, softplus
+from gradproof.derive.symbolic.functions import Exp, a, a_prime, explicit, relu, sigmoid, softplus
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 DIGITS = 40
@@ -62,7 +62,9 @@ def evaluate(expr: sp.Expr, point: dict) -> sp.Float:
 def _evaluate(node, env, cache):
     if node in cache:
         return cache[node]
-    if node.is_Symbol:
+    if isinstance(node, sp.Piecewise):
+        value = next(_evaluate(expr, env, cache) for expr, cond in node.args if _holds(cond, env, cache))
+    elif node.is_Symbol:
         value = env[node]
     elif node.is_Number:
         value = mpmath.mpf(node.p) / node.q if node.is_Rational else mpmath.mpf(str(node))
@@ -76,8 +78,10 @@ def _evaluate(node, env, cache):
             value = mpmath.power(*args)
         elif isinstance(node, sp.Heaviside):
             value = mpmath.mpf(1) if args[0] > 0 else (args[1] if args[0] == 0 else mpmath.mpf(0))
-        else:
+        elif node.func in _MPMATH:
             value = _MPMATH[node.func](*args)
+        else:
+            value = _by_sympy(node, args)
     cache[node] = value
     return value
 
@@ -90,6 +94,38 @@ _MPMATH = {
     a: lambda t: mpmath.exp(t / 2) + mpmath.sin(t) / 3,
     a_prime: lambda t: mpmath.exp(t / 2) / 2 + mpmath.cos(t) / 3,
 }
+
+
+_COMPARE = {sp.StrictLessThan: lambda a, b: a < b, sp.LessThan: lambda a, b: a <= b,
+            sp.StrictGreaterThan: lambda a, b: a > b, sp.GreaterThan: lambda a, b: a >= b,
+            sp.Equality: lambda a, b: a == b, sp.Unequality: lambda a, b: a != b}
+
+
+def _holds(condition, env, cache) -> bool:
+    """A Piecewise condition at the point (comparisons, And, Or, Not, True, False)."""
+    if condition is sp.true or condition is sp.false:
+        return bool(condition)
+    if isinstance(condition, sp.And):
+        return all(_holds(c, env, cache) for c in condition.args)
+    if isinstance(condition, sp.Or):
+        return any(_holds(c, env, cache) for c in condition.args)
+    if isinstance(condition, sp.Not):
+        return not _holds(condition.args[0], env, cache)
+    compare = _COMPARE[type(condition)]
+    return compare(_evaluate(condition.lhs, env, cache), _evaluate(condition.rhs, env, cache))
+
+
+def _by_sympy(node, args):
+    """A function the table lacks (cosh, erf, Abs, a user's own activation, …), applied to the values of its
+    arguments and evaluated by sympy with the same precision. Arguments that are not numbers (the
+    conditions of a Piecewise) are evaluated by sympy whole."""
+    if any(not isinstance(arg, (mpmath.mpf, mpmath.mpc)) for arg in args) or not node.args:
+        raise TypeError(f"cannot evaluate {node.func.__name__} numerically")
+    values = [sp.Float(mpmath.nstr(arg, DIGITS + 10), DIGITS + 10) for arg in args]
+    result = sp.N(explicit(node.func(*values)), DIGITS + 10)
+    if not result.is_number or not result.is_real:
+        raise TypeError(f"{node.func.__name__} has no real value at this point")
+    return mpmath.mpf(str(result))
 
 
 def find_counterexample(sym: SymbolicNetwork, direct: sp.Expr, claimed: sp.Expr,

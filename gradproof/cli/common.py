@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from gradproof.cli.parser import EXIT_FAILED, EXIT_OK, EXIT_USAGE
@@ -12,7 +13,17 @@ __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "network_from_args", "warn"]
 
 
 def network_from_args(args: argparse.Namespace) -> Network:
-    return Network.from_spec(args.layers, args.activation, args.loss, bias=not args.no_bias)
+    activation, loss = args.activation, args.loss
+    if has_definitions(args):  # your own activation or loss: sympy parses it (never for built-in names)
+        custom = importlib.import_module("gradproof.derive.symbolic.custom")
+        activation, loss = custom.resolve(activation, loss, getattr(args, "define", None))
+    return Network.from_spec(args.layers, activation, loss, bias=not args.no_bias)
+
+
+def has_definitions(args: argparse.Namespace) -> bool:
+    """Whether the command line defines an activation or loss (``--define``, or ``NAME=EXPR`` values)."""
+    return bool(getattr(args, "define", None)) or any(
+        "=" in (getattr(args, name, None) or "") for name in ("activation", "loss"))
 
 
 def warn(message: str) -> None:

@@ -74,6 +74,11 @@ def add_network_options(parser: argparse.ArgumentParser, default_layers: str = "
     group.add_argument("--activation", default="sigmoid", help=ACTIVATION_HELP)
     group.add_argument("--loss", default="half-sse", help=LOSS_HELP)
     group.add_argument("--no-bias", action="store_true", help="no bias inputs (X̄[l] without the 1)")
+    group.add_argument("--define", action="append", metavar="NAME=EXPR",
+                       help="your own activation (an expression in z: swish=z*sigmoid(z)) or loss (in a and y, "
+                            "summed over the outputs: logcosh=log(cosh(a - y))), then used by name in --activation "
+                            "or --loss; NAME'=RULE gives its derivative rule, proven against sympy.diff (default: "
+                            "sympy.diff). --activation NAME=EXPR and --loss NAME=EXPR define and use at once")
 
 
 def _derive(verbs) -> None:

@@ -1,0 +1,229 @@
+"""Your own activations and losses, from an expression: ``swish = z*sigmoid(z)``, ``logcosh = log(cosh(a - y))``.
+
+- :func:`define_activation` — a(z) from an expression in ``z``; its derivative rule is ``sympy.diff`` of it, or
+  the rule you give, which must then be proven equal to d/dz of the expression (else an InputError with
+  the point where they differ, evaluated with 40 digits). The result is a model
+  :class:`~gradproof.derive.model.activations.Elementwise` whose ``symbolic`` field carries an opaque
+  sympy function (its ``fdiff`` is the rule, as for the built-in ones) and the closed form, and whose
+  numpy forms come from ``lambdify``. Kinks (Max, Min, Abs, Heaviside, sign, Piecewise) are found and
+  recorded, so finite differences do not step across them.
+- :func:`define_loss` — E = Σₖ ℓ(aₖ, yₖ) from an expression ℓ in ``a`` (the output) and ``y`` (the target);
+  ∂ℓ/∂a is ``sympy.diff`` or your rule (proven the same way). With ``log(a)`` or ``log(1 - a)`` in it, its
+  targets lie in [0, 1] (use a sigmoid output layer).
+- :func:`parse_definitions` — one definition as written on the command line: ``NAME=EXPRESSION`` (a loss when the
+  expression uses ``a`` or ``y``, an activation when it uses ``z``), or ``NAME'=RULE`` for the rule of a
+  NAME defined in the same list. :func:`resolve` turns the command line's ``--activation``, ``--loss`` and
+  ``--define`` into model objects.
+
+Expressions may use: + − * / **, exp, log, sqrt, sin, cos, tan, sinh, cosh, tanh, erf, Abs, sign, Max,
+Min, Heaviside, Piecewise, pi, E, sigmoid, softplus, and numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+
+import numpy as np
+import sympy as sp
+from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+
+from gradproof.derive.errors import InputError
+from gradproof.derive.model.activations import ACTIVATIONS, Elementwise
+from gradproof.derive.model.losses import LOSSES, Loss
+from gradproof.derive.proof.counterexample import evaluate
+from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
+from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, sigmoid, softplus
+
+_real_erf = np.vectorize(math.erf, otypes=[float])
+
+
+def _erf(u):
+    """erf for numpy arrays; for a complex u (a complex step) to first order in Im u, which is what a complex
+    step uses: erf(x + iη) = erf(x) + iη·(2/√π)·e^(−x²) + O(η²)."""
+    if not np.iscomplexobj(u):
+        return _real_erf(u)
+    x = np.real(u)
+    return _real_erf(x) + 1j * np.imag(u) * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
+
+
+Z, A, Y = sp.Symbol("z", real=True), sp.Symbol("a", real=True), sp.Symbol("y", real=True)
+ALLOWED = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+           "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "erf": sp.erf, "Abs": sp.Abs, "abs": sp.Abs,
+           "sign": sp.sign, "Max": sp.Max, "Min": sp.Min, "max": sp.Max, "min": sp.Min, "Heaviside": sp.Heaviside,
+           "Piecewise": sp.Piecewise, "pi": sp.pi, "E": sp.E, "sigmoid": sigmoid, "softplus": softplus}
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+def _analytic_abs(u):
+    """|u| continued analytically from each side (u·sign(Re u)): a complex step through it keeps its slope,
+    where numpy's abs of a complex number would drop it."""
+    return u * np.sign(np.real(u))
+
+
+def _real_sign(u):
+    return np.sign(np.real(u))
+
+
+#: lambdify's names for the functions numpy lacks or computes non-analytically for complex numbers (the
+#: numeric check takes complex steps through them); registered in gradproof's table when a form uses them
+COMPLEX_SAFE = {"erf": _erf, "Abs": _analytic_abs, "sign": _real_sign}
+_MODULES = LAMBDIFY_MODULES
+
+
+def _register() -> None:
+    for name, function in COMPLEX_SAFE.items():
+        NUMPY_FUNCTIONS.setdefault(name, function)
+_KINKED = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.Piecewise)
+
+
+def parse(text: str, variables: dict, what: str) -> sp.Expr:
+    """``text`` as a sympy expression in ``variables`` and the ALLOWED functions, or a clear InputError."""
+    names = {**ALLOWED, **variables}
+    try:
+        expr = parse_expr(text, local_dict=names, global_dict={"Integer": sp.Integer, "Float": sp.Float,
+                                                               "Rational": sp.Rational, "Symbol": sp.Symbol},
+                          transformations=standard_transformations, evaluate=True)
+    except Exception as error:  # noqa: BLE001 - sympy's parser raises many kinds
+        raise InputError(f"{what}: {text!r} does not parse as an expression ({type(error).__name__}: {error})") from None
+    if not isinstance(expr, sp.Expr):
+        raise InputError(f"{what}: {text!r} is not an expression")
+    unknown = sorted(str(s) for s in expr.free_symbols if s not in set(variables.values()))
+    if unknown:
+        raise InputError(f"{what}: unknown name{'s' * (len(unknown) > 1)} {', '.join(unknown)} in {text!r} (use "
+                         f"{', '.join(variables)}, numbers and the functions exp, log, tanh, sigmoid, Max, …)")
+    return expr
+
+
+#: names defined here (they may be defined again, e.g. with another rule)
+_DEFINED: set[str] = set()
+
+
+def _check_name(name: str, taken) -> str:
+    if not NAME.match(name or ""):
+        raise InputError(f"{name!r} is not a name: use letters, digits and _ (e.g. swish)")
+    if name not in _DEFINED and (name in taken or name in ALLOWED or name in NUMPY_FUNCTIONS or name in "azy"):
+        raise InputError(f"{name!r} is already taken by gradproof: choose another name")
+    _DEFINED.add(name)
+    return name
+
+
+def kinks(expr: sp.Expr, variable: sp.Symbol) -> tuple[float, ...]:
+    """The real points where ``expr`` may have a kink: where the arguments of Max, Min, Abs, Heaviside,
+    sign meet, and the boundaries of Piecewise conditions."""
+    points = set()
+    for node in expr.atoms(*_KINKED):
+        if isinstance(node, sp.Piecewise):
+            edges = [rel.lhs - rel.rhs for _, cond in node.args for rel in cond.atoms(sp.core.relational.Relational)]
+        elif isinstance(node, (sp.Max, sp.Min)):
+            edges = [node.args[0] - other for other in node.args[1:]]
+        else:
+            edges = [node.args[0]]
+        for edge in edges:
+            points.update(float(s) for s in sp.solve(sp.Eq(edge, 0), variable) if s.is_real)
+    return tuple(sorted(points))
+
+
+def _prove_rule(expression: sp.Expr, rule: sp.Expr, variables: list, what: str) -> None:
+    """``rule`` equals d/d(first variable) of ``expression``, or an InputError with a point that shows
+    otherwise (evaluated with 40 digits)."""
+    difference = sp.diff(expression, variables[0]) - rule
+    if sp.simplify(explicit(difference).rewrite(sp.exp)) == 0:
+        return
+    rng = random.Random(0)
+    for _ in range(16):
+        point = {v: sp.Rational(rng.randint(1, 999), 1000) for v in variables}
+        value = evaluate(explicit(difference), point)
+        if abs(value) > sp.Float(10) ** -30:
+            where = ", ".join(f"{v} = {float(p):g}" for v, p in point.items())
+            raise InputError(f"{what}: the rule is not the derivative: at {where} it differs from "
+                             f"d/d{variables[0]} of the expression by {float(value):.3g}")
+    raise InputError(f"{what}: the rule could not be proven equal to the derivative (simplify left "
+                     f"{sp.simplify(difference)}), nor shown to differ: give it in another form")
+
+
+def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp.Expr | None = None) -> Elementwise:
+    """An activation a(z) = ``expression`` (in ``z``), with ``derivative`` as its rule (default:
+    sympy.diff), proven; see the module doc."""
+    name = _check_name(name, ACTIVATIONS)
+    _register()
+    closed = parse(expression, {"z": Z}, name) if isinstance(expression, str) else sp.sympify(expression)
+    if derivative is None:
+        rule, shown = sp.diff(closed, Z), "derived by sympy"
+    else:
+        rule = parse(derivative, {"z": Z}, f"{name}'") if isinstance(derivative, str) else sp.sympify(derivative)
+        _prove_rule(closed, rule, [Z], f"{name}'")
+        shown = "yours, proven"
+    function = type(name, (sp.Function,), {"fdiff": lambda self, argindex=1: rule.xreplace({Z: self.args[0]})})
+    explicit_closed = explicit(closed)  # the lemma differentiates the closed form by the definition
+    form = ElementwiseForm(function, lambda z: explicit_closed.xreplace({Z: z}))
+    NUMPY_FUNCTIONS[name] = sp.lambdify(Z, closed, modules=_MODULES)
+    numpy_rule = sp.lambdify(Z, rule, modules=_MODULES)
+    return Elementwise(name, f"{name}(z) = {closed}, {name}' = {rule} ({shown})",
+                       f"\\operatorname{{{name}}}(z) = {sp.latex(closed)}", symbolic=form,
+                       numpy=NUMPY_FUNCTIONS[name], np_derivative=lambda z: _broadcast(numpy_rule(z), z),
+                       kinks=kinks(closed, Z))
+
+
+def _broadcast(value, like):
+    """A lambdified constant (a rule like 1) as an array shaped like the input."""
+    return value if np.shape(value) == np.shape(like) else np.broadcast_to(value, np.shape(like)) + 0 * like
+
+
+def define_loss(name: str, expression: str | sp.Expr, gradient: str | sp.Expr | None = None) -> Loss:
+    """A loss E = Σₖ ℓ(aₖ, yₖ) with ℓ = ``expression`` in ``a`` and ``y``, and ``gradient`` as ∂ℓ/∂a
+    (default: sympy.diff), proven; see the module doc."""
+    name = _check_name(name, LOSSES)
+    _register()
+    variables = {"a": A, "y": Y}
+    term = parse(expression, variables, name) if isinstance(expression, str) else sp.sympify(expression)
+    derived = given = sp.diff(term, A)
+    if gradient is not None:
+        given = parse(gradient, variables, f"{name}'") if isinstance(gradient, str) else sp.sympify(gradient)
+        _prove_rule(term, given, [A, Y], f"{name}'")
+    # once proven equal, the form carries sympy's derivative: the lemmas compare it with sympy.diff exactly
+    form = LossForm(lambda out, ys: sp.Add(*(term.xreplace({A: ak, Y: yk}) for ak, yk in zip(out, ys))),
+                    lambda out, ys: [derived.xreplace({A: ak, Y: yk}) for ak, yk in zip(out, ys)])
+    value, slope = sp.lambdify((A, Y), term, modules=_MODULES), sp.lambdify((A, Y), derived, modules=_MODULES)
+    unit = term.has(sp.log(A)) or term.has(sp.log(1 - A))
+    return Loss(name, f"E = Σₖ {term.xreplace({A: sp.Symbol('aₖ'), Y: sp.Symbol('yₖ')})}",
+                f"your loss {name}: ℓ(a, y) = {term}, ∂ℓ/∂a = {given}" +
+                (" (your rule, proven)" if gradient is not None else " (derived by sympy)"),
+                lambda z, a, y: np.sum(value(a, y) + 0 * a, axis=0),
+                lambda a, y: _broadcast(slope(a, y), a),
+                lambda a, y: np.abs(_broadcast(slope(a, y), a)) + np.abs(a) + np.abs(y),
+                latex=f"E = \\sum_k {sp.latex(term.xreplace({A: sp.Symbol('a_k'), Y: sp.Symbol('y_k')}))}",
+                targets="unit-interval" if unit else "any", symbolic=form)
+
+
+def parse_definitions(definitions: list[str]) -> dict:
+    """Name → Activation or Loss, from ``NAME=EXPRESSION`` and ``NAME'=RULE`` strings."""
+    bodies, rules = {}, {}
+    for text in definitions:
+        head, sep, body = text.partition("=")
+        head = head.strip()
+        if not sep or not body.strip():
+            raise InputError(f"--define {text!r}: write NAME=EXPRESSION (e.g. swish=z*sigmoid(z)) or NAME'=RULE")
+        (rules if head.endswith("'") else bodies)[head.rstrip("'")] = body.strip()
+    orphans = sorted(set(rules) - set(bodies))
+    if orphans:
+        raise InputError(f"--define {orphans[0]}'=…: no {orphans[0]}=… to go with it")
+    defined = {}
+    for name, body in bodies.items():
+        is_loss = bool(re.search(r"\b[ay]\b", body)) and not re.search(r"\bz\b", body)
+        defined[name] = (define_loss if is_loss else define_activation)(name, body, rules.get(name))
+    return defined
+
+
+def resolve(activation_text: str | None, loss_text: str | None, definitions: list[str] | None):
+    """The command line's --activation, --loss and --define, with definitions turned into objects: a
+    value with '=' is one definition; names refer to --define'd ones or built-in ones."""
+    texts = list(definitions or [])
+    if activation_text and "=" in activation_text:
+        texts.append(activation_text)
+        activation_text = activation_text.partition("=")[0].strip()
+    if loss_text and "=" in loss_text:
+        texts.append(loss_text)
+        loss_text = loss_text.partition("=")[0].strip()
+    defined = parse_definitions(texts)
+    acts = None if activation_text is None else [defined.get(n.strip(), n.strip()) for n in activation_text.split(",")]
+    return acts, (defined.get(loss_text, loss_text) if loss_text is not None else None)
