@@ -2,7 +2,8 @@
 
 - ``NAME_forward…`` with ``NAME_backward…`` (the same name with "forward" replaced) is a pair called NAME
   (``conv_forward_naive`` + ``conv_backward_naive``: conv_naive);
-- a backward without its own forward uses NAME_forward (``batchnorm_backward_alt``: batchnorm_alt);
+- a backward without its own forward uses NAME_forward (``batchnorm_backward_alt``: batchnorm_alt), which
+  may be imported from another module (a backward written against a given forward);
 - ``…_loss`` (or ``loss``) is a loss;
 - a forward without a backward is listed, as unpaired.
 
@@ -66,23 +67,31 @@ def functions_of(module) -> dict:
 def find_layers(module) -> list[Found]:
     """Every pair and loss in ``module`` (and every forward without a backward), in source order."""
     functions = functions_of(module)
+    every = {n: v for n, v in vars(module).items() if inspect.isfunction(v)}  # imported ones too
     found, used = [], set()
     for name, function in functions.items():
         if name in used:
             continue
-        if "_forward" in name:
+        if "_forward" in name and name.replace("_forward", "_backward") in every:
             partner = name.replace("_forward", "_backward")
-            if partner in functions:
-                found.append(Found(name.replace("_forward", ""), "pair", function, functions[partner]))
-                used.update((name, partner))
+            found.append(Found(name.replace("_forward", ""), "pair", function, every[partner]))
+            used.update((name, partner))
         elif "_backward" in name:
-            forward = name.split("_backward")[0] + "_forward"
-            if forward in functions and name.replace("_backward", "_forward") not in functions:
-                found.append(Found(name.replace("_backward", ""), "pair", functions[forward], function))
-                used.add(name)
+            forward = _forward_for(name, every)
+            if forward is not None:  # a forward may serve several backwards (batchnorm_backward_alt)
+                found.append(Found(name.replace("_backward", ""), "pair", every[forward], function))
+                used.update((name, forward))
         elif name == "loss" or name.endswith("_loss"):
             found.append(Found(name, "loss", function))
     found += [Found(name.replace("_forward", ""), "unpaired", f) for name, f in functions.items()
-              if "_forward" in name and name not in used and
-              not any(x.forward is f for x in found)]
+              if "_forward" in name and name not in used]
     return sorted(found, key=lambda x: (x.backward or x.forward).__code__.co_firstlineno)
+
+
+def _forward_for(backward: str, every: dict) -> str | None:
+    """The forward of a backward: the same name with "forward" (conv_backward_naive → conv_forward_naive),
+    else the name before "_backward" (batchnorm_backward_alt → batchnorm_forward)."""
+    for candidate in (backward.replace("_backward", "_forward"), backward.split("_backward")[0] + "_forward"):
+        if candidate in every:
+            return candidate
+    return None
