@@ -76,7 +76,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     except Stop as stop:
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
-    judged = [_judge_directions(ev, point, model, slot, rng, method) for slot in range(len(point.layer.slots))]
+    judged = _judge_directions(ev, point, model, rng, method)
     _sweep(ev, point, model, judged, rng, entries, max(budget - (time.perf_counter() - start), 0.0))
     results = input_results(point, judged, model)
     status, reason = layer_status(results)
@@ -114,17 +114,27 @@ def _check_options(method, entries, budget, seed) -> None:
         raise InputError(f"seed must be a whole number ≥ 0, not {seed!r}")
 
 
-def _judge_directions(ev, point: Point, model: dict, slot: int, rng, method: str) -> J.Judged:
-    judged = J.Judged(slot, point.values[slot], point.claimed[slot], point.delta[slot])
-    if method == "central":
-        judged.complex_reason = "method central was asked for"
-    if point.layer.kind == "torch":
-        judged.complex_reason = judged.complex_reason or "a torch Function is checked by central differences"
-    work = lambda: J.directions(ev, point.values, judged, point.phi0, model["delta_phi"], model["scale"], rng,
-                                use_complex=method != "central")
-    ev.sweep(work, what=point.layer.forward_name)
-    if method == "complex-step" and not judged.complex_ok:
-        judged.complex_reason += " (complex-step was asked for: central differences used instead)"
+def _judge_directions(ev, point: Point, model: dict, rng, method: str) -> list:
+    """Random directions through every input at once; each input alone where that disagrees (which input
+    is wrong?) or where the complex step's trust is still open."""
+    judged = [J.Judged(slot, point.values[slot], point.claimed[slot], point.delta[slot])
+              for slot in range(len(point.layer.slots))]
+    for j in judged:
+        if method == "central":
+            j.complex_reason = "method central was asked for"
+        elif point.layer.kind == "torch":
+            j.complex_reason = "a torch Function is checked by central differences"
+    use_complex = method != "central"
+    delta, scale = model["delta_phi"], model["scale"]
+    joint = ev.sweep(lambda: J.joint_directions(ev, point.values, judged, point.phi0, delta, scale, rng, use_complex),
+                     what=point.layer.forward_name)
+    for j in judged:
+        open_complex = use_complex and not j.complex_ok and not j.complex_reason
+        if not joint or j.claimed is None or open_complex:
+            ev.sweep(lambda: J.directions(ev, point.values, j, point.phi0, delta, scale, rng, use_complex),
+                     what=point.layer.forward_name)
+        if method == "complex-step" and not j.complex_ok:
+            j.complex_reason += " (complex-step was asked for: central differences used instead)"
     return judged
 
 

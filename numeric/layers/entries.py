@@ -88,12 +88,14 @@ def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float) 
     return settled_line(phi_at, phi0, CENTRAL_STEP * max(1.0, abs(float(base[index]))), delta)
 
 
-def direction_line(phi, values, slot: int, direction: np.ndarray, phi0: float, delta: float) -> Line:
-    """The central difference of φ along ``direction`` in input ``slot`` (|direction| ≤ max(1, |v|))."""
+def direction_line(phi, values, directions: dict, phi0: float, delta: float) -> Line:
+    """The central difference of φ along ``directions`` (input slot → direction, |direction| ≤ max(1, |v|)),
+    every input named moving at once."""
     work = list(values)
 
     def phi_at(t):
-        work[slot] = values[slot] + t * direction
+        for slot, direction in directions.items():
+            work[slot] = values[slot] + t * direction
         return phi(work)
 
     return settled_line(phi_at, phi0, CENTRAL_STEP, delta)
@@ -112,9 +114,10 @@ def complex_entry(phi_complex, values, slot: int, index: tuple) -> tuple[float, 
     return slopes[0], slopes[1]
 
 
-def complex_direction(phi_complex, values, slot: int, direction: np.ndarray) -> float:
+def complex_direction(phi_complex, values, directions: dict) -> float:
     work = list(values)
-    work[slot] = values[slot] + 1j * COMPLEX_STEP * direction
+    for slot, direction in directions.items():
+        work[slot] = values[slot] + 1j * COMPLEX_STEP * direction
     return phi_complex(work).imag / COMPLEX_STEP
 
 

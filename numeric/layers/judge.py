@@ -54,54 +54,88 @@ def random_direction(value: np.ndarray, rng) -> np.ndarray:
     return z / max(np.max(np.abs(z)), 1e-300) * np.maximum(1.0, np.abs(value))
 
 
+def joint_directions(ev, values, judged: list[Judged], phi0: float, delta_phi: float, scale: float, rng,
+                     use_complex: bool) -> bool:
+    """DIRECTIONS random directions moving every input with a usable gradient at once (a direction through
+    a kink is replaced, up to twice). An error in any gradient shows along a random direction with
+    probability 1, so agreement here covers every input; True when every direction agrees. The first
+    direction also tells whether the complex step is trustworthy for all inputs together."""
+    usable = [j for j in judged if j.claimed is not None]
+    count, tries, agree = 0, 0, True
+    while usable and count < DIRECTIONS and tries < DIRECTIONS + 2:
+        tries += 1
+        ds = {j.slot: random_direction(values[j.slot], rng) for j in usable}
+        line = fd.direction_line(ev.phi, values, ds, phi0, delta_phi)
+        if line.kink:
+            continue
+        count += 1
+        open_complex = [j for j in usable if not j.complex_reason]
+        if use_complex and count == 1 and open_complex == usable:
+            _validate_complex(ev, values, usable, ds, line)
+        verdict = _direction_verdict(usable, ds, line, scale)
+        for j in usable:
+            j.directions.append(verdict)
+        agree = agree and verdict.verdict == AGREE
+    return bool(usable) and agree and count == DIRECTIONS
+
+
 def directions(ev, values, judged: Judged, phi0: float, delta_phi: float, scale: float, rng,
                use_complex: bool) -> None:
-    """DIRECTIONS random directions (a direction through a kink is replaced, up to twice); on the first,
-    whether the complex step is trustworthy for this input."""
+    """DIRECTIONS random directions of one input alone (to tell which input is wrong, or whether the
+    complex step is trustworthy for it)."""
+    judged.directions = []
     tries = 0
     while len(judged.directions) < DIRECTIONS and tries < DIRECTIONS + 2:
         tries += 1
-        d = random_direction(values[judged.slot], rng)
-        line = fd.direction_line(ev.phi, values, judged.slot, d, phi0, delta_phi)
+        ds = {judged.slot: random_direction(values[judged.slot], rng)}
+        line = fd.direction_line(ev.phi, values, ds, phi0, delta_phi)
         if line.kink:
             continue
         if use_complex and not judged.complex_reason and not judged.complex_ok:
-            _validate_complex(ev, values, judged, d, line)
+            _validate_complex(ev, values, [judged], ds, line)
         if judged.claimed is not None:
-            judged.directions.append(_direction_verdict(judged, d, line, scale))
+            judged.directions.append(_direction_verdict([judged], ds, line, scale))
         else:
             judged.directions.append(Direction(float("nan"), line.value, line.tolerance, UNDECIDABLE))
 
 
-def _validate_complex(ev, values, judged: Judged, d, line: fd.Line) -> None:
+def _validate_complex(ev, values, judged: list[Judged], ds: dict, line: fd.Line) -> None:
+    """The complex step along ``ds`` against the central difference: trusted for these inputs, refused
+    (dropped imaginary parts, an exception: for good), or undetermined when several inputs moved at once
+    (each is then tried alone)."""
     try:
-        slope = fd.complex_direction(ev.phi_complex, values, judged.slot, d)
+        slope = fd.complex_direction(ev.phi_complex, values, ds)
     except Dropped as dropped:
-        judged.complex_reason = str(dropped)
-        return
+        reason = str(dropped)
     except Exception as error:  # noqa: BLE001 - the user's code refused complex numbers
-        judged.complex_reason = f"it refuses complex numbers ({type(error).__name__}: {error})"
-        return
-    if abs(slope - line.value) > line.tolerance + COMPLEX_ULPS * fd.U * abs(slope):
-        judged.complex_reason = (f"along a random direction it gives {slope:.6e}, the central difference "
-                                 f"{line.value:.6e} ± {line.tolerance:.1e}: the code loses imaginary parts "
-                                 "somewhere (abs, var, .real, a float buffer)")
-        return
-    judged.complex_ok = True
+        reason = f"it refuses complex numbers ({type(error).__name__}: {error})"
+    else:
+        if abs(slope - line.value) <= line.tolerance + COMPLEX_ULPS * fd.U * abs(slope):
+            for j in judged:
+                j.complex_ok = True
+            return
+        reason = (f"along a random direction it gives {slope:.6e}, the central difference {line.value:.6e} ± "
+                  f"{line.tolerance:.1e}: the code loses imaginary parts somewhere (abs, var, .real, a float buffer)")
+    if len(judged) == 1 or "refuses" in reason or "discards" in reason or "real for complex" in reason:
+        for j in judged:
+            j.complex_reason = reason
 
 
-def _direction_verdict(judged: Judged, d, line: fd.Line, scale: float) -> Direction:
-    terms = judged.claimed * d
-    analytic = float(np.sum(terms))
-    tolerance = line.tolerance + float(np.sum(np.abs(d) * judged.delta)) + gamma(terms.size) * float(
-        np.sum(np.abs(terms)))
+def _direction_verdict(judged: list[Judged], ds: dict, line: fd.Line, scale: float) -> Direction:
+    terms = [j.claimed * ds[j.slot] for j in judged]
+    analytic = float(sum(np.sum(t) for t in terms))
+    size = sum(t.size for t in terms)
+    absolute = sum(float(np.sum(np.abs(t))) for t in terms)
+    tolerance = line.tolerance + sum(float(np.sum(np.abs(ds[j.slot]) * j.delta)) for j in judged) + \
+        gamma(size) * absolute
+    reach = sum(float(np.sum(np.abs(ds[j.slot]))) for j in judged)
     if abs(analytic - line.value) > tolerance:
         verdict = DIFFER
-    elif tolerance <= RESOLUTION * max(scale * float(np.sum(np.abs(d))), abs(line.value)):
+    elif tolerance <= RESOLUTION * max(scale * reach, abs(line.value)):
         verdict = AGREE
     else:
         verdict = UNDECIDABLE
-    return Direction(analytic, line.value, tolerance, verdict)
+    return Direction(analytic, line.value, tolerance, verdict, len(judged) > 1)
 
 
 def sweep_entries(ev, values, judged: Judged, order, phi0: float, delta_phi: float, scale: float,
@@ -112,7 +146,12 @@ def sweep_entries(ev, values, judged: Judged, order, phi0: float, delta_phi: flo
     for index in fd.in_time(todo, deadline):
         entry = None
         if judged.complex_ok:
-            entry = _complex_entry(ev, values, judged, index)
+            try:
+                entry = _complex_entry(ev, values, judged, index)
+            except Exception as error:  # noqa: BLE001 - complex with this input alone: refused or dropped
+                judged.complex_ok = False
+                judged.complex_reason = f"with only {judged.value.shape} complex it fails ({type(error).__name__}: " \
+                                        f"{error})"
         if entry is None:
             entry = _central_entry(ev, values, judged, index, phi0, delta_phi, scale)
         judged.reference[index] = entry.finite_difference

@@ -43,10 +43,11 @@ class Direction:
     finite_difference: float
     tolerance: float
     verdict: str
+    joint: bool = False        # every input moved at once (⟨all gradients, d⟩)
 
     def to_dict(self) -> dict:
         return {"analytic": self.analytic, "finite_difference": self.finite_difference,
-                "tolerance": self.tolerance, "verdict": self.verdict}
+                "tolerance": self.tolerance, "verdict": self.verdict, "joint": self.joint}
 
 
 @dataclass
@@ -72,10 +73,12 @@ class InputResult:
     def coverage(self) -> str:
         if self.checked == self.entries:
             return "every entry"
+        n = len(self.directions)
+        joint = " (every input at once)" if self.directions and all(d.joint for d in self.directions) else ""
+        directions = f"{n} random direction{'s' * (n != 1)}{joint}"
         if self.checked:
-            return f"{self.checked} of {self.entries} entries (a random sample) and {len(self.directions)} " \
-                   f"random direction{'s' * (len(self.directions) != 1)}"
-        return f"{len(self.directions)} random direction{'s' * (len(self.directions) != 1)}"
+            return f"{self.checked} of {self.entries} entries (a random sample) and {directions}"
+        return directions
 
     def to_dict(self) -> dict:
         return {"input": self.name, "gradient": self.gradient, "shape": list(self.shape), "status": self.status,
