@@ -11,13 +11,17 @@ with a finite difference of φ, computed by calling the user's forward only.
   within 8σ of exact, and never assumed better than γ(n + 2)·Σ|dout|·|out| (the rounding of the last sum).
 - *Rounding of the analytic gradient* (δg per entry): the same estimate from the user's backward at the
   same 8 points, per entry, never below 4u·|g|.
-- *Central differences* (step ε^(1/3)·max(1, |v|)): truncation from the three-term fit over the steps h,
+- *Central differences* (step ε_φ^(1/3)·max(1, |v|), ε_φ = δφ/Σ|dout·out| the measured relative noise,
+  never below float64's ε): truncation from the three-term fit over the steps h,
   2h, 4h, 8h; rounding the stencil's absolute weights times δφ/h; kinks from the one-sided differences of
   the same evaluations (:mod:`.entries`).
 - *Complex step* (step 1e-20), only where the forward carries complex numbers: validated per input
   against the central difference along a random direction (code that drops imaginary parts fails it and
   is differentiated by central differences), ±ih compared to find ties; it can only confirm agreement.
-- An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg.
+- An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg;
+  it agrees when within, and the tolerance is below 1% of the gradient's scale (the largest returned
+  entry; for a gradient that is zero everywhere, √ε·Σ|dout·out|).
+- Finally φ at the point is evaluated again: code that keeps state between calls is undecidable.
 
 **What is decided where**: the user's code runs under :func:`gradproof.derive.usercode.guard.call`
 (exceptions, exits, hangs, prints); a forward or backward that gives different results for the same
@@ -40,7 +44,7 @@ from gradproof.derive.usercode.conventions import read_layer
 from gradproof.numeric.layers import judge as J
 from gradproof.numeric.layers.evaluation import Evaluator
 from gradproof.numeric.layers.probe import Point, Stop, measure_noise, probe
-from gradproof.numeric.layers.result import LayerCheck
+from gradproof.numeric.layers.result import UNDECIDABLE, LayerCheck
 from gradproof.numeric.layers.verdict import complex_notes, input_results, layer_status
 
 METHODS = ("auto", "complex-step", "central")
@@ -76,8 +80,14 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     except Stop as stop:
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
-    judged = _judge_directions(ev, point, model, rng, method)
-    _sweep(ev, point, model, judged, rng, entries, max(budget - (time.perf_counter() - start), 0.0))
+    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"])
+    judged = _judge_directions(ev, point, measures, rng, method)
+    _sweep(ev, point, measures, judged, rng, entries, max(budget - (time.perf_counter() - start), 0.0))
+    if ev.sweep(lambda: ev.phi(point.values), what=point.layer.forward_name) != point.phi0:
+        return LayerCheck(point.layer.name, point.layer.kind, UNDECIDABLE, reason=(
+            f"{point.layer.forward_name} gave another value for the same arguments after {ev.calls} calls: it keeps "
+            "state between calls (a counter, a cache, a random generator), so no finite difference is meaningful"),
+            warnings=notes, seconds=time.perf_counter() - start, calls=ev.calls, seed=seed)
     results = input_results(point, judged, model)
     status, reason = layer_status(results)
     model["method"] = sorted({r.method for r in results if r.method})
@@ -114,7 +124,7 @@ def _check_options(method, entries, budget, seed) -> None:
         raise InputError(f"seed must be a whole number ≥ 0, not {seed!r}")
 
 
-def _judge_directions(ev, point: Point, model: dict, rng, method: str) -> list:
+def _judge_directions(ev, point: Point, m: J.Measures, rng, method: str) -> list:
     """Random directions through every input at once; each input alone where that disagrees (which input
     is wrong?) or where the complex step's trust is still open."""
     judged = [J.Judged(slot, point.values[slot], point.claimed[slot], point.delta[slot])
@@ -125,20 +135,18 @@ def _judge_directions(ev, point: Point, model: dict, rng, method: str) -> list:
         elif point.layer.kind == "torch":
             j.complex_reason = "a torch Function is checked by central differences"
     use_complex = method != "central"
-    delta, scale = model["delta_phi"], model["scale"]
-    joint = ev.sweep(lambda: J.joint_directions(ev, point.values, judged, point.phi0, delta, scale, rng, use_complex),
+    joint = ev.sweep(lambda: J.joint_directions(ev, point.values, judged, m, rng, use_complex),
                      what=point.layer.forward_name)
     for j in judged:
         open_complex = use_complex and not j.complex_ok and not j.complex_reason
         if not joint or j.claimed is None or open_complex:
-            ev.sweep(lambda: J.directions(ev, point.values, j, point.phi0, delta, scale, rng, use_complex),
-                     what=point.layer.forward_name)
+            ev.sweep(lambda: J.directions(ev, point.values, j, m, rng, use_complex), what=point.layer.forward_name)
         if method == "complex-step" and not j.complex_ok:
             j.complex_reason += " (complex-step was asked for: central differences used instead)"
     return judged
 
 
-def _sweep(ev, point: Point, model: dict, judged: list, rng, entries: str, budget: float) -> None:
+def _sweep(ev, point: Point, m: J.Measures, judged: list, rng, entries: str, budget: float) -> None:
     """Entry by entry within the budget, then the failing inputs for up to LOCALIZE budgets."""
     orders = [J.entry_order(j.value.shape, rng) for j in judged]
     costs = [len(order) * COST["complex-step" if j.complex_ok else "central"] * ev.seconds_per_call
@@ -148,14 +156,13 @@ def _sweep(ev, point: Point, model: dict, judged: list, rng, entries: str, budge
         if entries == "directions":
             continue
         allowance = np.inf if entries == "all" else (budget if total <= budget else budget * cost / max(total, 1e-9))
-        _entries(ev, point, model, j, order, allowance)
+        _entries(ev, point, m, j, order, allowance)
     for j, order in zip(judged, orders):
         if j.failing or j.claimed is None:
-            _entries(ev, point, model, j, order, np.inf if entries == "all" else LOCALIZE * max(budget, 0.1))
+            _entries(ev, point, m, j, order, np.inf if entries == "all" else LOCALIZE * max(budget, 0.1))
 
 
-def _entries(ev, point, model, j: J.Judged, order, allowance: float) -> None:
+def _entries(ev, point, m: J.Measures, j: J.Judged, order, allowance: float) -> None:
     deadline = J.now() + allowance
-    work = lambda: J.sweep_entries(ev, point.values, j, order, point.phi0, model["delta_phi"], model["scale"],
-                                   deadline)
+    work = lambda: J.sweep_entries(ev, point.values, j, order, m, deadline)
     ev.sweep(work, what=point.layer.forward_name)

@@ -1,6 +1,7 @@
 """Finite differences of φ for one entry of one input, or along a direction, each with its error bound.
 
-- **central** at step h = ε^(1/3)·max(1, |v|): M(k) = (φ(v + kh) − φ(v − kh))/(2kh) for k = 1, 2, 4, 8.
+- **central** at step h = ε_φ^(1/3)·max(1, |v|), ε_φ the measured relative noise of φ (float64's ε for
+  accurate code): M(k) = (φ(v + kh) − φ(v − kh))/(2kh) for k = 1, 2, 4, 8.
   Truncation: the three-term fit of :mod:`gradproof.numeric.differences.stencils` (|C| + |D| + 2·|G|).
   Rounding: the stencil's absolute weights (``rounding_weight``) times δφ/h, δφ the measured bound on one
   evaluation's rounding (:mod:`.noise`). **Kinks**: the one-sided differences (φ(v + kh) − φ(v))/(kh) and
@@ -74,7 +75,14 @@ def settled_line(phi_at, phi0: float, h: float, delta: float) -> Line:
     return line
 
 
-def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float) -> Line:
+def central_step(delta: float, magnitude: float) -> float:
+    """ε_φ^(1/3) for the relative noise ε_φ = δφ/Σ|dout·out| of the user's code (never below float64's ε):
+    ε^(1/3) for code accurate to float64, larger for noisier code (float32 inside), where a smaller step
+    would drown in rounding."""
+    return max(EPS, delta / magnitude if magnitude > 0 else EPS) ** (1 / 3)
+
+
+def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float, step: float = CENTRAL_STEP) -> Line:
     """The central difference of φ along entry ``index`` of input ``slot``."""
     work = list(values)
     base = values[slot]
@@ -85,10 +93,10 @@ def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float) 
         work[slot] = moved
         return phi(work)
 
-    return settled_line(phi_at, phi0, CENTRAL_STEP * max(1.0, abs(float(base[index]))), delta)
+    return settled_line(phi_at, phi0, step * max(1.0, abs(float(base[index]))), delta)
 
 
-def direction_line(phi, values, directions: dict, phi0: float, delta: float) -> Line:
+def direction_line(phi, values, directions: dict, phi0: float, delta: float, step: float = CENTRAL_STEP) -> Line:
     """The central difference of φ along ``directions`` (input slot → direction, |direction| ≤ max(1, |v|)),
     every input named moving at once."""
     work = list(values)
@@ -98,7 +106,7 @@ def direction_line(phi, values, directions: dict, phi0: float, delta: float) -> 
             work[slot] = values[slot] + t * direction
         return phi(work)
 
-    return settled_line(phi_at, phi0, CENTRAL_STEP, delta)
+    return settled_line(phi_at, phi0, step, delta)
 
 
 def complex_entry(phi_complex, values, slot: int, index: tuple) -> tuple[float, float]:

@@ -28,6 +28,20 @@ DIRECTIONS = 2
 COMPLEX_ULPS = 16
 
 
+@dataclass(frozen=True)
+class Measures:
+    """What every comparison of a check shares: φ at the point, the bound δφ on one evaluation's rounding,
+    the central difference's step (relative to max(1, |v|)), and the scale resolution is judged against."""
+
+    phi0: float
+    delta: float
+    step: float
+    scale: float
+
+    def resolved(self, tolerance: float, *values: float) -> bool:
+        return tolerance <= RESOLUTION * max(self.scale, *map(abs, values))
+
+
 @dataclass
 class Judged:
     """What is known about one input's gradient so far."""
@@ -54,8 +68,7 @@ def random_direction(value: np.ndarray, rng) -> np.ndarray:
     return z / max(np.max(np.abs(z)), 1e-300) * np.maximum(1.0, np.abs(value))
 
 
-def joint_directions(ev, values, judged: list[Judged], phi0: float, delta_phi: float, scale: float, rng,
-                     use_complex: bool) -> bool:
+def joint_directions(ev, values, judged: list[Judged], m: Measures, rng, use_complex: bool) -> bool:
     """DIRECTIONS random directions moving every input with a usable gradient at once (a direction through
     a kink is replaced, up to twice). An error in any gradient shows along a random direction with
     probability 1, so agreement here covers every input; True when every direction agrees. The first
@@ -65,22 +78,21 @@ def joint_directions(ev, values, judged: list[Judged], phi0: float, delta_phi: f
     while usable and count < DIRECTIONS and tries < DIRECTIONS + 2:
         tries += 1
         ds = {j.slot: random_direction(values[j.slot], rng) for j in usable}
-        line = fd.direction_line(ev.phi, values, ds, phi0, delta_phi)
+        line = fd.direction_line(ev.phi, values, ds, m.phi0, m.delta, m.step)
         if line.kink:
             continue
         count += 1
         open_complex = [j for j in usable if not j.complex_reason]
         if use_complex and count == 1 and open_complex == usable:
             _validate_complex(ev, values, usable, ds, line)
-        verdict = _direction_verdict(usable, ds, line, scale)
+        verdict = _direction_verdict(usable, ds, line, m)
         for j in usable:
             j.directions.append(verdict)
         agree = agree and verdict.verdict == AGREE
     return bool(usable) and agree and count == DIRECTIONS
 
 
-def directions(ev, values, judged: Judged, phi0: float, delta_phi: float, scale: float, rng,
-               use_complex: bool) -> None:
+def directions(ev, values, judged: Judged, m: Measures, rng, use_complex: bool) -> None:
     """DIRECTIONS random directions of one input alone (to tell which input is wrong, or whether the
     complex step is trustworthy for it)."""
     judged.directions = []
@@ -88,13 +100,13 @@ def directions(ev, values, judged: Judged, phi0: float, delta_phi: float, scale:
     while len(judged.directions) < DIRECTIONS and tries < DIRECTIONS + 2:
         tries += 1
         ds = {judged.slot: random_direction(values[judged.slot], rng)}
-        line = fd.direction_line(ev.phi, values, ds, phi0, delta_phi)
+        line = fd.direction_line(ev.phi, values, ds, m.phi0, m.delta, m.step)
         if line.kink:
             continue
         if use_complex and not judged.complex_reason and not judged.complex_ok:
             _validate_complex(ev, values, [judged], ds, line)
         if judged.claimed is not None:
-            judged.directions.append(_direction_verdict([judged], ds, line, scale))
+            judged.directions.append(_direction_verdict([judged], ds, line, m))
         else:
             judged.directions.append(Direction(float("nan"), line.value, line.tolerance, UNDECIDABLE))
 
@@ -121,7 +133,7 @@ def _validate_complex(ev, values, judged: list[Judged], ds: dict, line: fd.Line)
             j.complex_reason = reason
 
 
-def _direction_verdict(judged: list[Judged], ds: dict, line: fd.Line, scale: float) -> Direction:
+def _direction_verdict(judged: list[Judged], ds: dict, line: fd.Line, m: Measures) -> Direction:
     terms = [j.claimed * ds[j.slot] for j in judged]
     analytic = float(sum(np.sum(t) for t in terms))
     size = sum(t.size for t in terms)
@@ -131,15 +143,14 @@ def _direction_verdict(judged: list[Judged], ds: dict, line: fd.Line, scale: flo
     reach = sum(float(np.sum(np.abs(ds[j.slot]))) for j in judged)
     if abs(analytic - line.value) > tolerance:
         verdict = DIFFER
-    elif tolerance <= RESOLUTION * max(scale * reach, abs(line.value)):
+    elif tolerance <= RESOLUTION * max(m.scale * reach, abs(line.value)):
         verdict = AGREE
     else:
         verdict = UNDECIDABLE
     return Direction(analytic, line.value, tolerance, verdict, len(judged) > 1)
 
 
-def sweep_entries(ev, values, judged: Judged, order, phi0: float, delta_phi: float, scale: float,
-                  deadline: float) -> None:
+def sweep_entries(ev, values, judged: Judged, order, m: Measures, deadline: float) -> None:
     """Entries in ``order`` not looked at yet, until ``deadline``: complex step first where trusted,
     central where it cannot confirm."""
     todo = [index for index in order if index not in judged.reference]
@@ -153,7 +164,7 @@ def sweep_entries(ev, values, judged: Judged, order, phi0: float, delta_phi: flo
                 judged.complex_reason = f"with only {judged.value.shape} complex it fails ({type(error).__name__}: " \
                                         f"{error})"
         if entry is None:
-            entry = _central_entry(ev, values, judged, index, phi0, delta_phi, scale)
+            entry = _central_entry(ev, values, judged, index, m)
         judged.reference[index] = entry.finite_difference
         if entry.analytic == entry.analytic:  # not NaN: there is a claimed value to judge
             judged.entries[index] = entry
@@ -172,8 +183,8 @@ def _complex_entry(ev, values, judged: Judged, index) -> Entry | None:
     return None
 
 
-def _central_entry(ev, values, judged: Judged, index, phi0, delta_phi, scale) -> Entry:
-    line = fd.entry_line(ev.phi, values, judged.slot, index, phi0, delta_phi)
+def _central_entry(ev, values, judged: Judged, index, m: Measures) -> Entry:
+    line = fd.entry_line(ev.phi, values, judged.slot, index, m.phi0, m.delta, m.step)
     if judged.claimed is None:
         return Entry(index, float("nan"), line.value, line.tolerance, UNDECIDABLE, "central")
     analytic = float(judged.claimed[index])
@@ -183,7 +194,7 @@ def _central_entry(ev, values, judged: Judged, index, phi0, delta_phi, scale) ->
                      "a kink within the step (the one-sided slopes differ): no derivative to compare with")
     if abs(analytic - line.value) > tolerance:
         return Entry(index, analytic, line.value, tolerance, DIFFER, "central")
-    if tolerance > RESOLUTION * max(scale, abs(line.value)):
+    if not m.resolved(tolerance, line.value):
         return Entry(index, analytic, line.value, tolerance, UNDECIDABLE, "central",
                      f"the finite difference is only good to {tolerance:.1e} here (a steep change or a kink "
                      "within its step)")

@@ -40,36 +40,32 @@ def recognise(point, j, result) -> list[str]:
     if hasattr(returned, "detach"):
         returned = returned.detach().numpy()
     g = np.asarray(returned, dtype=float) if np.asarray(returned).dtype.kind in "fiu" else None
-    if g is None:
-        return []
-    full = reference(j)
-    if g.shape != j.value.shape:
-        return _shape_mistakes(g, full, result) if full is not None else []
     indices = list(j.reference)
-    if not indices:
+    if g is None or not indices:
         return []
-    found = _factor_mistakes(point, g, j, indices, result)
+    if g.shape != j.value.shape:
+        return _shape_mistakes(g, j, indices, result)
+    found = _factor_mistakes(point, g, j, indices, result) + _conv_stride(point, g, result)
+    full = reference(j)
     if full is not None:
         found += _structure_mistakes(point, g, full, j, result)
     return found
 
 
-def _shape_mistakes(g, ref, result) -> list[str]:
-    label, name = result.gradient, result.name
-    if g.ndim == 2 and g.shape == ref.shape[::-1] and _close(g.T, ref):
+def _shape_mistakes(g, j, indices, result) -> list[str]:
+    """A wrong shape whose values are right after a transpose, a reshape, a squeeze or a crop of the
+    padding: compared on the entries whose finite difference is known."""
+    label, name, shape = result.gradient, result.name, j.value.shape
+    if g.ndim == 2 and g.shape == shape[::-1] and _agrees(g.T, j, indices):
         return [f"{label} is transposed: its transpose is right ({label} = … .T, or swap the product's factors)"]
-    if g.size == ref.size and _close(g.reshape(ref.shape), ref):
+    if g.size == j.value.size and _agrees(g.reshape(shape), j, indices):
         return [f"{label} has the right values in the wrong shape: reshape it to {name}'s shape "
                 f"({label}.reshape({name}.shape))"]
-    squeezed = np.squeeze(g)
-    if squeezed.shape == np.squeeze(ref).shape and _close(squeezed.reshape(ref.shape), ref):
-        return [f"{label} keeps an extra dimension of size 1 (a sum with keepdims=True?): reshape it to "
-                f"{ref.shape}"]
-    if g.ndim == ref.ndim == 4 and g.shape[:2] == ref.shape[:2]:
-        pad_h, pad_w = g.shape[2] - ref.shape[2], g.shape[3] - ref.shape[3]
+    if g.ndim == len(shape) == 4 and g.shape[:2] == shape[:2]:
+        pad_h, pad_w = g.shape[2] - shape[2], g.shape[3] - shape[3]
         if pad_h > 0 and pad_h % 2 == 0 and pad_w % 2 == 0:
             p, q = pad_h // 2, pad_w // 2
-            if _close(g[:, :, p:p + ref.shape[2], q:q + ref.shape[3]], ref):
+            if _agrees(g[:, :, p:p + shape[2], q:q + shape[3]], j, indices):
                 return [f"the padding is not trimmed: {label} still has the zero-padding border (pad = {p}); "
                         f"cut it off: {label}[:, :, {p}:-{p}, {q}:-{q}]"]
     return []
@@ -178,11 +174,10 @@ def _structure_mistakes(point, g, ref, j, result) -> list[str]:
                                     "through the mean and variance; in a softmax or SVM loss the term at the label)")
             found.append(f"the true {label} sums to zero over axis {axis} but {label} does not{where}")
             break
-    found += _conv_stride(point, g, ref, result)
     return found
 
 
-def _conv_stride(point, g, ref, result) -> list[str]:
+def _conv_stride(point, g, result) -> list[str]:
     """For a convolution (x, w 4-D, a dict with stride and pad): dw with the stride ignored."""
     options = [a for a in point.layer.args if isinstance(a, dict) and "stride" in a and "pad" in a]
     values = dict(zip((s.name for s in point.layer.slots), point.values))

@@ -17,6 +17,7 @@ from gradproof.derive.usercode.conventions import (ConventionError, Layer, Unfin
                                                    settle_module, why_none)
 from gradproof.numeric.differences.error_model import gamma
 from gradproof.numeric.layers import noise
+from gradproof.numeric.layers.entries import central_step
 from gradproof.numeric.layers.evaluation import contract, magnitude
 from gradproof.numeric.layers.result import ERROR, NOT_IMPLEMENTED, UNDECIDABLE
 
@@ -79,7 +80,11 @@ def probe(layer: Layer, douts, rng, timeout, notes: list) -> Point:
                                           for s, g, v in zip(layer.slots, returned, values)])
     if all(unfinished):
         raise Stop(NOT_IMPLEMENTED, _none(layer.backward_name, layer.backward))
-    return Point(layer, values, douts, outs, float(np.real(contract(douts, outs))), tuple(returned),
+    phi0 = float(np.real(contract(douts, outs)))
+    if not np.isfinite(phi0) or not np.isfinite(magnitude(douts, outs)):
+        raise Stop(UNDECIDABLE, f"⟨dout, {layer.forward_name}(…)⟩ overflows float64 at these arguments: no finite "
+                                "difference is possible (scale the arguments down)")
+    return Point(layer, values, douts, outs, phi0, tuple(returned),
                  list(claimed), list(problems), list(unfinished))
 
 
@@ -211,9 +216,12 @@ def measure_noise(ev, point: Point, rng) -> dict:
     for slot, claimed in enumerate(point.claimed):
         point.delta.append(None if claimed is None else _analytic_delta(table, slot, claimed))
     scales = [float(np.max(np.abs(c))) for c in point.claimed if c is not None and c.size]
-    return {"noise_phi": sigma, "delta_phi": delta_phi, "floor_phi": floor, "magnitude_phi": magnitude(
-        point.douts, point.outs), "scale": max(scales, default=0.0), "path_step": noise.PATH_STEP,
-        "kappa": noise.KAPPA}
+    size_phi = magnitude(point.douts, point.outs)
+    # a gradient that is zero everywhere is resolved against √ε·Σ|dout·out|: the check could still fail there
+    scale = max(scales + [np.sqrt(2 * U) * size_phi])
+    return {"noise_phi": sigma, "delta_phi": delta_phi, "floor_phi": floor, "magnitude_phi": size_phi,
+            "scale": scale, "step": central_step(delta_phi, size_phi), "path_step": noise.PATH_STEP,
+            "kappa": noise.KAPPA}
 
 
 def _analytic_delta(table, slot: int, claimed: np.ndarray) -> np.ndarray:
