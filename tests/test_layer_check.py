@@ -297,3 +297,31 @@ def test_bad_usage_is_an_input_error():
         gradproof.check_layer(L.relu_forward, L.relu_backward, (np.arange(3),))
     with pytest.raises(InputError, match="no argument named 'z'"):
         gradproof.check_layer(L.relu_forward, L.relu_backward, (x,), inputs=["z"])
+
+
+def test_a_single_wrong_entry_of_a_slow_layer_is_found_by_halving():
+    """The loop convolution is checked along directions and a sample; one entry of dw wrong by 1e-4 is
+    caught by the directions and then named by halving."""
+    case = C.CASES["conv_naive_stride1"]
+
+    def one_entry(dout, cache):
+        dx, dw, db = L.conv_backward_naive(dout, cache)
+        dw = dw.copy()
+        dw[2, 1, 0, 1] *= 1 + 1e-4
+        return dx, dw, db
+
+    result = gradproof.check_layer(case.forward, one_entry, args_of(case.make_args), budget=0.3)
+    assert result.status == "differ" and result.wrong == ["dw"]
+    assert [e.index for e in result.input("dw").failures] == [(2, 1, 0, 1)]
+
+
+def test_code_that_keeps_state_between_calls_is_undecidable():
+    calls = [0]
+
+    def forward(x):
+        calls[0] += 1
+        return x * (2.0 if calls[0] < 30 else 2.001), x
+
+    x = np.random.default_rng(9).standard_normal((4, 5))
+    result = gradproof.check_layer(forward, lambda d, x: 2 * d, (x,))
+    assert result.status == "undecidable" and "keeps state" in result.reason

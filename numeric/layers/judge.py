@@ -201,6 +201,32 @@ def _central_entry(ev, values, judged: Judged, index, m: Measures) -> Entry:
     return Entry(index, analytic, line.value, tolerance, AGREE, "central")
 
 
+def bisect_entries(ev, values, judged: Judged, m: Measures, rng, deadline: float, limit: int = 8) -> None:
+    """Find wrong entries not checked yet by halving: a random direction over one half of the candidates
+    (zero elsewhere) differs only if that half holds a wrong entry; a lone candidate is then checked as an
+    entry. Costs about 2·log₂(n) directions per wrong entry, for an error too sparse for a sample to hit."""
+    groups = [[i for i in entry_order(judged.value.shape, rng) if i not in judged.reference]]
+    found = 0
+    while groups and found < limit and time.perf_counter() < deadline:
+        group = groups.pop()
+        if len(group) == 1:
+            sweep_entries(ev, values, judged, group, m, np.inf)
+            found += any(e.verdict == DIFFER for e in [judged.entries.get(group[0])] if e is not None)
+            continue
+        for half in (group[:len(group) // 2], group[len(group) // 2:]):
+            if _half_differs(ev, values, judged, half, m, rng):
+                groups.append(half)
+
+
+def _half_differs(ev, values, judged: Judged, half: list, m: Measures, rng) -> bool:
+    full = random_direction(values[judged.slot], rng)
+    d = np.zeros_like(full)
+    for index in half:
+        d[index] = full[index]
+    line = fd.direction_line(ev.phi, values, {judged.slot: d}, m.phi0, m.delta, m.step)
+    return not line.kink and _direction_verdict([judged], {judged.slot: d}, line, m).verdict == DIFFER
+
+
 def entry_order(shape: tuple, rng) -> list[tuple]:
     indices = list(np.ndindex(*shape))
     return [indices[i] for i in rng.permutation(len(indices))]
