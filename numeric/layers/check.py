@@ -8,7 +8,8 @@ with a finite difference of φ, computed by calling the user's forward only.
 
 - *Rounding of φ* (δφ): φ is evaluated at 8 points on a tiny random path (2⁻³⁰ relative) and the
   Moré–Wild estimate σ of its noise taken from the difference table (:mod:`.noise`); one evaluation is
-  within 8σ of exact, and never assumed better than γ(n + 2)·Σ|dout|·|out| (the rounding of the last sum).
+  within 8σ of exact, and never assumed better than γ(n + 2)·Σ|dout|·|out| (the rounding of the last sum),
+  nor for a loss than 4u·max(1, |loss|) (losses compute through quantities of order one).
 - *Rounding of the analytic gradient* (δg per entry): the same estimate from the user's backward at the
   same 8 points, per entry, never below 4u·|g|.
 - *Central differences* (step ε_φ^(1/3)·max(1, |v|), ε_φ = δφ/Σ|dout·out| the measured relative noise,

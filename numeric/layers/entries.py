@@ -7,7 +7,10 @@
   evaluation's rounding (:mod:`.noise`). **Kinks**: the one-sided differences (φ(v + kh) − φ(v))/(kh) and
   (φ(v) − φ(v − kh))/(kh) come from the same evaluations; where they differ by more than both their bounds
   the function has a kink within the step (relu at 0, a tie in max pooling) and no finite difference
-  decides. Where truncation dominates rounding the step is retried 16 times smaller.
+  decides. Where truncation dominates rounding the step is retried 16 times smaller. A difference counts
+  only if it also shows at the widest step 8h (M(8) with its own bound: the fitted terms at 8h and the
+  rounding of M(8)): a real error shows at every step, while a rounding larger than measured shrinks 8
+  times there; a mismatch at h alone is undecidable.
 - **complex step** at h = 1e-20: Im φ(v + ih)/h, and −Im φ(v − ih)/h. For code that computes analytically
   the two are bit for bit the same (rounding commutes with conjugation); they differ where a comparison
   (max, >, argmax) takes another branch for +ih and −ih, which is a tie or a kink: that entry goes to the
@@ -42,10 +45,18 @@ class Line:
     rounding: float
     kink: bool
     step: float
+    wide: float = 0.0              # M(8), the estimate at the widest step: a witness least hurt by rounding
+    wide_tolerance: float = np.inf
 
     @property
     def tolerance(self) -> float:
         return self.truncation + self.rounding
+
+    def differs_from(self, analytic: float, extra: float) -> bool:
+        """Whether ``analytic`` (± ``extra``) differs from the derivative: beyond the bound at step h and at
+        step 8h. A real error shows at every step; a mismatch at h alone is rounding underestimated."""
+        return abs(analytic - self.value) > self.tolerance + extra and \
+            abs(analytic - self.wide) > self.wide_tolerance + extra
 
 
 def _fit(method: str, m: list[float]) -> tuple[float, float]:
@@ -57,12 +68,16 @@ def central_line(phi_at, phi0: float, h: float, delta: float) -> Line:
     """The central difference of t ↦ φ at offset t (``phi_at``), φ(0) = ``phi0``, δφ = ``delta``."""
     plus = {k: phi_at(k * h) for k in stencils.SCALES}
     minus = {k: phi_at(-k * h) for k in stencils.SCALES}
-    value, truncation = _fit("central", [(plus[k] - minus[k]) / (2 * k * h) for k in stencils.SCALES])
+    m = [(plus[k] - minus[k]) / (2 * k * h) for k in stencils.SCALES]
+    value, truncation = _fit("central", m)
+    c, d, g = (abs(sum(float(w) * mk for w, mk in zip(term, m))) for term in stencils.error_terms("central"))
+    k = stencils.SCALES[-1]
+    wide_tolerance = c * k ** 2 + d * k ** 4 + 2 * g * k ** 6 + (1 + _W_CENTRAL) * delta / h
     ahead, t_ahead = _fit("forward", [(plus[k] - phi0) / (k * h) for k in stencils.SCALES])
     behind, t_behind = _fit("forward", [(phi0 - minus[k]) / (k * h) for k in stencils.SCALES])
     one_sided = _W_ONE_SIDED * delta / h
     kink = abs(ahead - behind) > t_ahead + t_behind + 2 * one_sided
-    return Line(value, truncation, _W_CENTRAL * delta / h, bool(kink), h)
+    return Line(value, truncation, _W_CENTRAL * delta / h, bool(kink), h, m[-1], wide_tolerance)
 
 
 def settled_line(phi_at, phi0: float, h: float, delta: float) -> Line:

@@ -209,9 +209,14 @@ def measure_noise(ev, point: Point, rng) -> dict:
 
     table = ev.sweep(walk, what=point.layer.backward_name)
     phis = np.array([float(np.real(contract(point.douts, outs))) for outs, _ in table])
-    sigma = float(noise.noise_level(phis[:, None])[0])
+    pairs = ev.sweep(lambda: [ev.phi(p) for p in noise.pair_points(point.values, rng)], what=point.layer.forward_name)
+    sigma = max(float(noise.noise_level(phis[:, None])[0]), noise.pair_noise(point.phi0, pairs))
     size = sum(np.size(o) for o in point.outs)
     floor = gamma(size + 2) * magnitude(point.douts, point.outs)
+    if point.layer.is_scalar:
+        # a loss is computed through quantities of order one (probabilities, log-sum-exp, 1 + e^(−z)) even
+        # when its value is tiny: never assume its rounding below a few ulps of max(1, |loss|)
+        floor = max(floor, 4 * U * max(1.0, abs(point.phi0)))
     delta_phi = max(noise.KAPPA * sigma, floor)
     for slot, claimed in enumerate(point.claimed):
         point.delta.append(None if claimed is None else _analytic_delta(table, slot, claimed))
