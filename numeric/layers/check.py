@@ -21,7 +21,7 @@ with a finite difference of φ, computed by calling the user's forward only.
   is differentiated by central differences), ±ih compared to find ties; it can only confirm agreement.
 - An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg;
   it agrees when within, and the tolerance is below 1% of the gradient's scale (the largest returned
-  entry; for a gradient that is zero everywhere, √ε·Σ|dout·out|).
+  entry; for a gradient that is zero everywhere, √ε·Σ|dout|·max(1, |out|)).
 - Finally φ at the point is evaluated again: code that keeps state between calls is undecidable.
 
 **What is decided where**: the user's code runs under :func:`gradproof.derive.usercode.guard.call`
