@@ -15,6 +15,7 @@ from typing import NamedTuple
 from gradproof.derive.model import display
 from gradproof.derive.model.activations import Activation, get_activation
 from gradproof.derive.errors import NetworkSpecError
+from gradproof.derive.model.conv import ATARI_ACTIVATIONS, ATARI_SPEC, Conv, is_conv_spec, parse_conv_spec
 from gradproof.derive.model.layers import Dense
 from gradproof.derive.model.losses import Loss, get_loss
 
@@ -40,7 +41,7 @@ class Network:
     strings, or :meth:`Network.of_layers` from layers.
     """
 
-    layers: tuple[Dense, ...]
+    layers: tuple[Dense | Conv, ...]
     loss: Loss
 
     def __post_init__(self):
@@ -50,6 +51,7 @@ class Network:
         for below, above in zip(self.layers, self.layers[1:]):
             if below.outputs != above.inputs:
                 raise NetworkSpecError(f"a layer gives {below.outputs} outputs but the next takes {above.inputs}")
+            _check_maps(below, above)
         if len({layer.bias for layer in self.layers}) > 1:
             raise NetworkSpecError("every layer has a bias or none does: mixed biases are not supported")
         for position, act in enumerate(self.activations[:-1]):
@@ -78,6 +80,8 @@ class Network:
         weight layer. When the loss fixes the output layer (``softmax-ce``: softmax, ``bce``: sigmoid),
         one name, or one per hidden layer, sets the hidden layers and the loss sets the output.
         """
+        if is_conv_spec(_split(layers)):
+            return cls._from_conv_spec(_split(layers), activation, loss, bias)
         sizes = parse_layers(layers)
         loss = get_loss(loss)
         acts = _activations(_split(activation), len(sizes) - 1, loss)
@@ -89,9 +93,47 @@ class Network:
         return cls(dense, loss)
 
     @classmethod
+    def _from_conv_spec(cls, items: list, activation, loss, bias: bool) -> Network:
+        """A convolutional network from the spec of :mod:`gradproof.derive.model.conv`."""
+        shape, parsed = parse_conv_spec(items)
+        loss = get_loss(loss)
+        acts = _activations(_split(activation), len(parsed), loss)
+        if len(acts) != len(parsed):
+            raise NetworkSpecError(f"{len(acts)} activations for {len(parsed)} weight layers: give one name "
+                                   f"for all layers or exactly {len(parsed)}, one per layer")
+        layers = []
+        for item, act in zip(parsed, acts):
+            if item[0] == "conv":
+                _, channels, kernel, stride, padding = item
+                layers.append(Conv(shape, channels, kernel, act, stride, padding, bool(bias)))
+                shape = layers[-1].out_shape
+            else:
+                inputs = layers[-1].outputs if layers else shape[0] * shape[1] * shape[2]
+                layers.append(Dense(inputs, item[1], act, bool(bias)))
+        return cls(tuple(layers), loss)
+
+    @classmethod
     def source_text(cls) -> Network:
         """The source text's network: [2,3,3,2], biases, sigmoid, E = ½·Σ(a − y)²."""
         return cls.from_spec()
+
+    @classmethod
+    def atari(cls, activation: str | Sequence[str] | None = None, loss: str | Loss = "half-sse") -> Network:
+        """The source text's Atari network: the Nature-DQN with 3 actions, 1,685,667 weights (input
+        4×84×84; conv 32 8×8 stride 4; conv 64 4×4 stride 2; conv 64 3×3 stride 1; dense 3136 → 512 →
+        3), ReLU hidden layers and an identity output unless ``activation`` says otherwise."""
+        return cls.from_spec(ATARI_SPEC, ATARI_ACTIVATIONS if activation is None else activation, loss)
+
+    @property
+    def has_conv(self) -> bool:
+        """Whether any layer is a convolution."""
+        return any(layer.kind == "conv" for layer in self.layers)
+
+    def require_dense(self, feature: str) -> None:
+        """A clear error where ``feature`` does not (yet) handle convolution layers."""
+        if self.has_conv:
+            raise NetworkSpecError(f"{feature} supports dense layers only: this network has convolution "
+                                   "layers (gradproof check and prove --method random handle them)")
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -154,24 +196,33 @@ class Network:
                 f"a weight is three whole numbers layer,from,to (e.g. 0,1,2), not {given!r}") from None
         if not 0 <= layer < self.depth:
             raise NetworkSpecError(f"weight {layer},{source},{target}: layer must be 0 … {self.depth - 1}")
-        if not self.first_source <= source <= self.sizes[layer]:
+        rows, cols = self.shape(layer)
+        last = cols - 1 + self.first_source
+        if not self.first_source <= source <= last:
             raise NetworkSpecError(
                 f"weight {layer},{source},{target}: 'from' must be {self.first_source} … "
-                f"{self.sizes[layer]}" + (" (0 is the bias)" if self.bias else " (no bias)"))
-        if not 1 <= target <= self.sizes[layer + 1]:
+                f"{last}" + (" (0 is the bias)" if self.bias else " (no bias)"))
+        if not 1 <= target <= rows:
             raise NetworkSpecError(
-                f"weight {layer},{source},{target}: 'to' must be 1 … {self.sizes[layer + 1]}")
+                f"weight {layer},{source},{target}: 'to' must be 1 … {rows}")
         return WeightIndex(layer, source, target)
 
     @property
     def activation_names(self) -> tuple[str, ...]:
         return tuple(act.name for act in self.activations)
 
+    def layer_spec(self) -> str:
+        """The layers as --layers takes them: sizes, or the convolutional spec."""
+        if not self.has_conv:
+            return ",".join(map(str, self.sizes))
+        return ",".join(["x".join(map(str, self.layers[0].in_shape))] + [
+            layer.token() if layer.kind == "conv" else str(layer.outputs) for layer in self.layers])
+
     def describe(self) -> str:
         """One line: sizes, activations, loss, bias."""
         names = self.activation_names
         acts = names[0] if len(set(names)) == 1 else ",".join(names)
-        return (f"[{','.join(map(str, self.sizes))}] {'with' if self.bias else 'without'} biases, "
+        return (f"[{self.layer_spec()}] {'with' if self.bias else 'without'} biases, "
                 f"activation {acts}, loss {self.loss.name} ({self.loss.formula}), "
                 f"{self.n_weights} weights")
 
@@ -183,7 +234,8 @@ class Network:
 
     def spec(self) -> dict:
         """The network as plain data (for JSON)."""
-        return {"layers": list(self.sizes), "activations": list(self.activation_names),
+        return {"layers": self.layer_spec() if self.has_conv else list(self.sizes),
+                "activations": list(self.activation_names),
                 "loss": self.loss.name, "bias": self.bias, "weights": self.n_weights}
 
 
@@ -202,6 +254,17 @@ def parse_layers(layers: str | Sequence[int]) -> tuple[int, ...]:
     sizes = tuple(sizes)
     _check_sizes(sizes)
     return sizes
+
+
+def _check_maps(below, above) -> None:
+    """A convolution reads a map: the layer below must be a convolution giving that map."""
+    if above.kind != "conv":
+        return
+    if below.kind != "conv":
+        raise NetworkSpecError("a convolution after a dense layer is not supported: convolutions first, "
+                               "then dense layers")
+    if below.out_shape != above.in_shape:
+        raise NetworkSpecError(f"a convolution gives {below.out_shape} maps but the next takes {above.in_shape}")
 
 
 def _check_sizes(sizes: tuple[int, ...]) -> None:
