@@ -20,6 +20,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network, WeightIndex
 from gradproof.numeric.compiled.lambdified import CompiledGradient, per_weight_feasible
 from gradproof.numeric.differences.complex_step import SPLIT_STEP
+from gradproof.numeric.checks import conv_check
 from gradproof.numeric.checks.diagnosis import diagnose
 from gradproof.numeric.differences.error_model import ErrorModel, error_model, gamma
 from gradproof.numeric.errors import GradientMismatch
@@ -219,6 +220,9 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
     if tier not in TIERS:
         raise InputError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
     network = sample.network
+    if network.has_conv:
+        return _conv_result(sample, gradient, analytic_name, method, step, reduction, tier, seed,
+                            direction_seed, rerun, progress)
     x, y = sample.columns()
     small = per_weight_feasible(network)
     default = gradient is None
@@ -250,6 +254,16 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
     return CheckResult(network, analytic_name or "the gradient under test", method,
                        default_step(method) if step is None else float(step), reduction, sample.batch,
                        seed, comparison, direction, seconds, rerun, diagnosis)
+
+
+def _conv_result(sample, gradient, analytic_name, method, step, reduction, tier, seed, direction_seed, rerun,
+                 progress) -> CheckResult:
+    """A network with convolutions: every weight by the forward-mode complex step (:mod:`.conv_check`)."""
+    found = conv_check.compare(sample, gradient, method, step, reduction, tier, direction_seed, progress)
+    comparison = None if found.comparison is None else Comparison(*found.comparison)
+    return CheckResult(sample.network, analytic_name or found.analytic_name, method, default_step(method) if step is None
+                       else float(step), reduction, sample.batch, seed, comparison, DirectionCheck(*found.direction),
+                       found.seconds, rerun, found.diagnosis)
 
 
 def _share(difference: float, tolerance: float) -> float:

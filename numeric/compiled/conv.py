@@ -101,20 +101,23 @@ class ConvRecurrence:
             back = to_maps(back, network.layers[layer - 1].out_shape)
         return network.activations[layer - 1].np_vjp(below, None, back)
 
+    def psis(self, network: Network, wbar, fwd: ConvForward, y_columns: np.ndarray, reduction: str) -> list:
+        """Ψ[0] … Ψ[L−1], each shaped like z[l] (the mean's 1/B included)."""
+        reduce(np.zeros(1), reduction)  # validates the name
+        psi = self.output_psi(network, fwd, y_columns)
+        if reduction == "mean":
+            psi = psi / y_columns.shape[1]
+        found = [psi]
+        for layer in range(network.depth - 1, 0, -1):
+            found.append(self.propagate(network, wbar, fwd, layer, found[-1]))
+        return found[::-1]
+
     def gradient(self, network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray,
                  reduction: str = "mean") -> list[np.ndarray]:
         """∂E/∂W̄[l] for every layer, shaped like W̄[l]: the batch's mean or sum."""
-        reduce(np.zeros(1), reduction)  # validates the name
         fwd = forward(network, wbar, x_columns, y_columns)
-        psi = self.output_psi(network, fwd, y_columns)
-        if reduction == "mean":
-            psi = psi / x_columns.shape[1]
-        grads = [None] * network.depth
-        for layer in range(network.depth - 1, -1, -1):
-            grads[layer] = self.weight_gradient(network, fwd, layer, psi)
-            if layer:
-                psi = self.propagate(network, wbar, fwd, layer, psi)
-        return grads
+        psis = self.psis(network, wbar, fwd, y_columns, reduction)
+        return [self.weight_gradient(network, fwd, layer, psi) for layer, psi in enumerate(psis)]
 
 
 CONV_PSI = ConvRecurrence()

@@ -237,18 +237,22 @@ def derivatives(at, progress=None, chunk_floats: int = CHUNK_FLOATS):
     return grads, flags
 
 
-def along(point: Point, direction) -> float:
-    """Im E(W̄ + i·h·V̄)/h: one tangent carried up with the whole direction (V̄ shaped like W̄). Layer l's
-    z moves by its own weights' move (V̄·X̄) plus what reached its input from below."""
-    network, tangent, push = point.network, None, None
+def pushes(point: Point, direction) -> list[np.ndarray]:
+    """Im z[l](W̄ + i·h·V̄)/h for every layer: one tangent carried up with the whole direction (V̄ shaped like
+    W̄). Layer l's z moves by its own weights' move (V̄·X̄) plus what reached its input from below."""
+    network, tangent, found = point.network, None, []
     for layer, (spec, v) in enumerate(zip(network.layers, direction)):
-        rows = point.rows[layer]
-        push = rows @ v.T
+        push = point.rows[layer] @ v.T
         if tangent is not None:
             moved = layer_input(network, layer, tangent)
             push = push + (correlate(moved, point.kernels[layer], spec.stride, spec.padding)
                            if spec.kind == "conv" else moved @ point.kernels[layer].T)
+        found.append(push)
         if layer < network.depth - 1:
             tangent = point.slopes[layer] * push
-    return float(np.sum(point.out * push))
+    return found
 
+
+def along(point: Point, direction) -> float:
+    """Im E(W̄ + i·h·V̄)/h: the output's pushes weighted by ∂E/∂z there."""
+    return float(np.sum(point.out * pushes(point, direction)[-1]))
