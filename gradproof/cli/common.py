@@ -7,17 +7,24 @@ import importlib
 import sys
 
 from gradproof.cli.parser import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "network_from_args", "warn"]
 
 
 def network_from_args(args: argparse.Namespace) -> Network:
+    """The network the options describe: --network NAME, or --layers (default the source text's 2,3,3,2)."""
     activation, loss = args.activation, args.loss
     if has_definitions(args):  # your own activation or loss: sympy parses it (never for built-in names)
         custom = importlib.import_module("gradproof.derive.symbolic.custom")
         activation, loss = custom.resolve(activation, loss, getattr(args, "define", None))
-    return Network.from_spec(args.layers, activation, loss, bias=not args.no_bias)
+    if getattr(args, "network", None):
+        if args.layers or args.no_bias:
+            raise InputError(f"--network {args.network} names the layers: drop {'--layers' if args.layers else '--no-bias'}")
+        return Network.atari(activation, loss or "half-sse")
+    return Network.from_spec(args.layers or "2,3,3,2", activation or "sigmoid", loss or "half-sse",
+                             bias=not args.no_bias)
 
 
 def has_definitions(args: argparse.Namespace) -> bool:

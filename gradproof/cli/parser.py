@@ -17,6 +17,8 @@ LOSS_HELP = ("half-sse (default, ½·Σ(a − y)²), mse ((1/n)·Σ(a − y)²),
              "(softmax output)")
 FD_METHODS = ("complex-step", "central", "richardson", "forward")
 PROOF_METHODS = ("exact", "layerwise", "random", "general")
+NETWORKS = ("atari",)
+ATARI_LAYERS = "4x84x84,conv32k8s4,conv64k4s2,conv64k3s1,512,3"
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -69,9 +71,13 @@ def _verb(verbs, name: str, module: str, handler: str, **texts) -> ArgumentParse
 def add_network_options(parser: argparse.ArgumentParser, default_layers: str = "2,3,3,2") -> None:
     """--layers, --activation, --loss and --no-bias, shared by every command that builds a network."""
     group = parser.add_argument_group("network")
-    group.add_argument("--layers", default=default_layers,
-                       help=f"layer sizes n0,…,nL (default: {default_layers}, the source text's)")
-    group.add_argument("--activation", default="sigmoid", help=ACTIVATION_HELP)
+    group.add_argument("--layers", default=None,
+                       help=f"layer sizes n0,…,nL (default: {default_layers}, the source text's), or a convolutional "
+                            "network: CxHxW,conv<O>k<k>[s<s>][p<p>],…,dense widths (e.g. 1x8x8,conv4k3s1p1,10)")
+    group.add_argument("--network", choices=NETWORKS, default=None,
+                       help="a named network instead of --layers: atari, the source text's Atari network (the "
+                            "Nature-DQN with 3 actions, 1,685,667 weights: " + ATARI_LAYERS + "; ReLU, identity output)")
+    group.add_argument("--activation", default=None, help=ACTIVATION_HELP)
     group.add_argument("--loss", default="half-sse", help=LOSS_HELP)
     group.add_argument("--no-bias", action="store_true", help="no bias inputs (X̄[l] without the 1)")
     group.add_argument("--define", action="append", metavar="NAME=EXPR",

@@ -49,8 +49,6 @@ def run_prove(args) -> int:
         return run_general(args)
     if args.rounds < 1:
         raise InputError(f"--rounds must be at least 1, not {args.rounds}")
-    args.activation, args.loss = args.activation or "sigmoid", args.loss or "half-sse"
-    args.layers = args.layers or "2,3,3,2"
     network = network_from_args(args)
     recurrence = PSI
     if args.recurrence:

@@ -94,6 +94,13 @@ def compare(sample, gradient=None, method: str = "complex-step", step: float | N
     return ConvFindings(PSI_NAME, comparison, direction, time.perf_counter() - start, diagnosis)
 
 
+def complex_step_gradient(sample, reduction: str = "mean") -> list[np.ndarray]:
+    """Every weight's ∂E/∂w by the forward-mode complex step, shaped like W̄ (no tolerance, no verdict)."""
+    x, y = sample.columns()
+    prepared = setup(sample.network, list(sample.wbar), x, y, reduction)
+    return derivatives(lambda layer: prepared.point)[0]
+
+
 @lru_cache(maxsize=4)
 def random_direction(seed: int, shapes: tuple) -> tuple:
     """A seeded direction, uniform in [−1, 1) per weight (one draw for all: several times faster than
