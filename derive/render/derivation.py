@@ -17,6 +17,7 @@ from gradproof.derive.model.network import Network, WeightIndex
 from gradproof.derive.model import display
 from gradproof.derive.model.notation import psi_text, weight_text, z_text
 from gradproof.derive.render.printing import text, wrap, z_abbreviations
+from gradproof.derive.symbolic.conv import unit_terms
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.symbols import PsiEntry
 
@@ -58,8 +59,8 @@ class Derivation:
         lines: list[Equation] = [("X̄[0]", sp.ImmutableMatrix(sym.xbar[0]).T)]
         for layer in range(net.depth):
             for unit, z in enumerate(sym.z[layer], start=1):
-                row = sym.wbar[layer][unit - 1, :]
-                terms = [w if x == 1 else sp.Mul(w, x, evaluate=False) for w, x in zip(row, sym.xbar[layer])]
+                terms = [w if x == 1 else sp.Mul(w, x, evaluate=False) for w, x in unit_terms(sym, layer, unit)
+                         if x != 0]  # a convolution's zero padding adds nothing
                 lines.append((z_text(layer, unit), sp.Add(*terms, evaluate=False)))
             if layer + 1 < net.depth:
                 lines.append((f"X̄[{layer + 1}]", sp.ImmutableMatrix(sym.xbar[layer + 1]).T))

@@ -11,6 +11,7 @@ from functools import cached_property
 import sympy as sp
 
 from gradproof.derive.model.network import Network, WeightIndex
+from gradproof.derive.symbolic import conv
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm, SoftmaxForm, activation_form, loss_form
 from gradproof.derive.symbolic.symbols import Input, Target, Weight
 
@@ -61,7 +62,7 @@ class SymbolicNetwork:
         net = self.network
         xbar, z = [self._with_bias(self.x)], []
         for l in range(net.depth):
-            z.append(sp.ImmutableMatrix(self.wbar[l] * xbar[l]))
+            z.append(conv.weighted_sums(self, l, xbar[l]))
             activated = self.activations[l].forward(list(z[l]))
             if l + 1 < net.depth:
                 xbar.append(self._with_bias(activated))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from gradproof.derive.symbolic import conv
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 
@@ -29,6 +30,17 @@ def direct_gradients(sym: SymbolicNetwork, advance=None) -> tuple[sp.ImmutableMa
             advance()
         return d
     return tuple(matrix.applyfunc(derivative) for matrix in sym.wbar)
+
+
+#: the recurrence's loop for a network with convolutions
+CONV_FORM = [
+    "for l = L−1 … 0:",
+    "    ∂E/∂W̄[l] = Σₚ Ψ[l]ₚ ⊗ X̄[l]ₚ     (a convolution: Ψ correlated with its input, X̄[l]ₚ the patch at",
+    "                                   position p with the bias input 1 first; a dense layer: Ψ[l] ⊗ X̄[l])",
+    "    Ψ[l−1] = (the transposed convolution of Ψ[l]) ⊙ a'(z[l−1])   (dilate Ψ by the stride, pad it by",
+    "             k − 1, correlate it with the kernel rotated by 180° and its channels swapped, trim the",
+    "             padding; a dense layer: W̄[l][:, 1:]ᵀ · Ψ[l], unflattened below a convolution)",
+]
 
 
 class PsiRecurrence:
@@ -48,6 +60,8 @@ class PsiRecurrence:
         else:
             start = f"Ψ[{last}] = ∂E/∂a ⊙ a'(z[{last}])"
         drop = "[:, 1:]" if network.bias else ""
+        if network.has_conv:
+            return [start] + CONV_FORM
         return [start, f"for l = {last} … 0:",
                 "    ∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l]          (outer product: ∂E/∂ˡwʲᵢ = ˡΨᵢ·X̄[l]ʲ)",
                 f"    Ψ[l−1] = (W̄[l]{drop}ᵀ · Ψ[l]) ⊙ a'(z[l−1])"
@@ -62,13 +76,18 @@ class PsiRecurrence:
         return sp.ImmutableMatrix(sym.activations[-1].vjp(list(sym.z[-1]), sym.loss.gradient(sym.output, sym.y)))
 
     def weight_gradient(self, sym: SymbolicNetwork, layer: int, psi) -> sp.ImmutableMatrix:
-        """∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l]."""
+        """∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l] (a convolution: Σₚ Ψ[l]ₚ ⊗ X̄[l]ₚ, :mod:`.conv`)."""
+        if sym.network.layers[layer].kind == "conv":
+            return conv.weight_gradient(sym, layer, psi)
         return sp.ImmutableMatrix(psi * sym.xbar[layer].T)
 
     def propagate(self, sym: SymbolicNetwork, layer: int, psi) -> sp.ImmutableMatrix:
         """Ψ[l−1] = (W̄[l][:, 1:]ᵀ · Ψ[l]) ⊙ a'(z[l−1])."""
         net = sym.network
-        back = sym.wbar[layer][:, int(net.bias):].T * psi
+        if net.layers[layer].kind == "conv":  # the transposed convolution (:mod:`.conv`)
+            back = conv.back(sym, layer, psi)
+        else:
+            back = sym.wbar[layer][:, int(net.bias):].T * psi
         return sp.ImmutableMatrix(sym.activations[layer - 1].vjp(list(sym.z[layer - 1]), list(back)))
 
     def psis(self, sym: SymbolicNetwork) -> tuple[sp.ImmutableMatrix, ...]:
