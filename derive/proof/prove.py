@@ -11,6 +11,7 @@ from __future__ import annotations
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof import symengine_backend
+from gradproof.derive.proof.conv_random import prove_conv_random
 from gradproof.derive.proof.exact import Recurrence, prove_exact
 from gradproof.derive.proof.layerwise import prove_layerwise
 from gradproof.derive.proof.randomized import prove_random
@@ -48,7 +49,10 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
         symengine_backend.require()
     if method != "exact":
         net = network.network if isinstance(network, SymbolicNetwork) else network
+        if net.has_conv and method == "random":  # convolutions at their real size (:mod:`.conv_random`)
+            return prove_conv_random(net, recurrence, rounds=rounds, progress=progress)
         if method == "layerwise":
+            net.require_dense("--method layerwise")
             return prove_layerwise(net, recurrence, progress)
         return prove_random(net, recurrence, rounds=rounds, progress=progress)
     return prove_exact(network, recurrence, diagnose, backend, progress)
