@@ -63,7 +63,8 @@ def prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress:
         results.append(WeightProof(index, status, d, c, decision, witness))
     seconds = time.perf_counter() - start
     diagnosis = ()
-    if diagnose and any(r.status != PROVEN for r in results) and net.n_weights <= DIAGNOSIS_LIMIT:
+    if diagnose and any(r.status != PROVEN for r in results) and net.n_weights <= DIAGNOSIS_LIMIT \
+            and not net.has_conv:  # the catalogue's mistakes are written for dense layers
         diagnosis = tuple(recognise(sym, claimed))
     name = getattr(recurrence, "description", None) or f"your recurrence {getattr(recurrence, '__name__', '')}()"
     return Proof(net, name, "exact", f"{EXACT_STATEMENT}; decided by {METHOD}: {METHOD_DESCRIPTION}",

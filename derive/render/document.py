@@ -15,6 +15,7 @@ from gradproof.derive.render.derivation import Derivation
 from gradproof.derive.render.latex import SourceTextLatexPrinter, equation_rows, latex_names, marked, prime, visible_width, LINE_BUDGET
 from gradproof.derive.model.network import Network
 from gradproof.derive.symbolic.forms import ElementwiseForm, activation_form
+from gradproof.derive.symbolic.conv import weight_terms
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.model.notation import TEXT, tex_text
 from gradproof.derive.symbolic.symbols import PsiEntry
@@ -28,6 +29,19 @@ PREAMBLE = r"""\documentclass[11pt]{article}
 \setlength{\parindent}{0pt}\setlength{\parskip}{0.6em}
 """
 DEFINED, REUSED, BIAS = "OliveGreen", "BrickRed", "RoyalBlue"
+#: the recurrence's two steps through a convolution layer
+CONV_RECURRENCE = (
+    "A convolution layer is the same layer at every output position $p$, with one $\\bar W^{[l]}$ shared by "
+    "all of them: $z^{[l]}_p = \\bar W^{[l]}\\cdot\\bar X^{[l]}_p$, where $\\bar X^{[l]}_p$ is the patch of its "
+    "input the kernel covers at $p$, the bias input 1 first. By the chain rule over the positions a weight is "
+    "used at, and over the outputs an input reaches,\n" + "{\\small\n\\begin{align*}\n"
+    "\\frac{\\partial E}{\\partial \\bar W^{[l]}} &= \\sum_p \\Psi^{[l]}_p \\otimes \\bar X^{[l]}_p "
+    "\\qquad\\text{($\\Psi$ correlated with the layer's input)}\\\\[2pt]\n"
+    "\\Psi^{[l-1]} &= \\bigl(\\bar W^{[l]} \\mathbin{\\star^{T}} \\Psi^{[l]}\\bigr) \\odot "
+    "a'\\left(z^{[l-1]}\\right)\n\\end{align*}}\n"
+    "where $\\star^{T}$ is the transposed convolution: dilate $\\Psi^{[l]}$ by the stride, pad it by $k - 1$, "
+    "correlate it with the kernel rotated by $180^\\circ$ and its channel axes swapped, and trim the padding. "
+    "Between the last convolution and the first dense layer the maps are flattened, and $\\Psi$ unflattened.\n")
 
 
 
@@ -138,9 +152,15 @@ def backward_section(derivation: Derivation) -> str:
     rows = []
     for index in derivation.weights:
         _, row, col = net.position(index)
+        name = f"\\frac{{\\partial E}}{{\\partial {printer.doprint(sym.weight(index))}}}"
+        if net.layers[index.layer].kind == "conv":  # the weight is used at every position: Σₚ Ψₚ·X̄ₚʲ
+            product = sp.Add(*(sp.Mul(marked(expanded[index.layer][unit], DEFINED),
+                                      marked(x, BIAS) if net.bias and index.source == 0 else x, evaluate=False)
+                               for unit, x in weight_terms(sym, index.layer, row, col) if x != 0), evaluate=False)
+            rows.append(equation_rows(name, product, in_order))
+            continue
         x = sym.xbar[index.layer][col]
         input_factor = marked(x, BIAS) if net.bias and index.source == 0 else x
-        name = f"\\frac{{\\partial E}}{{\\partial {printer.doprint(sym.weight(index))}}}"
         product = sp.Mul(marked(expanded[index.layer][row], DEFINED), input_factor, evaluate=False)
         rows.append(equation_rows(name, product, in_order))
     legend = (f"Each gradient is the error's sensitivity to the weighted sum the weight feeds, "
@@ -171,6 +191,8 @@ def recurrence_section(net: Network) -> str:
             "\\hspace*{2em}dE/dW[l] = outer(psi, X[l])\\\\\n"
             f"\\hspace*{{2em}}psi = (W[l]{'[:, 1:]' if net.bias else ''}.T @ psi) * a'(z[l-1])\n"
             "\\end{quote}\n")
+    if net.has_conv:
+        vector += CONV_RECURRENCE
     return ("Start at the output and go down one layer at a time: $\\odot$ is the elementwise product, "
             "$\\otimes$ the outer product (rows are neurons, columns inputs)" +
             (", and the bias column of $\\bar W$ is dropped on the way down" if net.bias else "") + ".\n" +
