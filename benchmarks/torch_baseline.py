@@ -36,3 +36,25 @@ def gradcheck_seconds(sample) -> float:
     start = time.perf_counter()
     assert torch.autograd.gradcheck(error, tuple(weights))
     return time.perf_counter() - start
+
+
+def conv_torch_error(sample, weights_dtype=None):
+    """E(W̄) for a network with convolutions (F.conv2d with the kernel W̄[:, 1:] and the bias W̄[:, 0]),
+    the batch's mean of ½·Σ(a − y)², as a function of the weight tensors."""
+    dtype = weights_dtype or torch.float64
+    network = sample.network
+    x, y = (torch.tensor(c.T, dtype=dtype) for c in sample.columns())
+    acts = {"relu": torch.relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "identity": lambda z: z}
+
+    def error(*wbar):
+        values = x
+        for w, layer in zip(wbar, network.layers):
+            if layer.kind == "conv":
+                maps = values.reshape(values.shape[0], *layer.in_shape)
+                z = torch.nn.functional.conv2d(maps, w[:, 1:].reshape(layer.kernel_shape), w[:, 0],
+                                               stride=layer.stride, padding=layer.padding)
+            else:
+                z = values.reshape(values.shape[0], -1) @ w[:, 1:].T + w[:, 0]
+            values = acts[layer.activation.name](z)
+        return 0.5 * torch.sum((values - y) ** 2) / x.shape[0]
+    return error

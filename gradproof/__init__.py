@@ -24,6 +24,7 @@ _PUBLIC = {
     "Network": "gradproof.derive.model.network",
     "WeightIndex": "gradproof.derive.model.network",
     "Dense": "gradproof.derive.model.layers",
+    "Conv": "gradproof.derive.model.conv",
     "Activation": "gradproof.derive.model.activations",
     "Loss": "gradproof.derive.model.losses",
     "get_activation": "gradproof.derive.model.activations",

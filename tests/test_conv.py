@@ -196,6 +196,8 @@ def test_the_command_line_checks_the_atari_network_quickly(capsys):
     (["check", "--network", "atari", "--layers", "2,3"], "--network atari names the layers"),
     (["plot", "error-vs-step", "--layers", "1x4x4,conv2k2,3", "-o", "x.png"], "supports dense layers only"),
     (["gradient", "--layers", "1x4x4,conv2k2,3", "--method", "central"], "supports dense layers only"),
+    (["prove", "--network", "atari"], "prove it at its real size with --method random"),
+    (["derive", "--network", "atari"], "use a smaller one"),
 ])
 def test_features_that_need_dense_layers_say_so(argv, message, capsys):
     assert main(argv) == 2

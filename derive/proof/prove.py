@@ -21,6 +21,13 @@ from gradproof.derive.symbolic.recurrence import PSI
 
 METHODS = ("exact", "layerwise", "random")
 BACKENDS = ("sympy", "symengine")
+#: the most weights of a convolutional network the exact method (and derive) will expand
+SYMBOLIC_CONV_LIMIT = 2000
+
+
+def network_of(network) -> Network:
+    return network.network if isinstance(network, SymbolicNetwork) else network
+
 
 def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diagnose: bool = True,
           method: str = "exact", progress: bool | None = False, rounds: int = 2, backend: str = "sympy") -> Proof:
@@ -48,11 +55,15 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
             raise InputError("--backend symengine speeds up --method exact only")
         symengine_backend.require()
     if method != "exact":
-        net = network.network if isinstance(network, SymbolicNetwork) else network
+        net = network_of(network)
         if net.has_conv and method == "random":  # convolutions at their real size (:mod:`.conv_random`)
             return prove_conv_random(net, recurrence, rounds=rounds, progress=progress)
         if method == "layerwise":
             net.require_dense("--method layerwise")
             return prove_layerwise(net, recurrence, progress)
         return prove_random(net, recurrence, rounds=rounds, progress=progress)
+    if network_of(network).has_conv and network_of(network).n_weights > SYMBOLIC_CONV_LIMIT:
+        raise InputError(f"the exact method expands every weight's ∂E/∂w: {network_of(network).n_weights} weights "
+                         f"is more than {SYMBOLIC_CONV_LIMIT} for a convolutional network; prove it at its real "
+                         "size with --method random")
     return prove_exact(network, recurrence, diagnose, backend, progress)

@@ -15,7 +15,7 @@ from gradproof.derive.usercode.loading import load_function
 from gradproof.derive.model.network import Network
 from gradproof.derive.model.notation import weight_text
 from gradproof.derive.render.printing import text, z_abbreviations
-from gradproof.derive.proof.prove import prove
+from gradproof.derive.proof.prove import SYMBOLIC_CONV_LIMIT, prove
 from gradproof.derive.proof.result import Proof
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
@@ -36,6 +36,9 @@ def run_main_job(args) -> int:
 
 def run_derive(args) -> int:
     network = network_from_args(args)
+    if network.has_conv and network.n_weights > SYMBOLIC_CONV_LIMIT:
+        raise InputError(f"derive writes every weighted sum out: {network.n_weights} weights is more than "
+                         f"{SYMBOLIC_CONV_LIMIT} for a convolutional network; use a smaller one")
     weights = None
     if args.weight:
         weights = "all" if "all" in args.weight else args.weight

@@ -141,6 +141,9 @@ def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None
 
 
 def _require_numeric(network: Network) -> Network:
+    if network.has_conv:
+        raise InvalidArgument("networks() supports dense layers only: check a convolutional network with "
+                              "check_gradient(random_sample(network, seed=…)) over a few seeds")
     if not all(act.has_numpy_form for act in network.activations):
         raise InvalidArgument(f"networks() needs numeric activations; {network.activation_names} include a "
                               "symbolic one: draw architectures with activations=NUMERIC_ACTIVATIONS")
