@@ -101,7 +101,7 @@ def direction(seed: int, repeats: int) -> None:
     d = result.direction
     row("direction check ⟨∇E, v⟩ vs complex step along v, warm (first call)", f"{ms(best)} (CPU {ms(cpu)})",
         f"first {ms(first)}")
-    row("  … |difference| and its derived tolerance", f"{abs(d.analytic - d.finite_difference):.1e}",
+    row("  … the difference and its derived tolerance", f"{abs(d.analytic - d.finite_difference):.1e}",
         f"tol {d.tolerance:.1e}")
 
 
