@@ -130,6 +130,7 @@ def _direction(network: Network, analytic, prepared: Setup, y, reduction: str, s
 
 
 _BLOCK = 1024
+_TICKS = 1000
 
 
 def inner(grads, v) -> float:
@@ -147,16 +148,15 @@ def inner(grads, v) -> float:
 def _per_weight(network: Network, analytic, prepared: Setup, samples: int, progress) -> tuple:
     """Every weight: its complex step, its tolerance and its share; weights through a kink unit get no
     share (undecided), and a check with no failure but such weights raises."""
-    with Progress(2 * network.n_weights, "complex step, every weight", enabled=progress) as bar:
+    with Progress(2 * _TICKS, "complex step, every weight", enabled=progress) as bar:
         done = [0]
 
-        def advance(count):
-            bar.advance(count - done[0])
-            done[0] = count
+        def advance(fraction):  # the complex step is the first half of the work, the magnitudes the second
+            bar.advance(int(fraction * _TICKS) - done[0])
+            done[0] = int(fraction * _TICKS)
         values, flags = derivatives(lambda l: prepared.point, advance)
         chains = [bounds.chain_length(network, l, samples) for l in range(network.depth)]
-        offset = network.n_weights
-        magnitude, _ = derivatives(lambda l: prepared.magnitudes(chains[l]), lambda n: advance(offset + n))
+        magnitude, _ = derivatives(lambda l: prepared.magnitudes(chains[l]), lambda f: advance(1 + f))
     tolerance = [bounds.tolerance(k, m) for k, m in zip(chains, magnitude)]
     shares = [_shares(np.abs(a - c), t) for a, c, t in zip(analytic, values, tolerance)]
     undecided = 0

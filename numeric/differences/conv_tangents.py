@@ -222,18 +222,26 @@ def combine_flags(point: Point, layer: int, touched: np.ndarray) -> np.ndarray:
     return touched.reshape(touched.shape[0], -1).astype(float) @ used > 0
 
 
+def work(network: Network, layer: int) -> int:
+    """The cost of layer ``layer``'s pushes, roughly: their number times the entries each one carries."""
+    channels, positions, _ = _grid(network, layer)
+    return channels * positions * floats_per_push(network, layer)
+
+
 def derivatives(at, progress=None, chunk_floats: int = CHUNK_FLOATS):
     """(∂E/∂W̄ per layer, kink flags per layer or None). ``at(layer)`` gives the Point layer's weights use;
-    ``progress(weights done)`` is called after every chunk."""
-    network, grads, flags, done = at(0).network, [], [], 0
+    ``progress(fraction of the work done)`` is called after every chunk (the work: :func:`work`)."""
+    network, grads, flags = at(0).network, [], []
+    costs = [work(network, layer) for layer in range(network.depth)]
+    total, done = sum(costs), 0
     for layer in range(network.depth):
-        n = network.layers[layer].n_weights
-        report = None if progress is None else (lambda f, base=done, n=n: progress(base + int(n * f)))
+        report = None if progress is None else \
+            (lambda f, base=done, n=costs[layer]: progress((base + n * f) / total))
         point = at(layer)
         values, touched = responses(point, layer, chunk_floats, report)
         grads.append(combine(point, layer, values))
         flags.append(combine_flags(point, layer, touched) if touched.any() else None)
-        done += n
+        done += costs[layer]
     return grads, flags
 
 
