@@ -207,3 +207,17 @@ def test_features_that_need_dense_layers_say_so(argv, message, capsys):
 def test_a_custom_recurrence_at_the_real_size_is_refused_with_a_reason():
     with pytest.raises(InputError, match="prove your own with --method exact"):
         prove(Network.from_spec(MIXED, "tanh"), _KernelNotFlipped(), method="random")
+
+
+def test_the_gradient_verb_gives_psi_and_the_complex_step_for_a_convolutional_network(capsys):
+    assert main(["gradient", "--layers", "1x5x5,conv2k3s2p1,3", "--activation", "tanh", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    gradients = out["gradients"]
+    assert gradients["direct"] is None
+    for psi, steps in zip(gradients["psi"], gradients["finite_difference"]):
+        assert np.allclose(psi, steps, rtol=1e-10, atol=1e-14)
+
+
+def test_a_step_too_large_to_carry_the_tangents_apart_is_refused(capsys):
+    assert main(["check", "--layers", "1x4x4,conv2k2,3", "--step", "1e-5"]) == 2
+    assert "at a step of at most 1e-10" in capsys.readouterr().err

@@ -76,9 +76,12 @@ def compare(sample, gradient=None, method: str = "complex-step", step: float | N
             progress: bool | None = False) -> ConvFindings:
     """The gradient under test (default: the Ψ recurrence) against the forward-mode complex step."""
     network = sample.network
-    if method != "complex-step" or (step is not None and not 0 < step <= SPLIT_STEP):
+    if method != "complex-step":
         raise InputError(f"--method {method} supports dense layers only: a network with convolutions is checked "
-                         f"by the complex step (the default; any --step up to {SPLIT_STEP:g})")
+                         f"by the complex step (the default)")
+    if step is not None and not 0 < step <= SPLIT_STEP:
+        raise InputError(f"--step {step:g}: a network with convolutions is checked by the complex step with its "
+                         f"tangents carried apart from the real parts, at a step of at most {SPLIT_STEP:g}")
     x, y = sample.columns()
     if gradient is None:
         def gradient(wbar, xs, ys, r):
