@@ -33,54 +33,22 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.model.conv_arrays import (TRANSPOSED, correlate, kernel_of, patches, to_flat, to_maps,
                                                 with_ones)
 from gradproof.derive.model.network import Network
+from gradproof.derive.proof.conv_forms import OutputForms, UnitForms, degree_bound
 from gradproof.derive.proof.lemmas import lemmas_for
 from gradproof.derive.proof.result import PROVEN, UNDECIDED, Lemma, Proof, WeightProof
 from gradproof.derive.runtime.progress import Progress
-from gradproof.derive.symbolic.forms import activation_form, loss_form
-from gradproof.derive.symbolic.symbols import Target
+from gradproof.derive.symbolic.forms import activation_form
 
 METHOD = "random"
 
 
-def degree_bound(network: Network) -> int:
-    """d ≤ 1 + (n_L + 2)·(5L + 5): r_w (1), and along any path at most 5 per layer (a weight, a slope of
-    degree ≤ 2 in the unknowns, an input of degree ≤ 2) and 5 at the output, times n_L + 2 where a
-    quotient at the output (softmax, cross-entropy) is cleared; the same reasoning as the dense test."""
-    return 1 + (network.sizes[-1] + 2) * (5 * network.depth + 5)
-
-
-def error_probability(network: Network, rounds: int) -> float:
-    return float(min(1.0, network.depth * (degree_bound(network) / 2 ** 61) ** rounds))
+def error_probability(network: Network, bound: int, rounds: int) -> float:
+    """L·(d/2⁶¹)^rounds: each layer's identity survives a round with probability ≤ d/p, p > 2⁶¹."""
+    return float(min(1.0, network.depth * (bound / 2 ** 61) ** rounds))
 
 
 def draw_prime(rng: random.Random) -> int:
     return int(sp.nextprime(rng.randrange(2 ** 61, 2 ** 62 - 2 ** 32)))
-
-
-@dataclass(frozen=True)
-class UnitForms:
-    """A hidden layer's activation as polynomials in (z, g, the unknowns): its value a(z), its slope by
-    ``sympy.diff`` (the direct side's) and its backward rule applied to g (the recurrence's)."""
-
-    gens: tuple
-    value: sp.Poly
-    slope: sp.Poly
-    rule: sp.Poly
-
-    @classmethod
-    def of(cls, form) -> UnitForms:
-        zeta, g = sp.Dummy("z"), sp.Dummy("g")
-        value = form.forward([zeta])[0]
-        exprs = [value, sp.diff(value, zeta), form.vjp([zeta], [g])[0]]
-        applications = sorted(set().union(*(e.atoms(sp.Function) for e in exprs)), key=sp.default_sort_key)
-        unknowns = {app: sp.Dummy(f"u{i}") for i, app in enumerate(applications)}
-        gens = (zeta, g) + tuple(unknowns.values())
-        try:
-            polys = [sp.Poly(e.xreplace(unknowns), *gens, domain=sp.QQ) for e in exprs]
-        except sp.PolynomialError:
-            raise InputError(f"the random method needs activation rules that are polynomials in a(z), a'(z), …: "
-                             f"{form} is not") from None
-        return cls(gens, *polys)
 
 
 def _mod(value, p: int) -> int:
@@ -118,37 +86,20 @@ class Point:
     psi_out: np.ndarray
 
 
-def _output(network: Network, recurrence, z_out: np.ndarray, rng: random.Random, p: int):
+def _output(network: Network, output: OutputForms, z_out: np.ndarray, rng: random.Random, p: int):
     """∂E/∂z at the output by ``sympy.diff`` of E, and the recurrence's Ψ there, both at the point."""
-    stub = OutputLayer(network)
-    values = dict(zip(stub.z[-1], (int(v) for v in z_out)))
-    targets = [rng.randrange(1, p) for _ in stub.y]
+    values = dict(zip(output.layer.z[-1], (int(v) for v in z_out)))
+    targets = [rng.randrange(1, p) for _ in output.layer.y]
     if network.loss.targets == "probabilities":
         targets[-1] = (1 - sum(targets[:-1])) % p
-    values.update(zip(stub.y, targets))
-    direct = [sp.diff(stub.error, zeta) for zeta in stub.z[-1]]
-    claimed = list(recurrence.output_psi(stub))
+    values.update(zip(output.layer.y, targets))
     found = []
-    for expr in direct + claimed:
-        fresh = sorted((f for f in sp.sympify(expr).atoms(sp.Function) if f not in values), key=sp.default_sort_key)
+    for expr in output.direct + output.claimed:
+        fresh = sorted((f for f in expr.atoms(sp.Function) if f not in values), key=sp.default_sort_key)
         values.update({f: rng.randrange(1, p) for f in fresh})
-        found.append(_mod(sp.sympify(expr).xreplace(values), p))
-    n = len(direct)
+        found.append(_mod(expr.xreplace(values), p))
+    n = len(output.direct)
     return np.array(found[:n], dtype=object), np.array(found[n:], dtype=object)
-
-
-class OutputLayer:
-    """The output layer alone, with its weighted sums as free symbols: what ``output_psi`` reads."""
-
-    def __init__(self, network: Network):
-        self.network = network
-        self.activations = tuple(activation_form(act) for act in network.activations)
-        self.loss = loss_form(network.loss)
-        width = network.sizes[-1]
-        self.z = (sp.ImmutableMatrix([sp.Symbol(f"zout{k}", real=True) for k in range(1, width + 1)]),)
-        self.y = tuple(Target(k) for k in range(1, width + 1))
-        self.output = tuple(self.activations[-1].forward(list(self.z[-1])))
-        self.error = self.loss.error(self.output, self.y)
 
 
 def _rows(network: Network, layer: int, values: np.ndarray) -> np.ndarray:
@@ -168,7 +119,7 @@ def _as_output(network: Network, layer: int, z: np.ndarray):
     return z.reshape(1, *spec.out_shape[1:], spec.channels) if spec.kind == "conv" else z.reshape(1, -1)
 
 
-def draw_point(network: Network, recurrence, forms: list, rng: random.Random, p: int) -> Point:
+def draw_point(network: Network, output: OutputForms, forms: list, rng: random.Random, p: int) -> Point:
     generator = np.random.default_rng(rng.randrange(2 ** 63))
     wbar = [_residues(generator, shape, p) for shape in network.shapes]
     values = _residues(generator, (network.sizes[0],), p)
@@ -180,7 +131,7 @@ def draw_point(network: Network, recurrence, forms: list, rng: random.Random, p:
             unit = forms[layer]
             unknowns.append([_residues(generator, zs[-1].shape, p) for _ in unit.gens[2:]])
             values = _as_output(network, layer, evaluate(unit.value, [zs[-1], 0] + unknowns[-1], p))
-    d_out, psi_out = _output(network, recurrence, zs[-1].reshape(-1), rng, p)
+    d_out, psi_out = _output(network, output, zs[-1].reshape(-1), rng, p)
     return Point(p, wbar, rows, zs, unknowns, d_out, psi_out)
 
 
@@ -285,11 +236,13 @@ def prove_conv_random(network: Network, recurrence, rounds: int = 2, seed: int |
     start = time.perf_counter()
     rng = random.Random(seed) if seed is not None else random.SystemRandom()
     forms = [UnitForms.of(activation_form(act)) for act in network.activations[:-1]]
+    output = OutputForms.of(network, recurrence)
+    bound = degree_bound(network, forms, output)
     agree = [True] * network.depth
     with Progress(rounds * (network.depth + 1), "random identity test", enabled=progress) as bar:
         for _ in range(rounds):
             p = draw_prime(rng)
-            point = draw_point(network, recurrence, forms, rng, p)
+            point = draw_point(network, output, forms, rng, p)
             generator = np.random.default_rng(rng.randrange(2 ** 63))
             direction = [_residues(generator, shape, p) for shape in network.shapes]
             claimed = claimed_side(network, point, forms, direction, transposed)
@@ -297,11 +250,11 @@ def prove_conv_random(network: Network, recurrence, rounds: int = 2, seed: int |
             for layer in range(network.depth):
                 agree[layer] &= direct_side(network, point, forms, direction, layer) == claimed[layer]
                 bar.advance()
-    return _proof(network, recurrence, rounds, agree, time.perf_counter() - start)
+    return _proof(network, recurrence, rounds, agree, bound, time.perf_counter() - start)
 
 
-def _proof(network: Network, recurrence, rounds: int, agree: list, seconds: float) -> ConvProof:
-    bound, probability = degree_bound(network), error_probability(network, rounds)
+def _proof(network: Network, recurrence, rounds: int, agree: list, bound: int, seconds: float) -> ConvProof:
+    probability = error_probability(network, bound, rounds)
     wrong = ": NOT zero, so some weight of this layer is wrong (gradproof check names them, with numbers)"
     lemmas = [Lemma(f"layer {l}", f"layer {l}: Σ_w r_w·(∂E/∂w − the recurrence's entry) = 0 at {rounds} random "
                     f"point(s){'' if ok else wrong}", PROVEN if ok else UNDECIDED, "randomized identity test")
