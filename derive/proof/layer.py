@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from gradproof.derive.proof.derivative import Differentiator
 from gradproof.derive.proof.algebraic import METHOD, METHOD_DESCRIPTION, decide_zero
 from gradproof.derive.proof.layer_result import (PROVEN, REFUTED, UNDECIDED, EntryProof, LayerCounterexample,
                                                 LayerProof)
@@ -88,7 +89,7 @@ def _judge(trace: Trace) -> list[EntryProof]:
             continue
         claims += [(name, idx, symbols[idx].expr, shaped[idx]) for idx in np.ndindex(symbols.shape)]
     directs = _derivatives(trace, [symbol for _, _, symbol, _ in claims])
-    decisions = decide_zero([direct - claimed for direct, (_, _, _, claimed) in zip(directs, claims)])
+    decisions = _decide([direct - claimed for direct, (_, _, _, claimed) in zip(directs, claims)])
     for direct, (name, idx, _, claimed), zero in zip(directs, claims, decisions):
         if violated:
             entries.append(EntryProof(name, idx, UNDECIDED, direct, claimed, reason=violated))
@@ -97,6 +98,15 @@ def _judge(trace: Trace) -> list[EntryProof]:
         else:
             entries.append(_refute(trace, evaluator, name, idx, direct, claimed))
     return entries
+
+
+def _decide(differences: list[sp.Expr]) -> list[bool]:
+    """decide_zero, then with exponentials rewritten for the differences it could not show zero."""
+    decisions = decide_zero(differences)
+    again = [k for k, zero in enumerate(decisions) if not zero]
+    for k, zero in zip(again, decide_zero([differences[k] for k in again], exponentials=True)):
+        decisions[k] = zero
+    return decisions
 
 
 def _claimed_array(claimed, shape: tuple, name: str):
@@ -108,18 +118,18 @@ def _claimed_array(claimed, shape: tuple, name: str):
 
 
 def _derivatives(trace: Trace, symbols: list[sp.Symbol]) -> list[sp.Expr]:
-    """sympy.diff(E, v) for each v, E = ⟨G, out⟩ (a loss: E = loss), term by term over the outputs that
-    contain v."""
+    """∂E/∂v for each v, E = ⟨G, out⟩ (a loss: E = loss), term by term over the outputs that contain v,
+    by sympy's derivative rules node by node (:mod:`.derivative`)."""
     if trace.call.kind == LOSS:
         pairs = [(sp.Integer(1), lift(trace.outputs[0]).expr)]
     else:
         pairs = [(g.expr, lift(o).expr) for out, dout in zip(trace.outputs, trace.douts)
                  for g, o in zip(dout.flat, np.asarray(out, dtype=object).view(np.ndarray).flat)]
-    containing: dict = {}
+    d, containing = Differentiator(), {}
     for g, o in pairs:
-        for symbol in o.free_symbols:
+        for symbol in d.free(o):
             containing.setdefault(symbol, []).append((g, o))
-    return [sp.Add(*(g * sp.diff(o, v) for g, o in containing.get(v, ()))) for v in symbols]
+    return [sp.Add(*(g * d(o, v) for g, o in containing.get(v, ()))) for v in symbols]
 
 
 def _refute(trace, evaluator, name, idx, direct, claimed) -> EntryProof:

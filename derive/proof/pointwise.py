@@ -9,12 +9,14 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
+from gradproof.derive.symbolic.functions import sigmoid
 from gradproof.derive.trace.element import Root
 
 DIGITS = 40
 
 _FUNCTIONS = {sp.exp: mpmath.exp, sp.log: mpmath.log, sp.tanh: mpmath.tanh, sp.sinh: mpmath.sinh,
-              sp.cosh: mpmath.cosh, sp.sin: mpmath.sin, sp.cos: mpmath.cos, Root: mpmath.sqrt}
+              sp.cosh: mpmath.cosh, sp.sin: mpmath.sin, sp.cos: mpmath.cos, Root: mpmath.sqrt,
+              sigmoid: lambda u: 1 / (1 + mpmath.exp(-u))}
 
 
 class Evaluator:
@@ -53,7 +55,13 @@ class Evaluator:
         return value
 
 
+#: below this relative difference, two values may differ only by the float64 rounding of a constant in the
+#: code (0.1 + 0.2 for 0.3): no counterexample, whatever the exact arithmetic says
+ROUNDING = mpmath.mpf(10) ** -10
+
+
 def differ(left, right, digits: int = DIGITS) -> bool:
-    """Whether two values computed with ``digits`` digits differ by far more than that precision."""
-    scale = max(abs(left), abs(right), mpmath.mpf(1))
-    return abs(left - right) > scale * mpmath.mpf(10) ** (12 - digits)
+    """Whether two values computed with ``digits`` digits differ by far more than that precision and than
+    float64 rounding of the code's constants (relative 1e-10)."""
+    gap = abs(left - right)
+    return gap > max(abs(left), abs(right)) * ROUNDING and gap > mpmath.mpf(10) ** (12 - digits)

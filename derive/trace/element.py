@@ -18,12 +18,14 @@ import math
 import sys
 import sysconfig
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.symbolic.functions import sigmoid
 
 #: a comparison whose two sides are closer than this (relative to their size) is too near its boundary
 MARGIN = 1e-6
@@ -148,8 +150,28 @@ def lift(value) -> "Traced":
         number = float(value)
         if not math.isfinite(number):
             raise Untraceable(f"a non-finite constant ({number})")
-        return Traced(sp.Rational(number), number)
+        return Traced(exact_constant(number), number)
     raise Untraceable(f"a {type(value).__name__} value mixed with traced values")
+
+
+def exact_constant(number: float) -> sp.Rational:
+    """The rational a float constant stands for: the simplest fraction with a denominator up to 10⁶ within
+    4 ulps (0.2 is 1/5, 1/0.6 is 5/3, 1e-5 is 1/100000), else the exact value the float stores."""
+    exact = Fraction(number)
+    simple = exact.limit_denominator(10**6)
+    if abs(simple - exact) <= 4 * abs(exact) * Fraction(2) ** -52:
+        exact = simple
+    return sp.Rational(exact.numerator, exact.denominator)
+
+
+def logistic(expr: sp.Expr) -> sp.Expr:
+    """``expr``, or σ(u) where it is 1/(1 + e^(−u)): the opaque sigmoid of gradproof.derive.symbolic, whose
+    derivative rule σ' = σ·(1 − σ) is a proven lemma, keeps the logistic function free of denominators."""
+    if expr.is_Pow and expr.exp == -1 and expr.base.is_Add and len(expr.base.args) == 2:
+        one, other = sorted(expr.base.args, key=lambda t: t != 1)
+        if one == 1 and isinstance(other, sp.exp):
+            return sigmoid(-other.args[0])
+    return expr
 
 
 def _safe(function, *values) -> float:
@@ -193,7 +215,7 @@ class Traced:
         if other.expr == 0:
             raise ZeroDivisionError("division by zero (an exact zero in the traced code)")
         active().add(other.expr, NONZERO, "domain")
-        return Traced(self.expr / other.expr, _safe(lambda a, b: a / b, self.value, other.value))
+        return Traced(logistic(self.expr / other.expr), _safe(lambda a, b: a / b, self.value, other.value))
 
     def __rtruediv__(self, other):
         return lift(other) / self
@@ -266,7 +288,7 @@ class Traced:
 
     # -- what numpy calls on object arrays ---------------------------------------------------------------
     def exp(self):
-        return Traced(sp.exp(self.expr), _safe(math.exp, self.value))
+        return Traced(logistic(sp.exp(self.expr)), _safe(math.exp, self.value))
 
     def log(self):
         active().add(self.expr, GREATER, "domain")
