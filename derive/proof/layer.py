@@ -30,8 +30,12 @@ from gradproof.derive.proof.layer_result import (PROVEN, REFUTED, UNDECIDED, Ent
                                                 LayerProof)
 from gradproof.derive.proof.layer_checks import float_disagreement, perturbed_points, region_violation
 from gradproof.derive.proof.pointwise import Evaluator, differ
-from gradproof.derive.trace.element import lift
-from gradproof.derive.trace.run import LOSS, LayerCall, Trace, trace_layer
+from gradproof.derive.trace.element import Untraceable, lift
+from gradproof.derive.trace.run import LOSS, PAIR, LayerCall, Trace, trace_layer
+from gradproof.derive.usercode.conventions import read_layer
+
+#: upstream gradients drawn when the backward branches on dout, looking for a counterexample
+UPSTREAM_DRAWS = 4
 
 ASSUMPTIONS = (
     "the region: every branch the code took at the traced point is taken (the conditions listed)",
@@ -43,38 +47,52 @@ ASSUMPTIONS = (
 )
 
 
-def layer_call(forward: Callable, backward: Callable | None, args: Sequence, inputs: Sequence[int] | None = None,
-               names: Sequence[str] = (), n_outputs: int | None = None, timeout: float | None = 60.0) -> LayerCall:
-    """The small adapter: which argument positions are differentiated (default: the float arrays; for a
-    loss, the first of them)."""
-    args = tuple(args)
-    if inputs is None:
-        inputs = tuple(i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype.kind == "f")
-        inputs = inputs[:1] if backward is None else inputs
-    return LayerCall(forward, backward, args, tuple(inputs), tuple(names), n_outputs, timeout)
+def layer_call(forward: Callable, backward: Callable | None, args: Sequence, *, kind: str | None = None,
+               inputs: Sequence | None = None, outputs: int | None = None, name: str | None = None,
+               timeout: float | None = 60.0) -> LayerCall:
+    """The layer read in its convention (:func:`gradproof.derive.usercode.conventions.read_layer`: which
+    arguments are differentiated, their names, how many outputs), as the tracer calls it. Pairs and losses
+    are traced; a class, a torch Function or a plain function with a gradient is not (yet)."""
+    if backward is not None and kind is None:
+        kind = "pair"
+    layer = read_layer(forward, backward, tuple(args), kind=kind, inputs=inputs, outputs=outputs, name=name)
+    if layer.kind not in (PAIR, LOSS):
+        raise Untraceable(f"a {layer.kind} layer is not traced (only forward/backward pairs and losses): its "
+                          "numeric check (check-layer) still stands", line="")
+    return LayerCall(layer.forward, layer.backward if layer.kind == PAIR else None, tuple(args),
+                     tuple(slot.position for slot in layer.slots), tuple(slot.name for slot in layer.slots),
+                     layer.n_outputs, timeout)
 
 
-def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *, inputs: Sequence[int] | None = None,
-                names: Sequence[str] = (), n_outputs: int | None = None, seed: int = 0,
-                timeout: float | None = 60.0, name: str | None = None) -> LayerProof:
+def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *, kind: str | None = None,
+                inputs: Sequence | None = None, outputs: int | None = None, name: str | None = None,
+                seed: int = 0, timeout: float | None = 60.0) -> LayerProof:
     """Prove ``backward`` against the definition at the sizes of ``args`` (``backward=None``: a loss
-    ``loss, dx = forward(*args)``). Raises :class:`gradproof.derive.trace.element.Untraceable` (an
+    ``loss, dx = forward(*args)``); ``kind``, ``inputs`` (names or positions) and ``outputs`` as for
+    :func:`gradproof.check_layer`. Raises :class:`gradproof.derive.trace.element.Untraceable` (an
     InputError: "cannot trace: … at file.py:N") where the code cannot be traced."""
     start = time.perf_counter()
-    call_ = layer_call(forward, backward, args, inputs, names, n_outputs, timeout)
-    trace = trace_layer(call_, np.random.default_rng(seed))
-    entries = _judge(trace)
+    call_ = layer_call(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name,
+                       timeout=timeout)
+    for attempt in range(UPSTREAM_DRAWS):
+        trace = trace_layer(call_, np.random.default_rng([seed, attempt, 0x6772]))
+        entries = _judge(trace)
+        on_dout = any(c.expr.free_symbols & _upstream_symbols(trace) for c in trace.region)
+        if not on_dout or any(e.status == REFUTED for e in entries):
+            break
     problems = float_disagreement(trace)
-    if any(c.expr.free_symbols & _upstream_symbols(trace) for c in trace.region):
+    if on_dout:
         problems.append("the backward branches on the upstream gradient (dout): a gradient is linear in dout, "
-                        "so a proof for dout's signs at the point would not cover the others")
+                        f"so a proof for dout's signs at the point would not cover the others ({UPSTREAM_DRAWS} "
+                        "draws of dout tried)")
     entries = [_undecided(e, "; ".join(problems)) if problems and e.status == PROVEN else e for e in entries]
     return LayerProof(
         layer=name or getattr(backward or forward, "__name__", "layer"), entries=tuple(entries),
         sizes=_sizes(trace), region=tuple(c.text() + _at(c) for c in trace.region),
         domain=tuple(c.text() + _at(c) for c in trace.domain), method=METHOD,
         method_description=METHOD_DESCRIPTION, seconds=time.perf_counter() - start,
-        assumptions=ASSUMPTIONS, notes=tuple(trace.notes), diagnosis=tuple(problems))
+        assumptions=ASSUMPTIONS, notes=tuple(trace.notes), diagnosis=tuple(problems),
+        point={str(k): v for k, v in trace.point.items()})
 
 
 def _judge(trace: Trace) -> list[EntryProof]:

@@ -35,6 +35,13 @@ class LayerCounterexample:
                 f"at {shown}{more}")
 
 
+def _listed(title: str, items: tuple, shown: int) -> list[str]:
+    if not items:
+        return []
+    lines = [f"{title} ({len(items)}):"] + [f"  {item}" for item in items[:shown]]
+    return lines + ([f"  … {len(items) - shown} more"] if len(items) > shown else [])
+
+
 def _short(value) -> str:
     return sp.sstr(sp.Float(value, 12)) if value is not None else "—"
 
@@ -80,6 +87,7 @@ class LayerProof:
     notes: tuple[str, ...] = ()
     diagnosis: tuple[str, ...] = ()
     lemmas: tuple = ()
+    point: dict = field(default_factory=dict, repr=False)   # the traced point: symbol name → value
 
     @property
     def total(self) -> int:
@@ -113,6 +121,28 @@ class LayerProof:
 
     def sizes_text(self) -> str:
         return ", ".join(f"{name} {'×'.join(map(str, shape)) or 'scalar'}" for name, shape in self.sizes.items())
+
+    def report(self, shown: int = 8) -> str:
+        """The proof in words: the verdict per input, the sizes, the region, the domain, what failed."""
+        parts = ", ".join(f"d{n} {p}/{t}" for n, p, t in self.by_input())
+        lines = [f"{self.layer}: {self.proven}/{self.total} gradient entries proven ({parts}) in "
+                 f"{self.seconds:.2f} s",
+                 f"sizes: {self.sizes_text()} (the proof covers these sizes only)"]
+        lines += _listed("region: the branches taken at the traced point; the proof holds wherever all of these "
+                         "hold", self.region, shown)
+        lines += _listed("domain: denominators ≠ 0, arguments of square roots and logarithms > 0", self.domain, shown)
+        lines += [f"note: {note}" for note in self.notes]
+        for entry in self.refuted[:shown]:
+            lines.append(f"REFUTED {entry.name}: {entry.counterexample.describe()}")
+        for entry in self.undecided[:shown]:
+            lines.append(f"undecided {entry.name}: {entry.reason}")
+        hidden = len(self.refuted[shown:]) + len(self.undecided[shown:])
+        if hidden:
+            lines.append(f"… and {hidden} more not proven (--json lists every entry)")
+        verdict = {PROVEN: "proven: the backward is the derivative of the forward, entry by entry",
+                   REFUTED: "REFUTED: the backward is not the derivative of the forward (counterexamples above)",
+                   UNDECIDED: "undecided: not proven, and no counterexample found"}[self.status]
+        return "\n".join(lines + [verdict])
 
     def __repr__(self) -> str:
         return (f"<LayerProof {self.layer}: {self.proven}/{self.total} entries proven, {self.status}; "

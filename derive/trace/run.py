@@ -18,6 +18,7 @@ import copy
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import sympy as sp
@@ -90,12 +91,17 @@ def symbol_array(name: str, values: np.ndarray) -> TracedArray:
 def trace_layer(call_: LayerCall, rng: np.random.Generator, attempts: int = 8) -> Trace:
     """Trace ``call_`` at its own arguments; where a comparison is too close to call, at a nearby point."""
     values = [np.asarray(call_.args[p], dtype=float) for p in call_.inputs]
-    reason = ""
+    reason = first = ""
     for attempt in range(attempts):
         try:
-            return _trace_once(call_, values, rng)
+            trace = _trace_once(call_, values, rng)
+            if attempt:
+                trace.notes.insert(0, f"the given point sits on a branch boundary ({first}): traced at a nearby "
+                                      "point instead; on the boundary itself nothing is proven")
+            return trace
         except NearBoundary as near:
             reason = str(near)
+            first = first or reason
             scale = 0.05 * 2 ** attempt
             values = [v + scale * (1 + np.abs(v)) * rng.standard_normal(v.shape) for v in values]
     raise Untraceable(f"every point tried sits on a branch boundary (last: {reason})", line="")
@@ -122,7 +128,7 @@ def _guarded(function, args, what, timeout):
         cause = error.__cause__
         if isinstance(cause, (Untraceable, NearBoundary)):
             raise cause from None
-        raise
+        raise Untraceable(str(error), line="") from None
 
 
 def _forward(call_: LayerCall, inputs: list[TracedArray]):
@@ -132,7 +138,7 @@ def _forward(call_: LayerCall, inputs: list[TracedArray]):
     name = getattr(call_.forward, "__name__", "the forward")
     result = _guarded(call_.forward, args, f"{name}", call_.timeout)
     if result is None:
-        raise Unfinished(f"{name} returned None (unfinished: a body that is `pass`, or no return statement)")
+        raise Unfinished(call_.forward)
     if not isinstance(result, tuple) or len(result) < 2:
         kind = "(loss, dx)" if call_.kind == LOSS else "(out, cache)"
         raise Untraceable(f"{name} returned a {type(result).__name__}: expected {kind}", line="")
@@ -151,7 +157,7 @@ def _backward(call_: LayerCall, douts: list[TracedArray], cache) -> tuple:
     name = getattr(call_.backward, "__name__", "the backward")
     returned = _guarded(call_.backward, [d.copy() for d in douts] + [cache], name, call_.timeout)
     if returned is None:
-        raise Unfinished(f"{name} returned None (unfinished: a body that is `pass`, or no return statement)")
+        raise Unfinished(call_.backward)
     grads = (returned,) if not isinstance(returned, (tuple, list)) else tuple(returned)
     if len(call_.inputs) == 1 and isinstance(returned, np.ndarray):
         grads = (returned,)
@@ -172,5 +178,11 @@ def _note_mutation(call_: LayerCall, inputs, args, notes: list[str]) -> None:
 class Unfinished(Untraceable):
     """The user's function returned None: unfinished code."""
 
-    def __init__(self, message: str):
-        super().__init__(message, line="")
+    def __init__(self, function: Callable):
+        name = getattr(function, "__name__", "your function")
+        try:
+            where = f"{Path(inspect.getsourcefile(function)).name}:{inspect.getsourcelines(function)[1]}"
+        except (TypeError, OSError):
+            where = ""
+        super().__init__(f"{name} returned None (unfinished: a body that is `pass`, or no return statement)",
+                         line=where)
