@@ -38,6 +38,8 @@ _PUBLIC = {
     "PsiRecurrence": "gradproof.derive.symbolic.recurrence",
     "prove": "gradproof.derive.proof.prove",
     "Proof": "gradproof.derive.proof.result",
+    "prove_layer": "gradproof.derive.proof.layer",
+    "LayerProof": "gradproof.derive.proof.layer_result",
     "Derivation": "gradproof.derive.render.derivation",
     "document": "gradproof.derive.render.document",
     # the numeric half

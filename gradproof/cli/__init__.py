@@ -19,7 +19,8 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.runtime.threads import default_blas_threads
 
 #: the verbs' modules, by the name the parser records
-VERB_MODULES = {name: f"gradproof.cli.{name}" for name in ("symbolic", "numeric", "documents", "layers")}
+VERB_MODULES = {name: f"gradproof.cli.{name}" for name in ("symbolic", "numeric", "documents", "layers",
+                                                                   "proving")}
 
 
 def main(argv: list[str] | None = None) -> int:

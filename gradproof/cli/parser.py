@@ -57,6 +57,7 @@ def build_parser() -> ArgumentParser:
     _plot(verbs)
     _check_layer(verbs)
     _check_layers(verbs)
+    _prove_layer(verbs)
     return parser
 
 
@@ -240,3 +241,26 @@ def _check_layers(verbs) -> None:
     sub.add_argument("--spec", metavar="SPEC.json", help="arguments per function or layer name (see above)")
     sub.add_argument("--only", metavar="NAMES", help="check only these layers (comma-separated)")
     _add_layer_check_options(sub)
+
+
+def _prove_layer(verbs) -> None:
+    sub = _verb(verbs, "prove-layer", "proving", "run_prove_layer",
+                help="prove one hand-written layer's backward by tracing your numpy code into sympy",
+                description="Run the forward and the backward, unchanged, on arrays of sympy symbols (with a "
+                            "symbolic upstream gradient G), and prove every returned gradient entry equal to "
+                            "sympy's derivative of E = <G, out> (a loss: of the loss), at the sizes of the "
+                            "arguments, on the region where the code's branches are the traced ones. Arguments "
+                            "as for check-layer (--arg, or none for a common layer name; small sizes prove "
+                            "fastest). Exit status 0: proven; 1: refuted or undecided; 2: bad input or cannot "
+                            "trace.")
+    sub.add_argument("target", metavar="FILE.py:NAME", help="as for check-layer: a pair's stem, a forward, a loss")
+    sub.add_argument("--arg", action="append", metavar="NAME=SPEC", help=SPEC_HELP)
+    sub.add_argument("--backward", metavar="NAME", help="the backward, when its name does not follow from NAME")
+    sub.add_argument("--kind", choices=("pair", "loss"), default=None, help="the convention, when the name does "
+                                                                             "not tell it")
+    sub.add_argument("--inputs", metavar="X,W", help="the differentiated inputs, when not every float array")
+    sub.add_argument("--outputs", type=int, metavar="N", help="how many leading values of the forward's result "
+                                                               "are outputs (default: all but the cache)")
+    sub.add_argument("--seed", type=int, default=0, help="seed of the arguments and upstream gradients (default 0)")
+    sub.add_argument("--timeout", type=float, default=60.0,
+                     help="seconds one call of your code may take (default 60)")

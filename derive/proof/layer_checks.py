@@ -1,0 +1,112 @@
+"""Side checks of a traced proof: the point lies in the region, nearby points, and the same code on floats.
+
+- :func:`region_violation`: every recorded condition (branches and domain) holds strictly at the point,
+  evaluated with 40 digits; otherwise the region or the domain may be empty and nothing is proven.
+- :func:`perturbed_points`: points near the traced one that are still in the region (to look for a
+  counterexample when the traced point happens to hide one).
+- :func:`float_disagreement`: the user's forward called twice on float64 arrays at the point gives the same
+  outputs (a function, not a random draw), and the backward on floats gives the gradient the trace gives,
+  to 1e-6 of the gradient's largest entry (float64 rounding of these small layers is many orders below that;
+  code that computes something else on traced arrays than on floats is many orders above it).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import mpmath
+import numpy as np
+
+from gradproof.derive.proof.pointwise import Evaluator
+from gradproof.derive.trace.element import lift
+from gradproof.derive.trace.run import LOSS, Trace
+from gradproof.derive.usercode.guard import UserCodeError, call
+
+#: a condition's value must exceed this (40-digit evaluation) to count as strictly met
+STRICT = mpmath.mpf(10) ** -25
+FLOAT_AGREEMENT = 1e-6
+
+
+def region_violation(trace: Trace, evaluator: Evaluator) -> str:
+    """"" if every condition holds strictly at the point, else a sentence naming the first that does not."""
+    for condition in trace.conditions:
+        if not _holds(condition, evaluator):
+            return (f"the traced point does not satisfy {condition.text()} ({condition.where}) when evaluated "
+                    "with 40 digits: the region may be empty")
+    return ""
+
+
+def _holds(condition, evaluator: Evaluator) -> bool:
+    value = evaluator(condition.expr)
+    return value > STRICT if condition.relation == ">" else abs(value) > STRICT
+
+
+def perturbed_points(trace: Trace, evaluator: Evaluator, count: int = 4, seed: int = 1):
+    """Evaluators at up to ``count`` random points near the traced one that stay in the region and domain."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3 * count):
+        point = {s: v * (1 + 1e-3 * rng.standard_normal()) + 1e-3 * rng.standard_normal()
+                 for s, v in trace.point.items()}
+        nearby = Evaluator(point)
+        if all(_holds(c, nearby) for c in trace.conditions):
+            yield nearby
+            count -= 1
+            if count == 0:
+                return
+
+
+def float_disagreement(trace: Trace) -> list[str]:
+    """Reasons the float64 run contradicts the trace (empty when it agrees)."""
+    values = [_values(array) for array in trace.inputs]
+    douts = [_values(array) for array in trace.douts]
+    try:
+        first, claimed = _run_floats(trace, values, douts)
+        second, _ = _run_floats(trace, values, douts)
+    except UserCodeError as error:
+        return [f"on float64 arrays at the traced point {error}"]
+    if any(not np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) for a, b in zip(first, second)):
+        where = "; ".join(n for n in trace.notes if n.startswith("np.random")) or "random numbers?"
+        return [f"the forward is not a function of its inputs: two calls at the same point gave different outputs "
+                f"({where})"]
+    return [problem for problem in map(_compare, trace.call.input_names(), claimed, trace.gradients) if problem]
+
+
+def _values(array) -> np.ndarray:
+    return np.vectorize(lambda e: lift(e).value, otypes=[float])(_plain(array))
+
+
+def _plain(array) -> np.ndarray:
+    array = np.asarray(array, dtype=object)
+    return array.view(np.ndarray) if type(array) is not np.ndarray else array
+
+
+def _run_floats(trace: Trace, values, douts):
+    call_ = trace.call
+    args = [copy.deepcopy(a) for a in call_.args]
+    for position, value in zip(call_.inputs, values):
+        args[position] = value.copy()
+    result = call(call_.forward, *args, what="the forward (on float64)", timeout=call_.timeout).value
+    if call_.kind == LOSS:
+        return (result[0],), result[1:]
+    n = call_.n_outputs or len(result) - 1
+    cache = result[n] if len(result) == n + 1 else result[n:]
+    grads = call(call_.backward, *[d.copy() for d in douts], cache, what="the backward (on float64)",
+                 timeout=call_.timeout).value
+    grads = (grads,) if len(call_.inputs) == 1 and isinstance(grads, np.ndarray) else tuple(grads)
+    return result[:n], grads
+
+
+def _compare(name: str, on_floats, traced) -> str:
+    try:
+        floats = np.asarray(on_floats, dtype=float)
+        exact = _values(traced)
+    except (TypeError, ValueError, AttributeError):
+        return ""
+    if floats.shape != exact.shape:
+        return f"d{name} has shape {floats.shape} on float64 arrays but {exact.shape} on traced arrays"
+    scale = max(1.0, float(np.max(np.abs(exact), initial=0.0)))
+    worst = float(np.max(np.abs(floats - exact), initial=0.0))
+    if not worst <= FLOAT_AGREEMENT * scale:
+        return (f"on float64 arrays your code returns a different d{name} (off by {worst:.3g}): it does not "
+                "compute the same function on traced arrays, so the trace proves nothing about it")
+    return ""

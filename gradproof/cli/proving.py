@@ -1,0 +1,45 @@
+"""``gradproof prove-layer FILE.py:NAME``: a hand-written layer's backward proven by tracing its numpy code
+(:func:`gradproof.derive.proof.layer.prove_layer`). The target and its arguments are read as
+``check-layer`` reads them.
+
+Exit status: 0 proven, 1 refuted or undecided, 2 bad input or code that cannot be traced (one line naming the
+operation and the line of your file; the numeric check, ``check-layer``, still stands).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from gradproof.cli.common import EXIT_FAILED, EXIT_OK
+from gradproof.cli.layers import _parameters, _resolve, _target
+from gradproof.derive.errors import InputError
+from gradproof.derive.proof.layer import prove_layer
+from gradproof.derive.usercode.discovery import import_file
+from gradproof.numeric.layers import examples
+from gradproof.numeric.layers.arguments import named_arguments
+
+
+def run_prove_layer(args: argparse.Namespace) -> int:
+    path, name = _target(args.target)
+    module = import_file(path, "prove-layer")
+    target = _resolve(module, name, argparse.Namespace(**{**vars(args), "init": None}))
+    if target.kind not in ("pair", "loss"):
+        raise InputError(f"cannot trace: {name} is a {target.kind}; prove-layer traces forward/backward pairs "
+                         "and losses (check-layer checks it numerically)")
+    rng = np.random.default_rng(args.seed)
+    if args.arg:
+        parameters, defaults = _parameters(target)
+        candidates = [named_arguments(args.arg, parameters, rng, defaults)]
+    else:
+        candidates = examples.candidates(target.name, rng)[:1]
+        if not candidates:
+            raise InputError(f"no example arguments for {target.name!r}: give them with --arg NAME=SPEC (e.g. "
+                             "--arg x=randn:1,2,4,4), one per parameter of the forward")
+    inputs = [s.strip() for s in args.inputs.split(",") if s.strip()] if args.inputs else None
+    proof = prove_layer(target.forward, target.backward, tuple(candidates[0]), kind=target.kind, inputs=inputs,
+                        outputs=args.outputs, name=target.name, seed=args.seed, timeout=args.timeout)
+    print(json.dumps(proof.to_dict(), ensure_ascii=False) if args.json else proof.report())
+    return EXIT_OK if proof.ok else EXIT_FAILED

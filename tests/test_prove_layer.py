@@ -1,0 +1,262 @@
+"""prove_layer: hand-written layers traced into sympy and proven, the zoo's planted bugs refuted with
+counterexamples that a finite difference confirms, what cannot be traced named with its line, and attacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from gradproof import prove_layer
+from gradproof.derive.errors import InputError
+from gradproof.derive.proof.algebraic import decide_zero
+from gradproof.derive.proof.derivative import Differentiator
+from gradproof.derive.symbolic.functions import sigmoid
+from gradproof.derive.trace.element import Recorder, Root, Untraceable, recording
+from gradproof.derive.trace.run import symbol_array
+from tests.zoo import layers as L
+from tests.zoo.bugs import BUGS
+from tests.zoo.cases import BUG_CASES, CASES, COURSE
+
+ZOO = Path(__file__).parent / "zoo"
+#: cases whose proof takes more than a few seconds at the zoo's sizes (run with -m slow)
+SLOW_CASES = {"spatial_batchnorm", "spatial_batchnorm_gamma4d", "spatial_groupnorm", "spatial_groupnorm_gamma1d",
+              "lstm", "rnn", "conv_naive", "conv_im2col", "conv_naive_stride1", "conv_im2col_stride1"}
+#: one bug of each kind of mistake runs by default; every bug runs under -m slow
+FAST_BUGS = {"affine_dx_not_reshaped", "relu_mask_from_dout", "leaky_relu_slopes_swapped", "sigmoid_sign",
+             "tanh_not_squared", "linear_sum_dy_negated", "batchnorm_statistics_constant", "layernorm_dgamma_mean",
+             "dropout_no_rescale", "max_pool_overwrite", "max_pool_ties_to_all", "avg_pool_no_divide",
+             "softmax_loss_one_hot_forgotten", "svm_loss_correct_class_once", "logcosh_loss_sinh",
+             "temporal_softmax_loss_mask_ignored", "word_embedding_fancy_add", "rnn_step_dprev_h_untransposed"}
+
+
+def _prove(case, args, **options):
+    return prove_layer(case.forward, case.backward, args, kind=None if case.backward else "loss",
+                       inputs=list(case.differentiable), **options)
+
+
+# ----------------------------------------------------------------------------- the pieces
+
+def test_a_comparison_is_answered_at_the_point_and_recorded():
+    recorder = Recorder()
+    with recording(recorder):
+        x = symbol_array("x", np.array([0.5, -2.0]))
+        relu = np.maximum(x, 0.0)
+    assert [entry.expr for entry in relu] == [sp.Symbol("x[0]", real=True), 0]
+    assert {c.text() for c in recorder.conditions.values()} == {"x[0] > 0", "-x[1] > 0"}
+
+
+def test_a_comparison_at_its_boundary_is_refused_not_guessed():
+    with recording(Recorder()):
+        x = symbol_array("x", np.array([1.0, 1.0]))
+        with pytest.raises(Exception, match="at the point"):
+            bool(x[0] > x[1])
+
+
+def test_a_cast_to_float_names_the_operation_and_the_line():
+    with recording(Recorder()):
+        x = symbol_array("x", np.array([1.0]))
+        with pytest.raises(Untraceable, match=r"cannot trace: float\(\).* at test_prove_layer.py:\d+"):
+            float(x[0])
+
+
+def test_the_memoized_derivative_is_sympys():
+    x, y = sp.symbols("x y", real=True)
+    u = x * y + sp.tanh(x) ** 2 - 3
+    for expr in [sp.exp(u) / (1 + sigmoid(x * u)), Root(u ** 2 + 1) * sp.log(x ** 2 + 1), u ** -3 * sp.sinh(y)]:
+        d = Differentiator()
+        for v in (x, y):
+            assert sp.simplify(d(expr, v) - sp.diff(expr, v)) == 0
+
+
+def test_square_roots_are_reduced_and_other_differences_are_not_called_zero():
+    x, y = sp.symbols("x y", real=True)
+    s = Root(x ** 2 + y ** 2 + 1)
+    assert decide_zero([s ** 2 - x ** 2 - y ** 2 - 1, 1 / s * s ** 3 - s ** 2, (x ** 2 - 1) / (x - 1) - x - 1])
+    assert decide_zero([s - x ** 2 - y ** 2 - 1, s ** 3 - s, sp.exp(x) * sp.exp(-x) - 2]) == [False] * 3
+
+
+def test_sigmoid_rule_used_by_the_tracer_is_the_derivative_of_the_closed_form():
+    z = sp.Symbol("z", real=True)
+    assert sp.simplify(sp.diff(1 / (1 + sp.exp(-z)), z) - sigmoid(z).fdiff().rewrite(sp.exp)
+                       .subs(sigmoid(z), 1 / (1 + sp.exp(-z)))) == 0
+
+
+# ----------------------------------------------------------------------------- the zoo
+
+@pytest.mark.parametrize("name", [n for n in CASES if n not in SLOW_CASES and CASES[n].deterministic])
+def test_every_correct_zoo_layer_is_proven(name):
+    case = CASES[name]
+    proof = _prove(case, case.make_args(np.random.default_rng(0)))
+    assert proof.ok, proof.report()
+    assert proof.sizes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SLOW_CASES))
+def test_every_slow_correct_zoo_layer_is_proven(name):
+    case = CASES[name]
+    assert _prove(case, case.make_args(np.random.default_rng(0))).ok
+
+
+def test_an_unseeded_random_forward_is_not_proven():
+    case = CASES["dropout_unseeded"]
+    proof = _prove(case, case.make_args(np.random.default_rng(0)))
+    assert not proof.ok and not proof.refuted
+    assert "not a function of its inputs" in proof.report() and "np.random at layers.py" in proof.report()
+
+
+def _finite_difference(case, args, proof, entry, h=1e-6):
+    """Central difference of E = ⟨G, out⟩ (a loss: the loss) at the traced point, in float64."""
+    position = list(case.differentiable)[[g[1:] for g in case.grads].index(entry.input)]
+    point = proof.point
+    args = list(args)
+    values = np.vectorize(lambda s: point[s])(symbol_names(entry.input, np.shape(args[position])))
+
+    def energy(x):
+        call = list(args)
+        call[position] = x
+        result = case.forward(*[a.copy() if isinstance(a, np.ndarray) else dict(a) if isinstance(a, dict) else a
+                                for a in call])
+        if case.backward is None:
+            return result[0]
+        outs = result[:-1]
+        return sum(float(np.sum(np.vectorize(lambda s: point[s])(symbol_names("G" if len(outs) == 1 else f"G{k + 1}",
+                                                                                np.shape(o))) * o))
+                   for k, o in enumerate(outs))
+    for p, name in zip(case.differentiable, [gr[1:] for gr in case.grads]):
+        if p != position:
+            args[p] = np.vectorize(lambda s: point[s])(symbol_names(name, np.shape(args[p])))
+    plus, minus = values.copy(), values.copy()
+    plus[entry.index] += h
+    minus[entry.index] -= h
+    high, low = energy(plus), energy(minus)
+    # error model: a few ulps of |E| per evaluation (64, to cover the sums) over 2h, plus the truncation
+    # h^2/6 |f'''| with |f'''| taken as at most 1e3 at these points
+    bound = 64 * np.finfo(float).eps * max(abs(high), abs(low), 1.0) / (2 * h) + h ** 2 / 6 * 1e3
+    return (high - low) / (2 * h), bound
+
+
+def symbol_names(name, shape):
+    names = np.empty(shape, dtype=object)
+    for index in np.ndindex(shape):
+        names[index] = f"{name}[{','.join(map(str, index))}]" if shape else name
+    return names
+
+
+def _check_bug(bug):
+    case = CASES[bug.layer]
+    args = BUG_CASES[bug.name](np.random.default_rng(0))
+    proof = prove_layer(bug.forward, bug.backward, args, kind=None if bug.backward else "loss",
+                        inputs=list(case.differentiable))
+    if bug.name == "max_pool_ties_to_all":  # ties: not differentiable there; traced off the boundary
+        assert proof.ok and "branch boundary" in proof.notes[0]
+        return
+    refuted = {e.input for e in proof.refuted}
+    assert refuted == {g[1:] for g in bug.wrong_inputs}, proof.report()
+    assert "REFUTED" in proof.report()
+    for entry in [e for e in proof.refuted if e.counterexample.shape == ""][:3]:
+        fd, bound = _finite_difference(case, args, proof, entry)
+        direct, claimed = float(entry.counterexample.direct), float(entry.counterexample.claimed)
+        assert abs(fd - direct) <= bound, (entry.name, fd, direct, bound)
+        assert abs(fd - claimed) > bound, (entry.name, fd, claimed, bound)
+
+
+@pytest.mark.parametrize("bug", [b for b in BUGS if b.name in FAST_BUGS], ids=lambda b: b.name)
+def test_every_planted_bug_is_refuted_where_the_numbers_say_it_is_wrong(bug):
+    _check_bug(bug)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("bug", [b for b in BUGS if b.name not in FAST_BUGS], ids=lambda b: b.name)
+def test_every_slow_planted_bug_is_refuted(bug):
+    _check_bug(bug)
+
+
+@pytest.mark.parametrize("name", sorted(COURSE))
+def test_the_course_module_proven_refuted_or_cannot_trace_never_a_traceback(name):
+    course = COURSE[name]
+    args = course.make_args(np.random.default_rng(0))
+    try:
+        proof = prove_layer(course.forward, course.backward, args, kind=None if course.backward else "loss",
+                            inputs=list(course.differentiable))
+    except InputError as error:
+        assert str(error).startswith("cannot trace:") and "\n" not in str(error)
+        assert course.status in ("pass_body", "returns_none", "not_implemented", "python2", "backward_raises")
+        assert ".py:" in str(error)
+        return
+    expected = {"correct": "proven", "mutates_input": "proven", "prints": "proven", "zeros": "refuted",
+                "unseeded_random": "undecided"}[course.status]
+    assert proof.status == expected, proof.report()
+
+
+# ----------------------------------------------------------------------------- untraceable and adversarial
+
+def _inverse_forward(x):
+    return np.linalg.inv(x), x
+
+
+def _float_cast_forward(x):
+    return x.astype(float) * 2, None
+
+
+def test_linalg_and_casts_stop_with_the_operation_and_the_line():
+    with pytest.raises(Untraceable, match=r"cannot trace: np.linalg.inv at test_prove_layer.py:\d+"):
+        prove_layer(_inverse_forward, lambda d, c: d, (np.eye(2) + 0.1,))
+    with pytest.raises(Untraceable, match=r"astype\(float64\).* at test_prove_layer.py:\d+"):
+        prove_layer(_float_cast_forward, lambda d, c: 2 * d, (np.ones(2),))
+
+
+def _sniffing_backward(dout, cache):
+    x = cache
+    right = dout * (x > 0)
+    return right if x.dtype == object else 2 * right  # correct only when it is being traced
+
+
+def test_a_backward_that_behaves_differently_on_floats_is_not_proven():
+    proof = prove_layer(L.relu_forward, _sniffing_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert not proof.ok and "float64" in proof.report()
+
+
+def _size_dependent_backward(dout, cache):
+    x = cache
+    return dout * (x > 0) * (1 if x.size <= 4 else 2)  # wrong only past the traced size
+
+
+def test_a_proof_covers_the_sizes_traced_and_says_so():
+    small = prove_layer(L.relu_forward, _size_dependent_backward, (np.array([[0.5, -1.0]]),))
+    assert small.ok and "covers these sizes only" in small.report() and small.sizes["x"] == (1, 2)
+    large = prove_layer(L.relu_forward, _size_dependent_backward, (np.linspace(-1.05, 1, 6).reshape(2, 3),))
+    assert large.status == "refuted"
+
+
+def _off_region_backward(dout, cache):
+    x = cache
+    right = dout * (x > 0)
+    return right if np.sum(x) < 10 else -right  # wrong off the traced region
+
+
+def test_a_backward_wrong_off_the_region_is_proven_only_on_the_stated_region():
+    proof = prove_layer(L.relu_forward, _off_region_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert proof.ok
+    assert any("- 10 < 0" in c or "10 - " in c or "< 10" in c or "-x[0,0]" in c for c in proof.region), proof.region
+    wrong = prove_layer(L.relu_forward, _off_region_backward, (np.array([[5.0, -1.0, 7.0]]),))
+    assert wrong.status == "refuted"
+
+
+def test_the_command_line_exit_statuses_and_json():
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "gradproof", "prove-layer", *argv], capture_output=True,
+                              text=True, cwd=ZOO, timeout=300)
+    proven = run("layers.py:relu", "--json")
+    assert proven.returncode == 0 and json.loads(proven.stdout)["ok"] is True
+    refuted = run("course_layers.py:avg_pool")
+    assert refuted.returncode == 1 and "REFUTED" in refuted.stdout
+    untraceable = run("course_layers.py:batchnorm", "--json")
+    assert untraceable.returncode == 2 and "cannot trace" in json.loads(untraceable.stdout)["error"]
+    assert "Traceback" not in untraceable.stderr
