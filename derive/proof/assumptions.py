@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from gradproof.derive.model.notation import sub
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 
@@ -12,6 +13,6 @@ def target_assumptions(sym: SymbolicNetwork) -> tuple[dict, tuple[str, ...]]:
     if sym.network.loss.targets != "probabilities":
         return {}, ()
     *rest, last = sym.y
+    others = "".join(f" − y{sub(k)}" for k in range(1, len(sym.y)))
     return ({last: 1 - sp.Add(*rest)},
-            ("the targets are probabilities (Σₖ yₖ = 1): "
-             f"y{len(sym.y)} is replaced by 1 − (the other targets)",))
+            (f"the targets are probabilities (Σₖ yₖ = 1), so y{sub(len(sym.y))} = 1{others} is substituted",))

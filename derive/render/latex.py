@@ -13,25 +13,15 @@ import re
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from gradproof.derive.symbolic.functions import Exp
+from gradproof.derive.render.names import Marked, marked  # noqa: F401 - marked: the colour mark, used with this printer
 from gradproof.derive.render.printing import factor_rank
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 GREEK = {"σ": r"\sigma", "Ψ": r"\Psi", "Σ": r"\Sigma", "ξ": r"\xi"}
 FUNCTIONS = {"sigmoid": r"\sigma", "Exp": None, "Heaviside": "H", "relu": r"\operatorname{relu}",
-             "softplus": r"\operatorname{softplus}", "tanh": r"\tanh", "a": "a", "a'": "a'"}
+             "softplus": r"\operatorname{softplus}", "tanh": r"\tanh", "log": r"\log", "a": "a", "a'": "a'"}
 #: the widest visible line, in characters of \small math (A4, 2 cm margins, less the "lhs &=" column)
 LINE_BUDGET = 62
-
-
-class Marked(sp.Function):
-    """``Marked(expr, colour)``: print ``expr`` in ``colour``; only for display."""
-
-    nargs = 2
-
-
-def marked(expr, colour: str):
-    return Marked(expr, sp.Symbol(colour))
 
 
 def prime(name: str):
@@ -84,6 +74,15 @@ class SourceTextLatexPrinter(LatexPrinter):
     def _print_PsiEntry(self, expr):
         return f"{{}}^{{{expr.layer}}}\\Psi_{{{expr.unit}}}"
 
+    def _print_OutputName(self, expr):
+        return f"a_{{{expr.position}}}"
+
+    def _print_SoftmaxSum(self, expr):
+        return "S"
+
+    def _print_Sensitivity(self, expr):
+        return f"\\frac{{\\partial E}}{{\\partial {{}}^{{{expr.layer}}}z_{{{expr.unit}}}}}"
+
     def _print_Marked(self, expr):
         return f"{{\\color{{{expr.args[1]}}}{self._print(expr.args[0])}}}"
 
@@ -92,9 +91,7 @@ class SourceTextLatexPrinter(LatexPrinter):
         if name == "Exp":
             text = f"e^{{{self._print(expr.args[0])}}}"
             return text if exp is None else f"\\left({text}\\right)^{{{exp}}}"
-        if name not in FUNCTIONS and not name.endswith("'"):
-            return super()._print_Function(expr, exp)
-        base = FUNCTIONS.get(name) or _prime_name(name)
+        base = FUNCTIONS.get(name) or (_prime_name(name) if name.endswith("'") else f"\\operatorname{{{name}}}")
         args = expr.args[:1] if name == "Heaviside" else expr.args
         text = f"{base}\\left({', '.join(self._print(arg) for arg in args)}\\right)"
         return text if exp is None else f"{text}^{{{exp}}}"
@@ -104,18 +101,14 @@ class SourceTextLatexPrinter(LatexPrinter):
 
 def _prime_name(name: str) -> str:
     base = name[:-1]
-    return (FUNCTIONS.get(base) or base) + "'"
+    return (FUNCTIONS.get(base) or (base if len(base) == 1 else f"\\operatorname{{{base}}}")) + "'"
 
 
 def latex_names(sym: SymbolicNetwork) -> dict:
-    """Every weighted sum as ``{}^{l}z_{i}``; for a softmax output, its outputs as ``a_{k}`` and their
-    common denominator Σⱼ e^{zⱼ} as ``S``."""
-    names = {z: f"{{}}^{{{layer}}}z_{{{unit + 1}}}" for layer, column in enumerate(sym.z)
-             for unit, z in enumerate(column)}
-    if sym.network.activations[-1].name == "softmax":
-        names.update({out: f"a_{{{k + 1}}}" for k, out in enumerate(sym.output)})
-        names[sp.Add(*(Exp(z) for z in sym.z[-1]))] = "S"
-    return names
+    """Every weighted sum as ``{}^{l}z_{i}`` (they only ever stand as a function's argument or a whole
+    factor, so the name prints where the sum's brackets would)."""
+    return {z: f"{{}}^{{{layer}}}z_{{{unit + 1}}}" for layer, column in enumerate(sym.z)
+            for unit, z in enumerate(column)}
 
 
 def visible_width(latex: str) -> float:

@@ -10,7 +10,7 @@ from gradproof.derive.model import display
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof.result import Proof
 from gradproof.derive.render.derivation import Derivation
-from gradproof.derive.render.document import lhs_latex
+from gradproof.derive.render.document import forward_rows, lhs_latex
 from gradproof.derive.render.latex import SourceTextLatexPrinter, equation_rows, latex_names
 
 
@@ -23,29 +23,15 @@ def network_latex(network) -> str:
             f"&{shapes}\\\\&{acts};\\ {network.loss.latex}\\end{{aligned}}$$")
 
 
-def derivation_latex(derivation) -> str:
+def notebook_rows(derivation) -> list:
+    """The forward phase and the Ψ pattern, entry by entry, as (lhs, rhs, printer) rows."""
     printer = SourceTextLatexPrinter(abbreviations=latex_names(derivation.sym))
-    names = printer.abbreviations
-    rows = []
-    for lhs, rhs in derivation.forward_phase():
-        name = _lhs(lhs)
-        if name.startswith("{}^"):  # a weighted sum: in full, in column order, not as its own name
-            own = SourceTextLatexPrinter({"order": "none"}, {k: v for k, v in names.items() if v != name})
-            rows.append(equation_rows(name, rhs, own))
-        else:
-            rows.append(equation_rows(name, rhs, printer))
-    psi = SourceTextLatexPrinter(abbreviations=names)
-    rows += [equation_rows(_lhs(lhs), rhs, psi) for lhs, rhs in derivation.backward_phase()]
-    return "$$\\begin{aligned}" + " \\\\\n".join(rows) + "\\end{aligned}$$"
+    return forward_rows(derivation) + [(lhs_latex(lhs), rhs, printer) for lhs, rhs in derivation.backward_phase()]
 
 
-def _lhs(text: str) -> str:
-    if "Ψ" in text:
-        digits = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-        layer, unit = text.split("Ψ")
-        return (f"{{}}^{{{''.join(str(digits.index(c)) for c in layer)}}}\\Psi_"
-                f"{{{''.join(str(ord(c) - ord('₀')) for c in unit)}}}")
-    return lhs_latex(text)
+def derivation_latex(derivation) -> str:
+    rows = [equation_rows(lhs, rhs, printer) for lhs, rhs, printer in notebook_rows(derivation)]
+    return "$$\\begin{aligned}" + " \\\\[2pt]\n".join(rows) + "\\end{aligned}$$"
 
 
 def proof_html(proof) -> str:

@@ -14,6 +14,7 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from gradproof.derive.model.notation import sub, sup, weight_text, z_text
+from gradproof.derive.render.names import Marked
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 FUNCTION_NAMES = {"sigmoid": "σ", "Exp": "exp", "Heaviside": "H", "a'": "a'"}
@@ -44,6 +45,18 @@ class SourceTextPrinter(StrPrinter):
     def _print_Target(self, expr):
         return f"y{sub(expr.position)}"
 
+    def _print_OutputName(self, expr):
+        return f"a{sub(expr.position)}"
+
+    def _print_SoftmaxSum(self, expr):
+        return "S"
+
+    def _print_Sensitivity(self, expr):
+        return f"(∂E/∂{z_text(expr.layer, expr.unit)})"
+
+    def _print_Marked(self, expr):
+        return self._print(expr.args[0])
+
     def _print_Function(self, expr):
         name = expr.func.__name__
         args = expr.args[:1] if name == "Heaviside" else expr.args
@@ -65,9 +78,10 @@ class SourceTextPrinter(StrPrinter):
         base, exp = expr.as_base_exp()
         if exp.is_Integer and 1 < exp < 10:
             return self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + sup(exp)
-        if exp == -1:
-            return "1/" + self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
-        return super()._print_Pow(expr, rational)
+        if exp.is_Integer and exp < 0:
+            return "1/" + self._print(base ** -exp)
+        return self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + "^" + self.parenthesize(
+            exp, PRECEDENCE["Pow"], strict=True)
 
     def _print_Add(self, expr, order=None):
         terms = self._as_ordered_terms(expr, order=order)
@@ -107,9 +121,10 @@ class SourceTextPrinter(StrPrinter):
 
 
 def factor_rank(factor) -> int:
-    """A number first, then weights, then Ψ, then the rest: ˡwʲᵢ·x, as the source text writes it."""
+    """A number first, then a sensitivity ∂E/∂z, weights, Ψ, then the rest: ˡwʲᵢ·x, as the source text
+    writes it, and (∂E/∂ˡzⱼ)·∂ˡzⱼ/∂w as the chain rule does."""
     kind = type(factor).__name__
-    return {"Weight": 0, "PsiEntry": 1}.get(kind, -1 if factor.is_Number else 2)
+    return {"Sensitivity": 0, "Weight": 1, "PsiEntry": 2}.get(kind, -1 if factor.is_Number else 3)
 
 
 def z_abbreviations(sym: SymbolicNetwork) -> dict:

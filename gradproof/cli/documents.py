@@ -49,9 +49,9 @@ def run_latex(args) -> int:
 
 
 def _chosen(network, weights):
-    if weights is None:
-        bias = [(layer, 0, 1) for layer in range(network.depth)] if network.bias else []
-        return bias + [(layer, 1, 1) for layer in range(network.depth)]
+    if weights is None:  # from the output down, each layer's first bias weight and first weight
+        return [(layer, source, 1) for layer in reversed(range(network.depth))
+                for source in ((0, 1) if network.bias else (1,))]
     return "all" if weights == ["all"] else weights
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 
 from gradproof.derive.model.notation import tex_text, weight_text
+from gradproof.numeric.differences.stencils import SCALES
 
 COLUMNS = ("weight", "L,J,I", "analytic", "direct", "finite diff.", "|an. − FD|", "rel. error",
            "tolerance", "share")
@@ -81,10 +82,18 @@ def latex_section(results) -> str:
             f"{first.seed}, every weight's gradient by the recurrence ({tex_text(first.analytic_name)}) was "
             "compared with "
             "the finite-difference definition of the derivative, each method with a tolerance derived from its "
-            "error bound (truncation from the steps $h$, $2h$, $4h$; rounding from a running error analysis of "
-            "the forward pass). \\emph{Used} is the largest share of its tolerance any weight used.\n"
+            f"error bound: its truncation from the same formula at the steps {_steps()} (the first "
+            f"{len(SCALES) - 1} terms of its error expansion solved for exactly, the rest bounded by the last "
+            "of them), its rounding from a running error analysis of the forward pass. \\emph{Used} is the "
+            "largest share of its tolerance any weight used.\n"
             "\\begin{center}\\begin{tabular}{lrrrrrc}\nmethod & step $h$ & weights & max.\\ rel.\\ error & used & ms "
             "& agree \\\\ \\hline\n" + rows + "\n\\end{tabular}\\end{center}\n")
+
+
+def _steps() -> str:
+    """The steps the truncation bound uses, as ``$h$, $2h$, $4h$ and $8h$`` (from the stencils)."""
+    steps = [f"${'' if k == 1 else k}h$" for k in SCALES]
+    return ", ".join(steps[:-1]) + " and " + steps[-1]
 
 
 def _tex_number(value: float) -> str:
