@@ -10,11 +10,13 @@ The negative controls break each printer's bracket rule and show the round trip 
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
 import sympy as sp
-from hypothesis import given, strategies as st
+from hypothesis import assume, given, settings, strategies as st
+from sympy.printing.latex import LatexPrinter
 
 from gradproof.cli.symbolic import proof_summary
 from gradproof.derive.model.activations import Elementwise
@@ -23,7 +25,8 @@ from gradproof.derive.model.notation import weight_text
 from gradproof.derive.proof.prove import prove
 from gradproof.derive.render import document as document_module
 from gradproof.derive.render.derivation import Derivation
-from gradproof.derive.render.latex import SourceTextLatexPrinter
+from gradproof.derive.render import latex as latex_module
+from gradproof.derive.render.latex import equation_rows
 from gradproof.derive.render.names import expand_names
 from gradproof.derive.render.notebook import derivation_latex, notebook_rows
 from gradproof.derive.render.printing import SourceTextPrinter
@@ -51,11 +54,11 @@ EXTRA_FUNCTIONS = {"gelu": gelu}
 
 
 @st.composite
-def networks(draw, max_width: int = 3, max_depth: int = 3) -> Network:
+def networks(draw, max_width: int = 3, max_depth: int = 3, hidden=HIDDEN) -> Network:
     depth = draw(st.integers(1, max_depth))
     sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
     loss = draw(st.sampled_from(("half-sse", "mse", "bce", "softmax-ce")))
-    names = draw(st.lists(st.sampled_from(HIDDEN), min_size=depth, max_size=depth))
+    names = draw(st.lists(st.sampled_from(hidden), min_size=depth, max_size=depth))
     if loss == "bce":
         names[-1] = "sigmoid"
     elif loss == "softmax-ce" or draw(st.booleans()) and draw(st.booleans()):
@@ -125,18 +128,24 @@ def text_mismatches(derivation: Derivation, width: int = 100) -> list[str]:
 
 # --- LaTeX -----------------------------------------------------------------------------------------
 
-def printed_latex_rows(tex: str, skip_sections=("The pattern",)) -> list[tuple[str, str]]:
+def printed_latex_rows(tex: str, skip_sections=("The pattern",), only: str = "") -> list[tuple[str, str]]:
     """(lhs, rhs) of every equation in the align*/aligned environments of ``tex``, outside the sections
-    that state the recurrence as notation."""
+    that state the recurrence as notation (or only in the section titled ``only``)."""
     rows = []
     for section in re.split(r"\\section\{", tex):
-        if section.startswith(skip_sections):
+        if section.startswith(skip_sections) or not section.startswith(only):
             continue
         for body in re.findall(r"\\begin\{(?:align\*|aligned)\}(.*?)\\end\{(?:align\*|aligned)\}", section, re.S):
             for equation in body.split(" \\\\[2pt]\n"):
                 lhs, rhs = equation.split("&=", 1)
-                rows.append((lhs.strip(), rhs))
+                rows.append((lhs.strip(), rhs.strip().removesuffix("+ \\cdots")))  # a residual's first terms
     return rows
+
+
+@functools.lru_cache(maxsize=None)
+def _read_latex(latex: str):
+    """parse_latex (antlr, pure Python) takes about 2 ms a character: rows repeat across networks."""
+    return read_latex(latex, EXTRA_FUNCTIONS)
 
 
 def latex_mismatches(printed_rows, expected_rows, sym) -> list[str]:
@@ -144,7 +153,7 @@ def latex_mismatches(printed_rows, expected_rows, sym) -> list[str]:
         "the printed rows are not the document's equations"
     bad = []
     for (lhs, latex), (_, original, _printer) in zip(printed_rows, expected_rows):
-        if not same(_resolve(read_latex(latex, EXTRA_FUNCTIONS), sym), _resolve(original, sym)):
+        if not same(_resolve(_read_latex(latex), sym), _resolve(original, sym)):
             bad.append(f"{lhs} = {latex}")
     return bad
 
@@ -168,6 +177,11 @@ def claims_hold(derivation: Derivation) -> None:
 
 # --- the property tests -----------------------------------------------------------------------------
 
+#: sympy's LaTeX parser (antlr, pure Python) reads about 500 characters a second: the LaTeX round trips
+#: run a quarter of the profile's examples (ci: 5, thorough: 250), the unicode one all of them
+LATEX_EXAMPLES = settings(max_examples=max(3, settings.default.max_examples // 4))
+
+
 @given(network=networks(), width=st.integers(40, 140))
 def test_unicode_derivation_reads_back(network, width):
     derivation = Derivation.of(network, "all" if network.n_weights <= 12 else None)
@@ -175,14 +189,107 @@ def test_unicode_derivation_reads_back(network, width):
     claims_hold(derivation)
 
 
+@LATEX_EXAMPLES
 @given(network=networks())
 def test_latex_document_reads_back(network):
     derivation = Derivation.of(network, "all" if network.n_weights <= 12 else None)
     assert document_mismatches(derivation) == []
 
 
+@LATEX_EXAMPLES
 @given(network=networks())
 def test_notebook_derivation_reads_back(network):
     derivation = Derivation.of(network)
     rows = printed_latex_rows(derivation_latex(derivation))
     assert latex_mismatches(rows, notebook_rows(derivation), derivation.sym) == []
+
+
+RESIDUAL_MISTAKES = ("sign-error", "missing-a-prime", "a-prime-at-activation", "loop-ends-early", "wrong-layer-input")
+
+
+#: a counterexample needs numbers: the opaque user activation has none (the proof cannot refute with it)
+@LATEX_EXAMPLES
+@given(network=networks(max_width=2, max_depth=2, hidden=tuple(h for h in HIDDEN if h != "gelu")),
+       mistake=st.sampled_from(RESIDUAL_MISTAKES))
+def test_refuted_residuals_read_back(network, mistake):
+    proof = prove(network, MISTAKES[mistake].recurrence, diagnose=False)
+    assume(proof.refuted)
+    sym = SymbolicNetwork(network)
+    lines = [line.split("expanded): ", 1)[1] for line in proof_summary(proof).splitlines()
+             if "residual (direct − claimed" in line]
+    assert len(lines) == len(proof.refuted)
+    for line, result in zip(lines, proof.refuted):
+        shown, cut, rest = line.partition(" + … (")
+        value = _resolve(read_text(shown, EXTRA_FUNCTIONS), sym)
+        if not cut:
+            assert same(value, result.residual), line
+            continue
+        # a long residual shows its first terms: each is a term of the residual, and the count is right
+        terms, more = set(sp.Add.make_args(sp.expand(result.residual))), int(rest.split(" ")[0])
+        shown_terms = sp.Add.make_args(sp.expand(value))
+        assert set(shown_terms) <= terms and len(shown_terms) + more == len(terms), line
+    tex = document_module.document(Derivation.of(network), proof)
+    residuals = document_module.residual_rows(proof)
+    assert latex_mismatches(printed_latex_rows(tex, only="The proof"), residuals, sym) == []
+    for (_, shown, _), result in zip(document_module.residual_rows(proof), proof.refuted):  # the document's
+        assert set(sp.Add.make_args(sp.expand(shown))) <= set(sp.Add.make_args(sp.expand(result.residual)))
+
+
+# --- negative controls: a broken bracket rule fails the round trip --------------------------------------
+
+def _no_brackets_text(self, item, level, strict=False):
+    return self._print(item)
+
+
+def _no_brackets_latex(self, expr, first=False, last=False):
+    return False
+
+
+def test_the_unicode_round_trip_fails_on_a_printer_that_drops_brackets(monkeypatch):
+    derivation = Derivation.of(Network.from_spec("2,3,2", "tanh", "softmax-ce"), "all")
+    assert text_mismatches(derivation) == []
+    monkeypatch.setattr(SourceTextPrinter, "parenthesize", _no_brackets_text)
+    bad = text_mismatches(derivation)
+    assert any("(1 − tanh" not in line and "1 − tanh" in line for line in bad), bad
+
+
+def test_the_latex_round_trip_fails_on_a_printer_that_drops_brackets(monkeypatch):
+    derivation = Derivation.of(Network.source_text(), [(2, 1, 1), (1, 1, 1)])
+    assert document_mismatches(derivation) == []
+    monkeypatch.setattr(LatexPrinter, "_needs_mul_brackets", _no_brackets_latex)
+    bad = document_mismatches(derivation)
+    assert len(bad) >= 5 and any(line.startswith("{}^{2}\\Psi_{1} =") for line in bad), bad
+
+
+def test_the_latex_round_trip_fails_when_broken_rows_lose_their_brackets(monkeypatch):
+    derivation = Derivation.of(Network.from_spec("3,4,4,3", "tanh", "half-sse"), [(0, 1, 1)])
+    rows = document_module.definition_rows(derivation)
+    assert any("\\bigl(" in equation_rows(lhs, rhs, printer) for lhs, rhs, printer in rows)  # rows really break
+    assert document_mismatches(derivation) == []
+    monkeypatch.setattr(latex_module, "_break_factor", lambda factor, printer, budget: [printer.doprint(factor)])
+    assert document_mismatches(derivation) != []
+
+
+# --- every activation and every loss, whatever hypothesis draws -------------------------------------------
+
+COVERAGE = [("sigmoid", "half-sse", "sigmoid"), ("tanh", "mse", "tanh"), ("relu", "bce", "sigmoid"),
+            ("softplus", "softmax-ce", "softmax"), ("identity", "half-sse", "softmax"),
+            ("generic", "mse", "softmax"), ("swish", "bce", "sigmoid"), ("gelu", "softmax-ce", "softmax")]
+
+
+@pytest.mark.parametrize("hidden, loss, output", COVERAGE, ids=[f"{h}-{l}-{o}" for h, l, o in COVERAGE])
+def test_every_activation_and_loss_reads_back_in_both_printers(hidden, loss, output):
+    network = Network.from_spec([2, 2, 2], [USER.get(hidden, hidden), output], loss, bias=hidden != "identity")
+    derivation = Derivation.of(network, "all")
+    assert text_mismatches(derivation) == []
+    assert document_mismatches(derivation) == []
+    claims_hold(derivation)
+
+
+@pytest.mark.slow
+def test_the_issues_network_reads_back():
+    """[4,6,5,3] tanh with softmax-ce: its document lost brackets and printed five pages of raw sympy."""
+    network = Network.from_spec("4,6,5,3", "tanh", "softmax-ce")
+    derivation = Derivation.of(network, [(2, 0, 1), (2, 1, 1), (1, 0, 1), (1, 1, 1), (0, 0, 1), (0, 1, 1)])
+    assert text_mismatches(derivation) == [] and document_mismatches(derivation) == []
+    claims_hold(derivation)

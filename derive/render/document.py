@@ -14,6 +14,7 @@ import sympy as sp
 from gradproof.derive.render.derivation import Derivation
 from gradproof.derive.render.latex import SourceTextLatexPrinter, equation_rows, latex_names, prime
 from gradproof.derive.render.names import Sensitivity, in_outputs, marked
+from gradproof.derive.render.printing import leading_terms, z_abbreviations
 from gradproof.derive.model.network import Network
 from gradproof.derive.symbolic.conv import weight_terms
 from gradproof.derive.symbolic.forms import ElementwiseForm, activation_form
@@ -286,21 +287,36 @@ def proof_section(proof) -> str:
     verdict = (f"All {proof.total} weights are proven" if proof.ok else
                f"{proof.proven} of {proof.total} weights are proven, {len(proof.refuted)} refuted")
     method = METHODS.get(proof.method) or f"Method: {tex_text(proof.method_description)}."
-    refuted = ""
-    if proof.refuted:
-        refuted = ("Each refuted weight's residual, $\\partial E/\\partial w$ by \\texttt{sympy.diff} minus the "
-                   "recurrence's entry (its numerator, expanded), is not zero:\n" + _align(residual_rows(proof)))
+    refuted = _residual_section(proof) if proof.refuted else ""
     return (f"{method}\n\n"
             "\\begin{center}\\begin{tabular}{rrr}\nlayer & proven & weights \\\\ \\hline\n" + rows +
             "\n\\end{tabular}\\end{center}\n" + f"{verdict} in {proof.seconds:.2f}\\,s. " + refuted +
             "The lemmas the proof rests on:\n\\begin{itemize}\n" + lemmas + "\n\\end{itemize}\n" + assumptions)
 
 
+#: a residual longer than this (characters of unicode) shows its first terms, then ⋯
+RESIDUAL_LIMIT = 300
+
+
 def residual_rows(proof) -> list[Row]:
+    """Each refuted weight's residual, or its first terms where it is long (:func:`_residual_section`
+    ends those rows with ``+ \\cdots``)."""
     sym = SymbolicNetwork(proof.network)
-    printer = SourceTextLatexPrinter(abbreviations=latex_names(sym))
-    return [(f"r\\bigl({printer.doprint(sym.weight(result.weight))}\\bigr)", result.residual, printer)
-            for result in proof.refuted]
+    printer = SourceTextLatexPrinter({"order": "none"}, abbreviations=latex_names(sym))
+    names = z_abbreviations(sym)
+    return [(f"r\\bigl({printer.doprint(sym.weight(r.weight))}\\bigr)",
+             leading_terms(r.residual, names, RESIDUAL_LIMIT)[0], printer) for r in proof.refuted]
+
+
+def _residual_section(proof) -> str:
+    names = z_abbreviations(SymbolicNetwork(proof.network))
+    rows = []
+    for (lhs, shown, printer), result in zip(residual_rows(proof), proof.refuted):
+        left_out = leading_terms(result.residual, names, RESIDUAL_LIMIT)[1]
+        rows.append(equation_rows(lhs, shown, printer) + (" + \\cdots" if left_out else ""))
+    return ("Each refuted weight's residual $r(w)$, $\\partial E/\\partial w$ by \\texttt{sympy.diff} minus the "
+            "recurrence's entry (its numerator, expanded), is not zero; a long one is shown by its first terms:\n"
+            "{\\small\n\\begin{align*}\n" + " \\\\[2pt]\n".join(rows) + "\n\\end{align*}}\n")
 
 
 def definition_rows(derivation: Derivation) -> list[Row]:

@@ -137,6 +137,28 @@ def text(expr, abbreviations: dict | None = None, order: str | None = None) -> s
     return SourceTextPrinter({"order": order}, abbreviations=abbreviations).doprint(expr)
 
 
+def leading_terms(expr, abbreviations: dict | None = None, limit: int = 400) -> tuple[sp.Expr, int]:
+    """``(shown, left out)``: ``expr`` itself and 0 if it prints in ``limit`` characters; otherwise the sum
+    of its first terms in printing order, as many as fit (at least one), and how many terms are left out."""
+    if len(text(expr, abbreviations)) <= limit or not isinstance(expr, sp.Add):
+        return expr, 0
+    printer = SourceTextPrinter(abbreviations=abbreviations)
+    terms = sorted(printer._as_ordered_terms(expr), key=lambda term: term.could_extract_minus_sign())
+    kept = 1
+    while kept < len(terms) and len(text(sp.Add(*terms[:kept + 1], evaluate=False), abbreviations, "none")) <= limit:
+        kept += 1
+    return sp.Add(*terms[:kept], evaluate=False), len(terms) - kept
+
+
+def leading(expr, abbreviations: dict | None = None, limit: int = 400) -> str:
+    """``expr`` printed whole if it fits in ``limit`` characters; otherwise its first terms, then
+    ``+ … (N more terms)``: what is shown is a true part of the sum."""
+    shown, left_out = leading_terms(expr, abbreviations, limit)
+    if not left_out:
+        return text(expr, abbreviations)
+    return f"{text(shown, abbreviations, order='none')} + … ({left_out} more terms)"
+
+
 def wrap(line: str, width: int | None = None, indent: int = 4) -> str:
     """Break a long printed equation before + and − signs to fit ``width`` columns: at the top level
     first, inside parentheses only where a top-level term is still too long."""

@@ -14,7 +14,7 @@ from gradproof.derive.symbolic.recurrence import PSI, PsiRecurrence
 from gradproof.derive.usercode.loading import load_function
 from gradproof.derive.model.network import Network
 from gradproof.derive.model.notation import weight_text
-from gradproof.derive.render.printing import text, z_abbreviations
+from gradproof.derive.render.printing import leading, z_abbreviations
 from gradproof.derive.proof.prove import SYMBOLIC_CONV_LIMIT, prove
 from gradproof.derive.proof.result import Proof
 from gradproof.derive.symbolic.network import SymbolicNetwork
@@ -95,10 +95,6 @@ def run_general(args) -> int:
     return EXIT_OK if proof.ok else EXIT_FAILED
 
 
-def _short(printed: str, limit: int = 160) -> str:
-    return printed if len(printed) <= limit else printed[: limit - 1] + "…"
-
-
 def proof_summary(proof: Proof) -> str:
     """Per-layer counts, lemmas, failures with their counterexamples, method and verdict."""
     counted = "agree at random points" if proof.method == "random" else "proven"
@@ -109,7 +105,7 @@ def proof_summary(proof: Proof) -> str:
     for result in proof.refuted + proof.undecided:
         why = result.counterexample.describe() if result.counterexample else "no counterexample found"
         lines.append(f"  {result.status}: ∂E/∂{weight_text(*result.weight)}: {why}")
-        lines.append(f"      residual (direct − claimed, expanded): {_short(text(result.residual, names))}")
+        lines.append(f"      residual (direct − claimed, expanded): {leading(result.residual, names)}")
     lines += [f"diagnosis: {sentence}" for sentence in proof.diagnosis]
     lines.append(f"method: {proof.method} ({proof.method_description})")
     if proof.ok:
