@@ -91,7 +91,6 @@ def run_plot(args) -> int:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-
     if Path(args.output).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise InputError(f"-o {args.output}: write a .png, .pdf or .svg file")
     figure, ax = plt.subplots(figsize=(7, 4.5))
@@ -100,7 +99,7 @@ def run_plot(args) -> int:
         network.require_dense("gradproof plot error-vs-step")
         plots.error_vs_step(random_sample(network, seed=args.seed), ax=ax)
     else:
-        plots.cost(ax=ax)
+        plots.cost(network_from_args(args), ax=ax)
     figure.tight_layout()
     figure.savefig(args.output, dpi=120)
     print(f"wrote {args.output}")
