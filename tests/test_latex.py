@@ -15,6 +15,8 @@ from gradproof.derive.symbolic.recurrence import direct_gradients
 from gradproof.derive.render.latex import LINE_BUDGET, SourceTextLatexPrinter, equation_rows, latex_names, marked, visible_width
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof.prove import prove
+from gradproof.numeric.checks.check import check_gradient
+from gradproof.numeric.samples import random_sample
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.symbols import Input, PsiEntry, Weight
 
@@ -97,11 +99,19 @@ def test_notebook_forms_use_only_what_mathjax_knows():
     importlib.import_module("gradproof.derive.render.notebook")  # registers the displays (import gradproof does in Jupyter)
     network = Network.source_text()
     derivation = Derivation.of(network)
-    for text in (network._repr_latex_(), derivation._repr_latex_()):
-        assert text.startswith("$$\\begin{aligned}") and text.endswith("\\end{aligned}$$")
+    shown = network._repr_latex_()
+    assert "\\text{[2,3,3,2] with biases, 29 weights}" in shown and "\\bar W^{[2]} \\in \\mathbb{R}^{2\\times 4}" in shown
+    assert "\\text{Forward phase}" in shown and "{}^{2}z_{2} &=" in shown               # the forward phase
+    text = derivation._repr_latex_()
+    assert "\\Psi^{[l-1]} &=" in text and "{}^{1}\\Psi_{1} &=" in text                 # vectors, entry by entry
+    assert "\\frac{\\partial E}{\\partial {}^{2}w^{1}_{1}} &=" in text                  # the chosen gradients
+    for text in (shown, text):
+        assert text.startswith("$$\\begin{gathered}") and text.endswith("\\end{gathered}$$")
         assert "dmath" not in text and "\\section" not in text
     html = prove(network, diagnose=False)._repr_html_()
     assert "<table>" in html and "29/29 weights proven" in html
+    checked = check_gradient(random_sample(network))._repr_html_()     # a passing check: every weight's row
+    assert checked.startswith("<p><b>passed</b>") and checked.count("<tr>") == 1 + 29 and "<td>²w³₂</td>" in checked
 
 
 @needs_pdflatex

@@ -236,24 +236,32 @@ def _primes(net: Network) -> str:
     return ", ".join(f"${s}$" for s in shown) or "none here"
 
 
-def recurrence_section(net: Network) -> str:
+def recurrence_rows(net: Network) -> list[str]:
+    """The Ψ recurrence as vectors, ``lhs &= rhs`` rows for an ``align*``/``aligned`` environment."""
     last = net.depth - 1
     drop = "_{:,1:}" if net.bias else ""
     loss, out = net.loss, net.activations[-1]
     if loss.collapses_with(out):
         start = f"\\Psi^{{[{last}]}} &= a - y \\qquad\\text{{(for {out.name} with {loss.name})}}"
-        first = "psi = a - y"
     elif out.name == "softmax":
         start = (f"\\Psi^{{[{last}]}} &= \\left(\\frac{{\\partial a}}{{\\partial z^{{[{last}]}}}}\\right)^{{T}}"
                  "\\frac{\\partial E}{\\partial a},\\quad \\frac{\\partial a}{\\partial z} = \\operatorname{diag}(a) - a a^{T}")
-        first = "psi = a * (dE/da - dot(a, dE/da))"
     else:
         start = f"\\Psi^{{[{last}]}} &= \\frac{{\\partial E}}{{\\partial a}} \\odot a'\\left(z^{{[{last}]}}\\right)"
+    return [start, "\\frac{\\partial E}{\\partial \\bar W^{[l]}} &= \\Psi^{[l]} \\otimes \\bar X^{[l]}",
+            f"\\Psi^{{[l-1]}} &= \\left(\\bar W^{{[l]}}{drop}\\right)^{{T}} \\Psi^{{[l]}} \\odot a'\\left(z^{{[l-1]}}\\right)"]
+
+
+def recurrence_section(net: Network) -> str:
+    last = net.depth - 1
+    loss, out = net.loss, net.activations[-1]
+    if loss.collapses_with(out):
+        first = "psi = a - y"
+    elif out.name == "softmax":
+        first = "psi = a * (dE/da - dot(a, dE/da))"
+    else:
         first = f"psi = dE/da * a\\textquotesingle(z[{last}])"
-    vector = ("{\\small\n\\begin{align*}\n" + " \\\\[2pt]\n".join([
-        start, "\\frac{\\partial E}{\\partial \\bar W^{[l]}} &= \\Psi^{[l]} \\otimes \\bar X^{[l]}",
-        f"\\Psi^{{[l-1]}} &= \\left(\\bar W^{{[l]}}{drop}\\right)^{{T}} \\Psi^{{[l]}} \\odot a'\\left(z^{{[l-1]}}\\right)"])
-        + "\n\\end{align*}}\n")
+    vector = "{\\small\n\\begin{align*}\n" + " \\\\[2pt]\n".join(recurrence_rows(net)) + "\n\\end{align*}}\n"
     if net.has_conv:
         vector += CONV_RECURRENCE
     loop = ("\\begin{alltt}\n"

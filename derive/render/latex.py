@@ -37,28 +37,28 @@ class SourceTextLatexPrinter(LatexPrinter):
     def __init__(self, settings=None, abbreviations: dict | None = None):
         super().__init__({"mul_symbol": "dot", **(settings or {})})
         self.abbreviations = abbreviations or {}
+        #: ``order="none"``: sums and products as built (a weighted sum in column order); otherwise every
+        #: sum in printing order with its negative terms last (σ(z) − y) and every product ranked
+        self.as_built = self._settings["order"] == "none"
 
     def _print(self, expr, **kwargs):
         name = self.abbreviations.get(expr) if isinstance(expr, sp.Basic) else None
         return name if name is not None else super()._print(expr, **kwargs)
 
     def _as_ordered_terms(self, expr, order=None):
-        terms = super()._as_ordered_terms(expr, order=order)
-        if (order or self.order) != "none":
-            terms.sort(key=lambda term: term.could_extract_minus_sign())  # σ(z) − y, not −y + σ(z)
-        return terms
+        if self.as_built:
+            return list(expr.args)
+        return sorted(expr.as_ordered_terms(), key=lambda term: term.could_extract_minus_sign())
 
     def _print_Mul(self, expr):
         coeff, rest = expr.as_coeff_Mul()
         if coeff == sp.Rational(1, 2) and rest != 1:
             return r"\tfrac12 " + self.parenthesize(rest, 50, strict=False)
-        ranked = sorted(expr.args, key=factor_rank)
-        if self.order == "none" or ranked == list(expr.args):
-            return super()._print_Mul(expr)
+        factors = list(expr.args) if self.as_built else sorted(expr.as_ordered_factors(), key=factor_rank)
         saved = self._settings["order"]
-        self._settings["order"] = "none"  # weights first, as the source text writes w·x
+        self._settings["order"] = "none"  # this product's factors as ranked; sums keep their own order
         try:
-            return super()._print_Mul(sp.Mul(*ranked, evaluate=False))
+            return super()._print_Mul(sp.Mul(*factors, evaluate=False))
         finally:
             self._settings["order"] = saved
 

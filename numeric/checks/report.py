@@ -103,17 +103,21 @@ def _tex_number(value: float) -> str:
     return f"{mantissa}\\times 10^{{{int(exponent)}}}"
 
 
-def result_html(result) -> str:
-    """A check result in a notebook: the verdict, the figures, and the failing weights."""
+def result_html(result, limit: int = 40) -> str:
+    """A check result in a notebook: the verdict, the figures, and the per-weight comparison (every
+    weight when it passes, the failing ones worst first when it fails; at most ``limit`` rows)."""
     head = (f"<p><b>{'passed' if result.ok else 'FAILED'}</b>: {result.weights} weights, method "
             f"{result.method}, max relative error {result.max_relative_error:.1e}, tolerance used "
             f"{result.tolerance_used:.2f}, {result.seconds * 1e3:.1f} ms</p>")
-    if result.ok:
-        return head
+    shown = result.rows if result.ok else result.failures
     rows = "".join(f"<tr><td>{html.escape(weight_text(*r.weight))}</td><td>{r.weight}</td><td>{r.analytic:.10e}</td>"
                    f"<td>{'—' if r.direct is None else f'{r.direct:.10e}'}</td><td>{r.finite_difference:.10e}</td>"
                    f"<td>{r.relative_error:.2e}</td><td>{r.tolerance:.2e}</td><td>{r.share:.1e}</td></tr>"
-                   for r in result.failures[:20])
+                   for r in shown[:limit])
+    more = f"<p>… and {len(shown) - limit} more weights</p>" if len(shown) > limit else ""
     diagnosis = "".join(f"<li>{html.escape(sentence)}</li>" for sentence in result.diagnosis)
     return (head + "<table><tr><th>weight</th><th>L,J,I</th><th>analytic</th><th>direct</th><th>finite diff.</th>"
-            f"<th>rel. error</th><th>tolerance</th><th>share</th></tr>{rows}</table><ul>{diagnosis}</ul>")
+            f"<th>rel. error</th><th>tolerance</th><th>share</th></tr>{rows}</table>{more}"
+            + (f"<ul>{diagnosis}</ul>" if diagnosis else ""))
+
+
