@@ -10,7 +10,8 @@ import pytest
 
 from gradproof.derive.render.derivation import Derivation
 from gradproof.derive.model.notation import tex_text
-from gradproof.derive.render.document import document
+from gradproof.derive.render.document import DEFINED, REUSED, backward_rows, document
+from gradproof.derive.render.names import Marked
 from gradproof.derive.symbolic.recurrence import direct_gradients
 from gradproof.derive.render.latex import LINE_BUDGET, SourceTextLatexPrinter, equation_rows, latex_names, marked, visible_width
 from gradproof.derive.model.network import Network
@@ -64,6 +65,9 @@ def _compile(tmp_path, tex: str):
     return done.returncode, log
 
 
+PDFFONTS, PDFTOTEXT = shutil.which("pdffonts"), shutil.which("pdftotext")
+
+
 @needs_pdflatex
 @pytest.mark.parametrize("layers, activation, loss, bias, weights", [
     ("2,3,3,2", "sigmoid", "half-sse", True, None),
@@ -72,13 +76,67 @@ def _compile(tmp_path, tex: str):
     ("2,3,3,3", "tanh,tanh,softmax", "half-sse", True, None),
     ("4,6,5,3", "relu", "bce", True, None),
 ])
-def test_documents_compile_with_no_errors_and_no_overfull_boxes(tmp_path, layers, activation, loss, bias, weights):
+def test_documents_compile_clean_with_vector_fonts(tmp_path, layers, activation, loss, bias, weights):
     network = Network.from_spec(layers, activation, loss, bias=bias)
     derivation = Derivation.of(network, weights)
     status, log = _compile(tmp_path, document(derivation, prove(network, diagnose=False)))
     assert status == 0, log[-2000:]
     assert "Overfull" not in log, re.findall(r"Overfull.*", log)
+    assert not re.search(r"Undefined control sequence|Missing character|Font Warning|undefined", log), log[-3000:]
     assert (tmp_path / "doc.pdf").stat().st_size > 10_000
+    if PDFFONTS:  # every font a vector (Type 1) font: no Type 3 bitmaps
+        fonts = subprocess.run([PDFFONTS, "doc.pdf"], cwd=tmp_path, capture_output=True, text=True).stdout
+        assert "Type 3" not in fonts and "LMRoman" in fonts, fonts
+    if PDFTOTEXT:  # the loop's primes are straight quotes, not typographic ones
+        shown = subprocess.run([PDFTOTEXT, "doc.pdf", "-"], cwd=tmp_path, capture_output=True, text=True).stdout
+        loop = [line for line in shown.splitlines() if "psi" in line]
+        assert any("a'(z[l-1])" in line for line in loop) and not any("\u2019" in line for line in loop), loop
+
+
+@pytest.mark.parametrize("loss, output", [("half-sse", "sigmoid"), ("mse", "tanh"), ("bce", "sigmoid"),
+                                          ("softmax-ce", "softmax"), ("half-sse", "softmax")])
+def test_the_document_reads_as_one_text(loss, output):
+    """One order (σ(z) − y), the loop that matches Ψ at the output, method text for a reader, and every
+    red Ψ in the chain-rule section defined in green in a row above it (what the caption says)."""
+    network = Network.from_spec("2,3,3,2", ["tanh", "tanh", output], loss)
+    derivation = Derivation.of(network)
+    tex = document(derivation, prove(network, diagnose=False))
+    assert not re.search(r"- y_\{\d+\} \+", tex), "−y + a(z): the order must be a(z) − y"
+    assert "direct - claimed" not in tex and "direct − claimed" not in tex
+    assert "the other targets" not in tex
+    loop = re.search(r"\\begin\{alltt\}\n(.*?)\n", tex)[1]
+    if network.loss.collapses_with(network.activations[-1]):
+        assert loop == "psi = a - y" and "\\Psi^{[2]} &= a - y" in tex
+    elif output == "softmax":
+        assert loop.startswith("psi = a * (dE/da") and "\\operatorname{diag}(a)" in tex
+    else:
+        assert loop == "psi = dE/da * a\\textquotesingle(z[2])" and "\\odot a'" in tex
+    assert caption_holds(backward_rows(derivation))
+    assert not caption_holds(list(reversed(backward_rows(derivation))))  # negative control: bottom-up fails
+    assert "green" in tex and "red" in tex and "in a row above it" in tex
+
+
+def caption_holds(rows) -> bool:
+    """Every red Ψ of a row is one of the layer above, defined (green, or as a row's own Ψ) in a row above."""
+    defined = set()
+    for lhs, rhs, _ in rows:
+        reused = {m.args[0] for m in rhs.atoms(Marked) if str(m.args[1]) == REUSED}
+        if not reused <= defined:
+            return False
+        if "\\Psi" in lhs:
+            layer, unit = map(int, re.findall(r"\{(\d+)\}", lhs))
+            if any(p.layer != layer + 1 for p in reused):
+                return False
+            defined.add(PsiEntry(layer, unit))
+    return True
+
+
+def test_the_numeric_section_names_the_steps_the_stencils_use():
+    from gradproof.numeric.checks.report import latex_section
+    from gradproof.numeric.differences.stencils import SCALES
+    network = Network.source_text()
+    tex = latex_section([check_gradient(random_sample(network), method="central")])
+    assert SCALES == (1, 2, 4, 8) and "the steps $h$, $2h$, $4h$ and $8h$" in tex
 
 
 def test_the_document_follows_the_source_text():
