@@ -52,7 +52,7 @@ def test_long_gradients_are_broken_into_rows_within_the_budget(weight):
 
 
 def test_prose_becomes_latex_or_fails_loudly():
-    assert tex_text("∂E/∂a = ½·Σₖ (aₖ − yₖ)²") == "$\\partial$E/$\\partial$a = $\\tfrac12$$\\cdot$$\\Sigma$$_k$ (a$_k$ - y$_k$)$^2$"
+    assert tex_text("∂E/∂a = ½·Σₖ (aₖ − yₖ)²") == "$\\partial$E/$\\partial$a = $\\tfrac12$$\\cdot$$\\Sigma$$_k$ (a$_k$ $-$ y$_k$)$^2$"
     with pytest.raises(ValueError, match="no LaTeX for"):
         tex_text("☃")
 

@@ -31,7 +31,7 @@ def psi_text(layer: int, unit: int) -> str:
 
 
 TEXT = {"σ": r"$\sigma$", "Ψ": r"$\Psi$", "Σ": r"$\Sigma$", "ℚ": r"$\mathbb{Q}$", "⊙": r"$\odot$",
-        "·": r"$\cdot$", "−": "-", "∂": r"$\partial$", "…": r"\ldots{}", "ᵀ": r"$^T$", "′": "'", "²": r"$^2$",
+        "·": r"$\cdot$", "−": "$-$", "∂": r"$\partial$", "…": r"\ldots{}", "ᵀ": r"$^T$", "′": "'", "²": r"$^2$",
         "ₖ": r"$_k$", "ⱼ": r"$_j$", "ᵢ": r"$_i$", "ˡ": r"$^l$", "ʲ": r"$^j$", "ξ": r"$\xi$", "≠": r"$\neq$",
         "≤": r"$\leq$", "≥": r"$\geq$", "⊗": r"$\otimes$", "→": r"$\to$", "×": r"$\times$", "W̄": r"$\bar W$",
         "X̄": r"$\bar X$", "\u0304": "", "½": r"$\tfrac12$", "ᵃ": r"$^a$"}
