@@ -83,7 +83,7 @@ def printed_text_equations(text: str) -> list[tuple[str, str]]:
         if line in ("Forward phase",) or line.startswith(("  The pattern", "Derived by the definition")):
             keep = True
             continue
-        if not line.strip() or line.startswith(("Backward phase", "  in the chain-rule form")):
+        if not line.strip() or line.startswith(("Backward phase", "  in the chain-rule form", "  the factors ∂E/∂")):
             keep = not line.startswith("Backward phase") and keep and bool(line.strip())
             continue
         if not keep:

@@ -147,8 +147,8 @@ class Derivation:
         out += ["", "Derived by the definition (sympy.diff of E), against the recurrence"]
         if self.chained:
             top = z_text(self.network.depth - 1, "ⱼ").replace("₋", "")
-            out.append(f"  in the chain-rule form ∂E/∂w = Σⱼ (∂E/∂{top})·∂{top}/∂w, each factor by sympy.diff;"
-                       f" the factors ∂E/∂{top} are shared by every weight:")
+            out.append(f"  in the chain-rule form ∂E/∂w = Σⱼ (∂E/∂{top})·∂{top}/∂w, each factor by sympy.diff,")
+            out.append(f"  the factors ∂E/∂{top} (the same in every gradient) first:")
         rules = {f"∂E/∂{weight_text(*w)}": w for w in self.weights}
         for lhs, rhs in self.definition_phase():
             out.append(wrap(f"  {lhs} = {self._print(rhs)}", width, 6))
