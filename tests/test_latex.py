@@ -10,7 +10,7 @@ import pytest
 
 from gradproof.derive.render.derivation import Derivation
 from gradproof.derive.model.notation import tex_text
-from gradproof.derive.render.document import DEFINED, REUSED, backward_rows, document
+from gradproof.derive.render.document import REUSED, backward_rows, document
 from gradproof.derive.render.names import Marked
 from gradproof.derive.symbolic.recurrence import direct_gradients
 from gradproof.derive.render.latex import LINE_BUDGET, SourceTextLatexPrinter, equation_rows, latex_names, marked, visible_width

@@ -14,7 +14,6 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from gradproof.derive.model.notation import sub, sup, weight_text, z_text
-from gradproof.derive.render.names import Marked
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 FUNCTION_NAMES = {"sigmoid": "σ", "Exp": "exp", "Heaviside": "H", "a'": "a'"}
