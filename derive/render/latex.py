@@ -21,7 +21,7 @@ GREEK = {"σ": r"\sigma", "Ψ": r"\Psi", "Σ": r"\Sigma", "ξ": r"\xi"}
 FUNCTIONS = {"sigmoid": r"\sigma", "Exp": None, "Heaviside": "H", "relu": r"\operatorname{relu}",
              "softplus": r"\operatorname{softplus}", "tanh": r"\tanh", "log": r"\log", "a": "a", "a'": "a'"}
 #: the widest visible line, in characters of \small math (A4, 2 cm margins, less the "lhs &=" column)
-LINE_BUDGET = 62
+LINE_BUDGET = 60
 
 
 def prime(name: str):
@@ -112,8 +112,10 @@ def latex_names(sym: SymbolicNetwork) -> dict:
 
 
 def visible_width(latex: str) -> float:
-    """Roughly how many characters wide ``latex`` typesets (scripts count 0.7, commands 1)."""
+    """Roughly how many characters wide ``latex`` typesets (scripts count 0.7, commands 1, binary
+    operators with their spacing 1.6)."""
     text = re.sub(r"\\(left|right|bigl|bigr|color\{[a-zA-Z]+\}|operatorname)", "", latex)
+    text = re.sub(r"\\cdot", "*", text)
     text = re.sub(r"\\[a-zA-Z]+", "#", text)
     width, depth, script = 0.0, 0, []
     for char in text:
@@ -128,7 +130,9 @@ def visible_width(latex: str) -> float:
             while script and script[-1] >= depth:
                 script.pop()
             continue
-        if char != " ":
+        if char in "+-*=" and not script:  # a binary operator: its glyph and a medium space either side
+            width += 1.6
+        elif char != " ":
             width += 0.7 if script else 1.0
     return width
 
