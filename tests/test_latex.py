@@ -93,6 +93,12 @@ def test_documents_compile_clean_with_vector_fonts(tmp_path, layers, activation,
         assert any("a'(z[l-1])" in line for line in loop) and not any("\u2019" in line for line in loop), loop
 
 
+def test_the_caption_holds_for_a_convolution():
+    network = Network.from_spec("1x3x3,conv1k2s1p1,conv1k2s2,1", "generic")
+    derivation = Derivation.of(network, [(2, 0, 1), (2, 1, 1), (1, 0, 1), (1, 1, 1), (0, 0, 1), (0, 1, 1)])
+    assert caption_holds(backward_rows(derivation))
+
+
 @pytest.mark.parametrize("loss, output", [("half-sse", "sigmoid"), ("mse", "tanh"), ("bce", "sigmoid"),
                                           ("softmax-ce", "softmax"), ("half-sse", "softmax")])
 def test_the_document_reads_as_one_text(loss, output):
@@ -117,11 +123,11 @@ def test_the_document_reads_as_one_text(loss, output):
 
 
 def caption_holds(rows) -> bool:
-    """Every red Ψ of a row is one of the layer above, defined (green, or as a row's own Ψ) in a row above."""
+    """Every red Ψ of a row is one of the layer above, defined in a row above; so is every Ψ of a gradient."""
     defined = set()
     for lhs, rhs, _ in rows:
         reused = {m.args[0] for m in rhs.atoms(Marked) if str(m.args[1]) == REUSED}
-        if not reused <= defined:
+        if not reused <= defined or lhs.startswith("\\frac") and not rhs.atoms(PsiEntry) <= defined:
             return False
         if "\\Psi" in lhs:
             layer, unit = map(int, re.findall(r"\{(\d+)\}", lhs))

@@ -295,3 +295,11 @@ def test_the_issues_network_reads_back():
     derivation = Derivation.of(network, [(2, 0, 1), (2, 1, 1), (1, 0, 1), (1, 1, 1), (0, 0, 1), (0, 1, 1)])
     assert text_mismatches(derivation) == [] and document_mismatches(derivation) == []
     claims_hold(derivation)
+
+
+def test_a_convolution_reads_back_in_both_printers():
+    network = Network.from_spec("1x3x3,conv1k2s1p1,conv1k2s2,1", "generic")
+    derivation = Derivation.of(network)
+    assert text_mismatches(derivation) == []
+    assert document_mismatches(derivation) == []
+    claims_hold(derivation)

@@ -186,12 +186,12 @@ def backward_rows(derivation: Derivation) -> list[Row]:
         else:
             above = sp.ImmutableMatrix([marked(PsiEntry(layer + 1, u + 1), REUSED) for u in range(net.sizes[layer + 2])])
             values = list(rec.propagate(sym, layer + 1, above))
-        units = range(1, net.sizes[layer + 1] + 1) if layer > lowest else \
-            sorted({w.target for w in derivation.weights if w.layer == layer})
+        gradients = [(f"\\frac{{\\partial E}}{{\\partial {printer.doprint(sym.weight(w))}}}", _gradient(net, sym, w),
+                      in_order) for w in derivation.weights if w.layer == layer]
+        used = {p.unit for _, g, _ in gradients for p in g.atoms(PsiEntry)}  # a convolution's: every position
+        units = range(1, net.sizes[layer + 1] + 1) if layer > lowest else sorted(used)
         rows += [(printer.doprint(PsiEntry(layer, unit)), marked(values[unit - 1], DEFINED), printer) for unit in units]
-        for index in (w for w in derivation.weights if w.layer == layer):
-            name = f"\\frac{{\\partial E}}{{\\partial {printer.doprint(sym.weight(index))}}}"
-            rows.append((name, _gradient(net, sym, index), in_order))
+        rows += gradients
     return rows
 
 

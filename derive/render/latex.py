@@ -201,7 +201,9 @@ def _pack(pieces: list[list[str]], budget: float, joiner: str) -> list[str]:
         first, rest = piece[0], piece[1:]
         if lines and visible_width(lines[-1] + joiner + first) <= budget:
             lines[-1] += joiner + first
-        elif lines:
+        elif lines:  # a new row: the joiner's sign or comma must not be lost at the break
+            if joiner == ", ":
+                lines[-1] += ","
             lines.append(("\\cdot " if joiner.strip() == "\\cdot" else "") + first)
         else:
             lines.append(first)
