@@ -88,3 +88,10 @@ def test_cli_plot(tmp_path, kind, extra, monkeypatch, capsys):
     assert main(["plot", kind, "--layers", "2,3,2", "-o", str(out), *extra]) == 0
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_cli_plot_cost_of_a_convolution_says_it_cannot(tmp_path, capsys):
+    from gradproof.cli import main
+    assert main(["plot", "cost", "--layers", "1x4x4,conv2k2,3", "-o", str(tmp_path / "c.png")]) == 2
+    err = capsys.readouterr().err
+    assert "gradproof plot cost supports dense layers only" in err and "Traceback" not in err

@@ -94,12 +94,12 @@ def run_plot(args) -> int:
     if Path(args.output).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise InputError(f"-o {args.output}: write a .png, .pdf or .svg file")
     figure, ax = plt.subplots(figsize=(7, 4.5))
+    network = network_from_args(args)
+    network.require_dense(f"gradproof plot {args.kind}")
     if args.kind == "error-vs-step":
-        network = network_from_args(args)
-        network.require_dense("gradproof plot error-vs-step")
         plots.error_vs_step(random_sample(network, seed=args.seed), ax=ax)
     else:
-        plots.cost(network_from_args(args), ax=ax)
+        plots.cost(network, ax=ax)
     figure.tight_layout()
     figure.savefig(args.output, dpi=120)
     print(f"wrote {args.output}")
