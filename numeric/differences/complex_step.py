@@ -11,6 +11,13 @@ parts respond linearly to the push, and moving ˡwʲᵢ by i·h pushes ˡzᵢ by
 so each unit's response is carried up once and scaled by X̄ʲ for each of its weights: the same numbers up
 to rounding, which the error model bounds. Nothing here reads a backward pass or a derivative rule: the
 slopes are complex steps of the activations' and the loss's own numpy forms.
+
+**Slopes lost to underflow.** A slope below ~1e-271 (σ' at |z| > 620) makes Im a(z + i·1e-30) underflow.
+There the slope is taken from the wide step 1e-6 instead, with an error bound: its truncation by Cauchy's
+estimate on the disc of radius ρ around z (sup|a'|·q/(3(1 − q)), q = (1e-6/ρ)², :mod:`truncation`) plus
+its rounding (c·u·|slope| + η/1e-6 per operation: below ~5e-318 the wide step sees nothing either). A slope
+that is provably zero (a ReLU below its kink) has no error. These errors are carried along with the
+tangents, as bounds, to every weight whose tangent passes through the unit (``slope_errors``).
 """
 
 from __future__ import annotations
@@ -18,68 +25,121 @@ from __future__ import annotations
 import numpy as np
 
 from gradproof.derive.model.network import Network
-from gradproof.numeric.differences.error_model import complex_step_parts, partials, tiny_but_not_zero
-from gradproof.numeric.errors import FiniteDifferenceUnreliable
 from gradproof.numeric.compiled.matrix import Forward, reduce
+from gradproof.numeric.differences.output_bounds import ETA, FUNCTION_ULPS, U
+from gradproof.numeric.differences.slopes import _WIDE_STEP, complex_step_parts
+from gradproof.numeric.differences.truncation import derivative_sup, output_sup, radius
+from gradproof.numeric.errors import FiniteDifferenceUnreliable
 
 SPLIT_STEP = 1e-10
 CHUNK_ENTRIES = 1 << 22
 
 
-def _slope(f, z: np.ndarray, direction=1.0) -> np.ndarray:
-    """Im f(z + i·η·direction)/η, refusing a slope so small that its imaginary part underflowed."""
+def _slope(f, z: np.ndarray, sup, rho, direction=1.0, flat=None):
+    """Im f(z + i·η·direction)/η and a bound on its error: 0 where the step at η resolves it, else the
+    wide step's truncation and rounding (``sup``: a bound of |f'| on the disc of radius ``rho``)."""
     slope, wide, lost = complex_step_parts(f, z, direction)
-    # at the wide step a zero slope shows only rounding and truncation (far above what underflows at η,
-    # for values of ordinary size); a slope that is really tiny shows itself, tiny and nonzero
-    if wide is not None and np.any(tiny_but_not_zero(np.abs(wide[lost]))):
-        raise FiniteDifferenceUnreliable(
-            "a derivative inside the network is below 1e-270, where the complex step's imaginary part "
-            "underflows (float64 stops at 1e-308): use --method central, whose error bound covers it")
-    return slope
+    if wide is None:
+        return slope, None
+    if flat is not None:
+        lost = lost & ~flat
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        q = np.where(rho > 0, (_WIDE_STEP / rho) ** 2, np.inf)
+        truncation = np.where(q < 1, sup * q / (3 * (1 - q)), np.inf)
+    rounding = FUNCTION_ULPS * U * np.abs(wide) + 8 * ETA / _WIDE_STEP
+    return np.where(lost, wide, slope), np.where(lost, truncation + rounding, 0.0)
 
 
-def output_slopes(network: Network, fwd: Forward, y_columns: np.ndarray) -> np.ndarray:
-    """∂E/∂z[L−1]ₖ per sample, each by the complex step of the loss after the output activation."""
+def _flat(act, z: np.ndarray) -> np.ndarray:
+    """Where a piecewise-linear activation is constant around z (a ReLU below its kink)."""
+    if not getattr(act, "kinks", ()):
+        return np.zeros(z.shape, dtype=bool)
+    return (np.real(z) < min(act.kinks)) & (act.np_forward(z) == act.np_forward(z - 1))
+
+
+def hidden_slopes(network: Network, fwd: Forward):
+    """a'(z[l]) of every hidden layer by the complex step, and its error bound (None where exact)."""
+    found = []
+    for act, z in zip(network.activations[:-1], fwd.z):
+        rho = radius(act, z)
+        found.append(_slope(act.np_forward, z, derivative_sup(act, z, rho), rho, flat=_flat(act, z)))
+    return [s for s, _ in found], [e for _, e in found]
+
+
+def output_slopes(network: Network, fwd: Forward, y_columns: np.ndarray):
+    """∂E/∂z[L−1]ₖ per sample, each by the complex step of the loss after the output activation, and its
+    error bound (None where exact)."""
     act, loss = network.activations[-1], network.loss
-    return partials(lambda moved: loss.np_error(moved, act.np_forward(moved), y_columns), fwd.z[-1], _slope)
+    z = fwd.z[-1]
+    flat = _flat(act, z) if act.name != "softmax" else np.zeros(z.shape, dtype=bool)
+    rho = radius(act, z)
+    sup = output_sup(network, fwd, y_columns, rho, single=True)
+    rows, errors = [], []
+    for k in range(z.shape[0]):
+        direction = np.zeros(z.shape)
+        direction[k] = 1
+        slope, error = _slope(lambda moved: loss.np_error(moved, act.np_forward(moved), y_columns), z, sup[k],
+                              rho[k], direction, flat[k])
+        rows.append(slope)
+        errors.append(np.zeros(z.shape[1]) if error is None else error)
+    errors = np.array(errors)
+    return np.array(rows), (errors if np.any(errors) else None)
 
 
-def complex_step_gradient(network: Network, wbar, fwd: Forward, y_columns: np.ndarray,
-                          reduction: str) -> list[np.ndarray]:
-    """Im E(w + i·h)/h for every weight, as h → 0: one tangent per weight, layer by layer."""
+def complex_step_gradient(network: Network, wbar, fwd: Forward, y_columns: np.ndarray, reduction: str):
+    """Im E(w + i·h)/h for every weight, as h → 0 (one tangent per weight, layer by layer), and a bound on
+    what slopes lost to underflow cost each weight (None when none was lost)."""
     _refuse_kinks(network, fwd)
-    slopes = [_slope(act.np_forward, z) for act, z in zip(network.activations[:-1], fwd.z)]
-    out = output_slopes(network, fwd, y_columns)
-    grads = []
+    slopes, slope_errors = hidden_slopes(network, fwd)
+    out, out_error = output_slopes(network, fwd, y_columns)
+    careful = out_error is not None or any(e is not None for e in slope_errors)
+    if careful:
+        out_error = np.zeros_like(out) if out_error is None else out_error
+        slope_errors = [np.zeros_like(s) if e is None else e for s, e in zip(slopes, slope_errors)]
+    grads, errors = [], []
     for layer in range(network.depth):
         rows, cols = network.shape(layer)
         samples = fwd.xbar[0].shape[1]
         widest = max(network.sizes[layer + 1:])
         chunk = max(1, CHUNK_ENTRIES // max(1, widest * samples, cols * samples))
-        grad = np.empty((rows, cols))
+        grad, error = np.empty((rows, cols)), np.zeros((rows, cols))
         for start in range(0, rows, chunk):
             units = np.arange(start, min(rows, start + chunk))
-            grad[units] = reduce(_tangents(network, wbar, fwd, slopes, out, layer, units), reduction)
+            response, bound = _tangents(network, wbar, fwd, slopes, out, layer, units,
+                                        (slope_errors, out_error) if careful else None)
+            xbar = fwd.xbar[layer]
+            grad[units] = reduce(response[:, None, :] * xbar[None, :, :], reduction)
+            if bound is not None:
+                error[units] = reduce(bound[:, None, :] * np.abs(xbar)[None, :, :], reduction) * (1 + 4 * U)
         grads.append(grad)
-    return grads
+        errors.append(error)
+    return grads, (errors if careful else None)
 
 
-def _tangents(network, wbar, fwd, slopes, out, layer, units):
-    """Im E/h for the weights of these rows of W̄[layer]: shape (rows, cols, samples).
+def _tangents(network, wbar, fwd, slopes, out, layer, units, errors):
+    """Im E per unit push of ˡzᵢ for these units (r, B), and, with ``errors`` (slope error bounds), a bound
+    on how far the lost slopes can move it (else None).
 
     Moving ˡwʲᵢ by i·h moves ˡzᵢ by i·h·X̄ʲ, and the imaginary parts respond linearly: so the response to
     a unit push of ˡzᵢ is carried up once per unit and sample, and scaled by X̄ʲ for each weight."""
-    xbar = fwd.xbar[layer]                                                # (cols, B)
+    samples = fwd.xbar[0].shape[1]
     if layer == network.depth - 1:
-        return out[units][:, None, :] * xbar[None, :, :]
-    bias = int(network.bias)
-    r, samples = len(units), xbar.shape[1]
-    tangent = wbar[layer + 1][:, bias + units][:, :, None] * slopes[layer][units][None, :, :]  # (n, r, B)
+        return out[units], None if errors is None else errors[1][units]
+    bias, r = int(network.bias), len(units)
+    column = wbar[layer + 1][:, bias + units][:, :, None]
+    tangent = column * slopes[layer][units][None, :, :]                    # (n, r, B)
+    bound = None if errors is None else np.abs(column) * errors[0][layer][units][None, :, :]
     for upper in range(layer + 1, network.depth - 1):
+        weights = wbar[upper + 1][:, bias:]
+        if bound is not None:
+            carried = np.abs(slopes[upper])[:, None, :] * bound + errors[0][upper][:, None, :] * np.abs(tangent)
+            bound = (np.abs(weights) @ carried.reshape(carried.shape[0], r * samples)).reshape(-1, r, samples)
         scaled = (slopes[upper][:, None, :] * tangent).reshape(tangent.shape[0], r * samples)
-        tangent = (wbar[upper + 1][:, bias:] @ scaled).reshape(-1, r, samples)
+        tangent = (weights @ scaled).reshape(-1, r, samples)
     response = np.einsum("kb,kub->ub", out, tangent)                      # Im E per unit push: (r, B)
-    return response[:, None, :] * xbar[None, :, :]
+    if bound is None:
+        return response, None
+    return response, np.einsum("kb,kub->ub", np.abs(out), bound) + np.einsum("kb,kub->ub", errors[1], np.abs(tangent))
 
 
 def _refuse_kinks(network: Network, fwd: Forward) -> None:
@@ -93,16 +153,24 @@ def _refuse_kinks(network: Network, fwd: Forward) -> None:
 
 
 def complex_step_along(network: Network, wbar, direction, fwd: Forward, y_columns: np.ndarray,
-                       reduction: str) -> float:
-    """Im E(W̄ + i·h·V̄)/h as h → 0: one tangent carried up through the layers.
+                       reduction: str):
+    """Im E(W̄ + i·h·V̄)/h as h → 0 (one tangent carried up through the layers), and a bound on what
+    slopes lost to underflow cost it.
 
     Moving W̄[l] by i·h·V̄[l] pushes z[l] by i·h·(V̄[l]·X̄[l] + W̄[l]·Ẋ[l]), where Ẋ[l] is the push that
     reached X̄[l] from below (its bias entry never moves)."""
     _refuse_kinks(network, fwd)
     bias = int(network.bias)
+    slopes, slope_errors = hidden_slopes(network, fwd)
     push = direction[0] @ fwd.xbar[0]
+    bound = np.zeros_like(push)
     for layer in range(1, network.depth):
-        moved = _slope(network.activations[layer - 1].np_forward, fwd.z[layer - 1]) * push
-        push = direction[layer] @ fwd.xbar[layer] + wbar[layer][:, bias:] @ moved
-    along = np.sum(output_slopes(network, fwd, y_columns) * push, axis=0)
-    return float(reduce(along, reduction))
+        weights = np.abs(wbar[layer][:, bias:])
+        error = slope_errors[layer - 1]
+        carried = np.abs(slopes[layer - 1]) * bound + (0 if error is None else error * np.abs(push))
+        push = direction[layer] @ fwd.xbar[layer] + wbar[layer][:, bias:] @ (slopes[layer - 1] * push)
+        bound = weights @ carried
+    out, out_error = output_slopes(network, fwd, y_columns)
+    along = np.sum(out * push, axis=0)
+    error = np.sum(np.abs(out) * bound, axis=0) + (0 if out_error is None else np.sum(out_error * np.abs(push), axis=0))
+    return float(reduce(along, reduction)), float(reduce(np.asarray(error) + 0 * along, reduction)) * (1 + 4 * U)

@@ -1,7 +1,8 @@
 """The derivative by its definition: change one weight a little and watch E change.
 
-Methods (``h`` is the step, scaled per weight by max(1, |w|)/max(1, |x̄|), the scales of the weight and
-of its input, except for the complex step):
+Methods (``h`` is the step, scaled per weight by 1/max(1, |X̄ʲ|): a step h in ˡwʲᵢ moves ˡzᵢ by h·X̄ʲ,
+so the scaled step moves the weighted sum by at most h; the move is applied to z exactly, never rounded
+into w, so the weight's own size does not enter):
 
 - ``forward``: (E(w + h) − E(w))/h, the source text's definition.
 - ``central``: (E(w + h) − E(w − h))/(2h).
@@ -10,16 +11,19 @@ of its input, except for the complex step):
   default is 1e-20) its real and imaginary parts are carried apart (:mod:`gradproof.numeric.differences.complex_step`).
 
 Default steps balance truncation against rounding for float64: ε^(1/2) forward, ε^(1/3) central,
-ε^(1/5) Richardson, 1e-20 for the complex step. Every estimate carries an error bound: its truncation
-bounded from the same formula at 2h, 4h and 8h (:mod:`gradproof.numeric.differences.stencils`), plus rounding: the formula's
-absolute weights times δE/h, with δE from :mod:`gradproof.numeric.differences.error_model` (for the complex step, times the
-analytic rounding bound, as for any forward-mode derivative).
+ε^(1/5) Richardson, 1e-20 for the complex step. Every estimate carries an error bound: its truncation,
+bounded from analyticity by Cauchy's estimate (:mod:`gradproof.numeric.differences.truncation`; infinite
+where the stencil leaves the disc on which E is analytic in the weight: such a weight cannot be decided),
+plus rounding: the formula's absolute weights times δE/h, with δE from
+:mod:`gradproof.numeric.differences.error_model` (for the complex step, times the analytic rounding bound,
+as for any forward-mode derivative).
 
 The evaluation uses the layer structure (a perturbation of ˡwʲᵢ changes only ˡzᵢ: the layers below are
 reused, only unit i of layer l+1 is updated, then everything above is propagated for all perturbations of
 a layer at once), but it is still a pure finite difference: forward passes only, independent of any
-gradient it checks. A step that carries a ReLU unit across its kink, and a non-finite E, raise
-:class:`FiniteDifferenceUnreliable` instead of a result.
+gradient it checks. A step that carries a ReLU unit across its kink, or an E that is not finite at a
+stencil point, leaves that weight undecided (an infinite bound); a non-finite E at the network itself
+raises :class:`FiniteDifferenceUnreliable`.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from gradproof.derive.runtime.progress import Progress
 from gradproof.numeric.differences import stencils
 from gradproof.numeric.differences.complex_step import SPLIT_STEP, complex_step_along, complex_step_gradient
 from gradproof.numeric.differences.error_model import ETA, FUNCTION_ULPS, ErrorModel, gamma
+from gradproof.numeric.differences.truncation import directional_bounds, truncation, weight_bounds
 from gradproof.numeric.errors import FiniteDifferenceUnreliable
 from gradproof.numeric.compiled.matrix import Forward, forward, reduce, with_bias
 
@@ -63,30 +68,40 @@ class FiniteDifference:
 
     method: str
     step: float
-    values: list            # M(1) per weight
-    truncation: list        # |C| + |D| + 2·|G| per weight (gradproof.numeric.differences.stencils)
+    values: list            # M per weight (0 where undecided)
+    truncation: list        # the truncation bound per weight (inf: the step leaves the analytic disc)
     steps: list             # h per weight
-    error_scale: list       # max |E| over the stencil (complex step: max |M(k)|): rounding scales with it
+    error_scale: list       # max |E| over the stencil (complex step: |M|): rounding scales with it
     evaluations: int
     split: bool = False     # the complex step at a tiny step, its imaginary parts carried on their own
+    kinks: list | None = None   # per weight: a step crossed a kink or met a non-finite E (undecided)
+    lost: list | None = None    # split complex step: what slopes lost to underflow may cost each weight
 
     def bounds(self, model: ErrorModel, reduction: str) -> list[np.ndarray]:
-        """|estimate − ∂E/∂w| ≤ truncation + rounding, per weight."""
+        """|estimate − ∂E/∂w| ≤ truncation + rounding, per weight (inf where it cannot be bounded)."""
         weight = 1.0 if self.split else float(stencils.rounding_weight(self.method))
         analytic = model.analytic_rounding(reduction) if self.method == "complex-step" else [None] * len(self.steps)
-        return [estimate_bound(model, self.method, reduction, t, weight, a, scale, h, self.split, layer)
-                for layer, (t, a, scale, h) in enumerate(zip(self.truncation, analytic, self.error_scale,
-                                                             self.steps))]
+        out = []
+        for layer, (t, a, scale, h) in enumerate(zip(self.truncation, analytic, self.error_scale, self.steps)):
+            bound = estimate_bound(model, self.method, reduction, t, weight, a, scale, h, self.split, layer)
+            if self.split:  # its tangents underflow on paths of their own
+                bound = bound + model.tangent_underflow(layer, reduction)
+                if self.lost is not None:
+                    bound = bound + self.lost[layer]
+            if self.kinks is not None:
+                bound = np.where(self.kinks[layer], np.inf, bound)
+            out.append(bound)
+        return out
 
 
 def estimate_bound(model: ErrorModel, method: str, reduction: str, truncation, weight: float, analytic,
                    scale, h, split: bool, layer: int | None = None):
     """A finite-difference estimate's error bound: its truncation plus its rounding, ``weight`` (the
-    stencil's absolute weights, :func:`gradproof.numeric.differences.stencils.rounding_weight`) times what each evaluation may be
-    off. For the complex step, each M(k) is within the forward-mode bound of the derivative (``analytic``),
-    plus its own rounding (γ(K)·|M(k)|, where truncation makes it larger than the derivative), plus, in
-    complex arithmetic, η/h per operation near underflow, the imaginary parts being h times the derivatives.
-    Otherwise δE/h, with δE of an evaluation that reuses the layers below ``layer + 1`` (None: all)."""
+    stencil's absolute weights, :func:`gradproof.numeric.differences.stencils.rounding_weight`) times what
+    each evaluation may be off. For the complex step, M is within the forward-mode bound of the derivative
+    (``analytic``), plus its own rounding (γ(K)·|M|), plus, in complex arithmetic, η/h per operation near
+    underflow, the imaginary parts being h times the derivatives. Otherwise δE/h, with δE of an
+    evaluation that reuses the layers below ``layer + 1`` (None: all)."""
     if method == "complex-step":
         terms = model.underflow_terms
         return truncation + weight * (analytic + gamma(terms) * scale + (0 if split else terms * ETA / h))
@@ -106,44 +121,52 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
         base = reduce(fwd.errors, reduction)
         _require_finite(base, "E at the network itself")
         if method == "complex-step" and step <= SPLIT_STEP:
-            values = complex_step_gradient(network, wbar, fwd, y_columns, reduction)
+            values, lost = complex_step_gradient(network, wbar, fwd, y_columns, reduction)
             for value in values:
                 _require_finite(value, "a complex step")
             return FiniteDifference(method, step, values, [np.zeros_like(v) for v in values],
                                     [np.full_like(v, step) for v in values], [np.abs(v) for v in values],
-                                    sum(v.size for v in values), split=True)
-        values, truncation, steps, scales, evaluations = [], [], [], [], 0
+                                    sum(v.size for v in values), split=True, lost=lost)
+        parts = [[] for _ in range(5)]
         points = stencils.stencil(method)
         with Progress(network.n_weights * len(points), f"finite differences ({method})", enabled=progress) as bar:
             for layer in range(network.depth):
-                h = step * (np.ones(network.shape(layer)) if method == "complex-step"
-                            else _relative_steps(wbar[layer], fwd.xbar[layer]))
-                errors = {0: np.full(network.shape(layer), base)}
-                for point in points:
-                    errors[point] = perturbed_errors(network, wbar, fwd, y_columns, layer, point * h, reduction,
-                                                     bar.advance)
-                evaluations += (len(errors) - 1) * wbar[layer].size
-                value, trunc, scale = _estimate(method, errors, h)
-                values.append(value)
-                truncation.append(trunc)
-                steps.append(h)
-                scales.append(scale)
-    return FiniteDifference(method, step, values, truncation, steps, scales, evaluations)
+                for found, part in zip(_layer(network, wbar, fwd, y_columns, layer, method, step, reduction,
+                                              base, bar.advance), parts):
+                    part.append(found)
+    values, truncation, steps, scales, kinks = parts
+    evaluations = len(points) * network.n_weights
+    return FiniteDifference(method, step, values, truncation, steps, scales, evaluations, kinks=kinks)
 
 
-def _relative_steps(weights: np.ndarray, xbar: np.ndarray) -> np.ndarray:
-    """max(1, |w|)/max(1, |x̄|) per weight: the weight's own scale, and the scale of the weighted sum it
-    moves (a step h in ˡwʲᵢ moves ˡzᵢ by h·X̄ʲ), so that a large input does not make the step large."""
+def _layer(network, wbar, fwd, y_columns, layer, method, step, reduction, base, advance):
+    """(values, truncation bounds, steps, error scales, undecided) for the weights of W̄[layer]."""
+    h = step * _relative_steps(fwd.xbar[layer], network.shape(layer))
+    errors = {0: np.full(network.shape(layer), base)}
+    crossed = np.zeros(network.shape(layer), dtype=bool)
+    for point in stencils.stencil(method):
+        errors[point] = perturbed_errors(network, wbar, fwd, y_columns, layer, point * h, reduction, advance,
+                                         crossed=crossed)
+    value, scale = _estimate(method, errors, h)
+    undecided = crossed | ~np.isfinite(value) | ~np.isfinite(scale)
+    big_r, p = weight_bounds(network, wbar, fwd, y_columns, layer, reduction)
+    return (np.where(undecided, 0.0, value), truncation(method, h, big_r, p), h, np.where(undecided, 0.0, scale),
+            undecided)
+
+
+def _relative_steps(xbar: np.ndarray, shape) -> np.ndarray:
+    """1/max(1, |X̄ʲ|) per weight (the largest over the samples): a step h then moves ˡzᵢ by at most h."""
     inputs = np.maximum(1.0, np.max(np.abs(xbar), axis=1))
-    return np.maximum(1.0, np.abs(weights)) / inputs[None, :]
+    return np.broadcast_to(1.0 / inputs[None, :], shape).copy()
 
 
 def directional_difference(network: Network, wbar, direction, x_columns, y_columns,
                            method: str = "central", step: float | None = None, reduction: str = "mean",
                            fwd: Forward | None = None):
-    """The derivative of E along ``direction`` (a list shaped like W̄): (estimate, truncation estimate,
-    rounding weight, h, max |E| over the stencil; for the split complex step, |estimate|). ``fwd``: the
-    forward phase at W̄, if already computed."""
+    """The derivative of E along ``direction`` (a list shaped like W̄): (estimate, truncation bound (the
+    split complex step: what slopes lost to underflow may cost it), rounding weight, h, max |E| over the
+    stencil; for the split complex step, |estimate|). ``fwd``: the
+    forward phase at W̄, if already computed. A stencil across a kink gives an infinite truncation bound."""
     check_method(method)
     step = default_step(method) if step is None else _check_step(step)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -151,58 +174,56 @@ def directional_difference(network: Network, wbar, direction, x_columns, y_colum
         base = reduce(fwd.errors, reduction)
         _require_finite(base, "E at the network itself")
         if method == "complex-step" and step <= SPLIT_STEP:
-            value = complex_step_along(network, wbar, direction, fwd, y_columns, reduction)
+            value, lost = complex_step_along(network, wbar, direction, fwd, y_columns, reduction)
             _require_finite(value, "the complex step along the direction")
-            return value, 0.0, 1.0, step, abs(value)
+            return value, lost, 1.0, step, abs(value)
         errors = {0: base}
         push0 = direction[0] @ fwd.xbar[0]  # the inputs never move: the first layer's push is fixed
+        crossed = False
         for point in stencils.stencil(method):
-            errors[point] = reduce(_errors_along(network, wbar, direction, point * step, fwd, push0,
-                                                 y_columns), reduction)
-            _require_finite(errors[point], "E along the direction")
-    value, trunc, scale = _estimate(method, errors, step)
-    return float(value), float(trunc), float(stencils.rounding_weight(method)), step, float(scale)
+            found, kinked = _errors_along(network, wbar, direction, point * step, fwd, push0, y_columns)
+            errors[point] = reduce(found, reduction)
+            crossed = crossed or kinked or not np.all(np.isfinite(errors[point]))
+        big_r, p = directional_bounds(network, wbar, direction, fwd, y_columns, reduction)
+    value, scale = _estimate(method, errors, step)
+    trunc = np.inf if crossed else float(truncation(method, step, big_r, p))
+    return (float(value) if not crossed else 0.0), trunc, float(stencils.rounding_weight(method)), step, \
+        (float(scale) if not crossed else 0.0)
 
 
-def _errors_along(network: Network, wbar, direction, t, fwd: Forward, push0, y_columns) -> np.ndarray:
+def _errors_along(network: Network, wbar, direction, t, fwd: Forward, push0, y_columns):
     """Per-sample E at W̄ + t·V̄, with z[l] = W̄[l]·X̄[l] + t·(V̄[l]·X̄[l]): the move is exactly t·V̄,
-    never rounded into the weights. The first layer's two products are the same at every point."""
-    values = None
+    never rounded into the weights. The first layer's two products are the same at every point. Also
+    whether a unit crossed an activation's kink on the way."""
+    values, kinked = None, False
     for layer, act in enumerate(network.activations):
         if layer == 0:
             z = fwd.z[0] + t * push0
         else:
             xbar = with_bias(values, network.bias)
             z = wbar[layer] @ xbar + t * (direction[layer] @ xbar)
-        if _crosses(act, fwd.z[layer], z).any():
-            raise FiniteDifferenceUnreliable(
-                f"the step along the random direction carries a unit of layer {layer + 1} across an "
-                "activation's kink (ReLU at 0): the finite difference is meaningless there")
+        kinked = kinked or bool(_crosses(act, fwd.z[layer], z).any())
         values = act.np_forward(z)
-    return network.loss.np_error(z, values, y_columns)
+    return network.loss.np_error(z, values, y_columns), kinked
 
 
 def _estimate(method: str, errors: dict, h):
-    """M(1), its truncation bound |C| + |D| + 2·|G|, and the scale its rounding grows with (max |E| over
-    the stencil; for the complex step, max |M(k)|), from the evaluations at the stencil points."""
-    m = []
-    for k in stencils.SCALES:
-        terms = [float(w) * (np.imag(errors[point]) if method == "complex-step" else errors[point])
-                 for point, w in stencils.estimate(method, k).items()]
-        m.append(np.sum(terms, axis=0) / h)
-    c, d, g = (sum(float(w) * mk for w, mk in zip(term, m)) for term in stencils.error_terms(method))
-    bound = np.abs(c) + np.abs(d) + 2 * np.abs(g)
+    """M and the scale its rounding grows with (max |E| over the stencil; for the complex step, |M|),
+    from the evaluations at the stencil points."""
+    terms = [float(w) * (np.imag(errors[point]) if method == "complex-step" else errors[point])
+             for point, w in stencils.estimate(method).items()]
+    value = np.sum(terms, axis=0) / h
     if method == "complex-step":
-        scale = np.max(np.abs(m), axis=0)
-    else:
-        scale = np.max(np.abs(np.real(list(errors.values()))), axis=0)
-    return np.real(m[0]), bound, scale
+        return np.real(value), np.abs(value)
+    return np.real(value), np.max(np.abs(np.real(list(errors.values()))), axis=0)
 
 
 def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int, offsets: np.ndarray,
-                     reduction: str, advance=None) -> np.ndarray:
+                     reduction: str, advance=None, crossed: np.ndarray | None = None) -> np.ndarray:
     """E with each weight of W̄[layer] moved by its offset, one at a time: shape (rows, cols)
-    (``advance(n)`` after each block of n weights, for a progress bar)."""
+    (``advance(n)`` after each block of n weights, for a progress bar). ``crossed``: a boolean array
+    shaped like the layer in which the weights whose step crossed a kink, or met a non-finite E, are
+    marked (None: raise :class:`FiniteDifferenceUnreliable` for them instead)."""
     rows, cols = offsets.shape
     samples = fwd.xbar[0].shape[1]
     widest = max(network.sizes[layer + 1:])
@@ -215,8 +236,13 @@ def perturbed_errors(network: Network, wbar, fwd: Forward, y_columns, layer: int
         stop = min(rows, start + chunk)
         for first in range(0, cols, width):
             columns = slice(first, min(cols, first + width))
-            out[start:stop, columns] = _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop,
-                                                       reduction, columns)
+            found, bad = _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop, reduction,
+                                         columns)
+            out[start:stop, columns] = found
+            if bad.any():
+                if crossed is None:
+                    _refuse(bad, layer, start, columns.start or 0, network, found)
+                crossed[start:stop, columns] |= bad
         if advance is not None:
             advance((stop - start) * cols)
     return out
@@ -244,15 +270,19 @@ def _perturbed_rows(network, wbar, fwd, y_columns, layer, offsets, start, stop, 
         above = above.reshape(above.shape[0], -1)
         _mark_crossings(crossed, network.activations[layer + 1], fwd.z[layer + 1], above, r * cols)
         errors = _propagate(network, wbar, fwd, y_columns, layer + 1, above, crossed, r * cols)
-    if crossed.any():
-        i, j = np.argwhere(crossed.any(axis=-1))[0]
-        raise FiniteDifferenceUnreliable(
-            f"a step of weight {layer},{j + (columns.start or 0) + network.first_source},{units[i] + 1} carries a "
-            "unit across an activation's kink (ReLU at 0): the finite difference is meaningless there; move the "
-            "point or use a network without kinks")
-    errors = errors.reshape(r, cols, samples)
-    _require_finite(errors, "E at a perturbed weight")
-    return reduce(errors, reduction)
+    errors = reduce(errors.reshape(r, cols, samples), reduction)
+    return errors, crossed.any(axis=-1) | ~np.isfinite(errors)
+
+
+def _refuse(bad: np.ndarray, layer: int, first_row: int, first_col: int, network: Network, found) -> None:
+    i, j = np.argwhere(bad)[0]
+    weight = f"{layer},{j + first_col + network.first_source},{i + first_row + 1}"
+    if not np.isfinite(found[i, j]):
+        raise FiniteDifferenceUnreliable(f"E at a step of weight {weight} is not finite (overflow): the finite "
+                                         "difference cannot be formed; use smaller weights or inputs")
+    raise FiniteDifferenceUnreliable(
+        f"a step of weight {weight} carries a unit across an activation's kink (ReLU at 0): the finite "
+        "difference is meaningless there; move the point or use a network without kinks")
 
 
 def _propagate(network, wbar, fwd, y_columns, layer, z, crossed, perturbations):
