@@ -3,192 +3,45 @@
 :func:`check_gradient` compares, for every weight, the gradient under test (by default the Ψ recurrence)
 with the finite difference of E, and with ``sympy.diff`` compiled where the network is small enough. The
 tolerance of each comparison is the sum of the two sides' error bounds (:mod:`gradproof.numeric.differences.error_model`,
-:mod:`gradproof.numeric.differences.finite_difference`). Two tiers: a cheap check of ⟨∇E, v⟩ along one random direction v,
-and the full per-weight check, which also runs when the cheap one fails, to name the weights.
+:mod:`gradproof.numeric.differences.finite_difference`). Two tiers: a cheap check of ⟨∇E, v⟩ along one
+random direction v, and the full per-weight check, which also runs when the cheap one fails or cannot
+decide, to name the weights. The verdict (agree, differ, cannot decide) and what "could have failed"
+means: :mod:`gradproof.numeric.checks.result`.
+
+The references (the finite differences, the error model, the direct form) are computed from private,
+read-only copies of the sample before the gradient under test runs, and that gradient is handed copies
+of its own: what it does to its arguments cannot move the reference.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from gradproof.derive.errors import InputError
-from gradproof.derive.model.network import Network, WeightIndex
-from gradproof.numeric.compiled.lambdified import CompiledGradient, per_weight_feasible
-from gradproof.numeric.differences.complex_step import SPLIT_STEP
+from gradproof.derive.model.network import Network
 from gradproof.numeric.checks import conv_check
 from gradproof.numeric.checks.diagnosis import diagnose
-from gradproof.numeric.differences.error_model import ErrorModel, error_model, gamma
-from gradproof.numeric.errors import GradientMismatch
-from gradproof.numeric.differences.finite_difference import (check_method, default_step, directional_difference, estimate_bound,
-                                       finite_difference)
-from gradproof.numeric.compiled.matrix import psi_gradient
+from gradproof.numeric.checks.result import CheckResult, Comparison, DirectionCheck, WeightComparison
 from gradproof.numeric.compiled.kernels import abs_dot
-from gradproof.numeric.checks.report import format_failure, format_success, result_html
-from gradproof.numeric.samples import Sample
+from gradproof.numeric.compiled.lambdified import CompiledGradient, per_weight_feasible
+from gradproof.numeric.compiled.matrix import psi_gradient
+from gradproof.numeric.differences.complex_step import SPLIT_STEP
+from gradproof.numeric.differences.error_model import ErrorModel, error_model, gamma
+from gradproof.numeric.differences.finite_difference import (check_method, default_step, directional_difference,
+                                                             estimate_bound, finite_difference)
+from gradproof.numeric.errors import FiniteDifferenceUnreliable
+from gradproof.numeric.samples import Sample, make_sample
+
+__all__ = ["CheckResult", "Comparison", "DirectionCheck", "WeightComparison", "check_gradient", "compiled",
+           "matrix_psi", "random_direction"]
 
 TIERS = ("full", "direction")
 #: analytic gradient: called as gradient(wbar, x_columns, y_columns, reduction) → list shaped like wbar
 Analytic = Callable[..., list]
-
-
-@dataclass(frozen=True)
-class WeightComparison:
-    """One weight: every value, the worst disagreement and its tolerance."""
-
-    weight: WeightIndex
-    analytic: float
-    direct: float | None
-    finite_difference: float
-    tolerance: float           # for analytic (or direct) against the finite difference
-    share: float               # the largest |a − b|/tolerance over the pairs compared (> 1 fails)
-
-    @property
-    def failed(self) -> bool:
-        return self.share > 1
-
-    @property
-    def relative_error(self) -> float:
-        scale = max(abs(self.analytic), abs(self.finite_difference))
-        return abs(self.analytic - self.finite_difference) / scale if scale else 0.0
-
-    def to_dict(self) -> dict:
-        layer, source, target = self.weight
-        return {"layer": layer, "from": source, "to": target, "analytic": self.analytic,
-                "direct": self.direct, "finite_difference": self.finite_difference,
-                "abs_error": abs(self.analytic - self.finite_difference),
-                "relative_error": self.relative_error, "tolerance": self.tolerance, "share": self.share}
-
-
-@dataclass(frozen=True)
-class DirectionCheck:
-    """⟨∇E, v⟩ against the finite difference along a random unit direction v."""
-
-    analytic: float
-    finite_difference: float
-    tolerance: float
-
-    @property
-    def share(self) -> float:
-        return _share(abs(self.analytic - self.finite_difference), self.tolerance)
-
-    @property
-    def ok(self) -> bool:
-        return self.share <= 1
-
-
-@dataclass(frozen=True, eq=False)
-class Comparison:
-    """Every weight's values, tolerance and share, as arrays shaped like W̄ (one entry per layer)."""
-
-    analytic: tuple
-    direct: tuple | None
-    finite_difference: tuple
-    tolerance: tuple
-    share: tuple
-
-    @property
-    def weights(self) -> int:
-        return sum(a.size for a in self.analytic)
-
-    def row(self, network: Network, index: WeightIndex) -> WeightComparison:
-        layer, row, col = network.position(index)
-        direct = None if self.direct is None else float(self.direct[layer][row, col])
-        return WeightComparison(index, float(self.analytic[layer][row, col]), direct,
-                                float(self.finite_difference[layer][row, col]),
-                                float(self.tolerance[layer][row, col]), float(self.share[layer][row, col]))
-
-
-@dataclass(frozen=True, eq=False)
-class CheckResult:
-    """Everything a check found; ``report()`` is the message a failure raises."""
-
-    network: Network
-    analytic_name: str
-    method: str
-    step: float
-    reduction: str
-    batch: int | None
-    seed: int | None
-    comparison: Comparison | None
-    direction: DirectionCheck | None
-    seconds: float
-    rerun: str = field(default="")
-    diagnosis: tuple[str, ...] = ()
-
-    @property
-    def weights(self) -> int:
-        """How many weights were compared one by one (0 when only the direction was checked)."""
-        return 0 if self.comparison is None else self.comparison.weights
-
-    @property
-    def rows(self) -> tuple[WeightComparison, ...]:
-        """Every weight's comparison, in W̄ order (built on demand: large networks have many)."""
-        if self.comparison is None:
-            return ()
-        return tuple(self.comparison.row(self.network, index) for index in self.network.weights())
-
-    @property
-    def failures(self) -> tuple[WeightComparison, ...]:
-        """The failing weights, worst first."""
-        if self.comparison is None:
-            return ()
-        found = []
-        for layer, share in enumerate(self.comparison.share):
-            for row, col in zip(*np.nonzero(share > 1)):
-                index = WeightIndex(layer, int(col) + self.network.first_source, int(row) + 1)
-                found.append(self.comparison.row(self.network, index))
-        return tuple(sorted(found, key=lambda r: -r.share))
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures and (self.direction is None or self.direction.ok)
-
-    @property
-    def tolerance_used(self) -> float:
-        """The largest share of its tolerance any comparison used (≤ 1 passes)."""
-        shares = [float(np.max(s)) for s in self.comparison.share] if self.comparison else []
-        return max(shares + ([self.direction.share] if self.direction else []), default=0.0)
-
-    @property
-    def max_relative_error(self) -> float:
-        """max |analytic − FD| / max(|analytic|, |FD|) over the weights the check resolves (whose values
-        exceed their tolerance); tiny gradients below the finite difference's resolution are left out."""
-        if self.comparison is None:
-            return 0.0
-        worst = 0.0
-        for a, f, t in zip(self.comparison.analytic, self.comparison.finite_difference, self.comparison.tolerance):
-            scale = np.maximum(np.abs(a), np.abs(f))
-            resolved = scale > t
-            if resolved.any():
-                worst = max(worst, float(np.max(np.abs(a - f)[resolved] / scale[resolved])))
-        return worst
-
-    def report(self, limit: int = 20) -> str:
-        return format_success(self) if self.ok else format_failure(self, limit)
-
-    def _repr_html_(self) -> str:
-        return result_html(self)
-
-    def raise_if_failed(self) -> CheckResult:
-        if not self.ok:
-            raise GradientMismatch(self.report(), self)
-        return self
-
-    def to_dict(self) -> dict:
-        return {"ok": bool(self.ok), "method": self.method, "step": self.step, "dtype": "float64",
-                "reduction": self.reduction, "batch": self.batch, "seed": self.seed,
-                "analytic": self.analytic_name, "weights": self.weights,
-                "max_relative_error": self.max_relative_error, "tolerance_used": self.tolerance_used,
-                "direction": None if self.direction is None else {
-                    "analytic": self.direction.analytic, "finite_difference": self.direction.finite_difference,
-                    "tolerance": self.direction.tolerance, "ok": bool(self.direction.ok)},
-                "seconds": self.seconds, "network": self.network.spec(), "diagnosis": list(self.diagnosis),
-                "failures": [r.to_dict() for r in self.failures]}
 
 
 @lru_cache(maxsize=32)
@@ -212,18 +65,20 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
       enough that it compiles in about a second, :func:`gradproof.numeric.compiled.lambdified.per_weight_feasible`).
       Compiling is done first and is not counted in ``seconds``.
     - ``tier``: ``"full"`` checks every weight; ``"direction"`` only ⟨∇E, v⟩, and every weight only if
-      that fails.
+      that differs or cannot decide.
     - ``progress``: a bar on stderr while the finite differences run past two seconds (None: where
       stderr is a terminal).
     """
     check_method(method)
     if tier not in TIERS:
         raise InputError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+    if isinstance(direction_seed, bool) or not isinstance(direction_seed, (int, np.integer)):
+        raise InputError(f"direction_seed must be an integer, not {direction_seed!r}")
     network = sample.network
+    reference = _private_copy(sample)
     if network.has_conv:
-        return _conv_result(sample, gradient, analytic_name, method, step, reduction, tier, seed,
+        return _conv_result(reference, gradient, analytic_name, method, step, reduction, tier, seed,
                             direction_seed, rerun, progress)
-    x, y = sample.columns()
     small = per_weight_feasible(network)
     default = gradient is None
     if default:
@@ -231,29 +86,68 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
         analytic_name = analytic_name or ("the Ψ recurrence, compiled per weight" if small
                                           else "the Ψ recurrence in matrix form")
     direct_form = compiled(network, "direct") if (small if direct is None else direct) else None
+    result = dict(network=network, analytic_name=analytic_name or "the gradient under test", method=method,
+                  step=default_step(method) if step is None else float(step), reduction=reduction,
+                  batch=sample.batch, seed=seed, rerun=rerun)
     start = time.perf_counter()  # compiling the symbolic forms is not part of the check's time
+    try:
+        references = _references(reference, direct_form, method, step, reduction, tier, direction_seed, progress)
+    except FiniteDifferenceUnreliable as why:
+        return CheckResult(comparison=None, direction=None, seconds=time.perf_counter() - start,
+                           unreliable=str(why), **result)
+    analytic = _analytic(gradient, sample, reduction, default, network)
+    if default and analytic is None:  # a compiled per-weight form overflows where e^z does
+        gradient, result["analytic_name"] = matrix_psi(network), "the Ψ recurrence in matrix form"
+        analytic = _analytic(gradient, sample, reduction, False, network)
+    return _judge(reference, analytic, references, method, step, reduction, progress, start, result)
+
+
+def _references(reference: Sample, direct_form, method, step, reduction, tier, direction_seed, progress):
+    """Everything the gradient under test is compared with, computed before it runs."""
+    x, y = reference.columns()
+    model = error_model(reference.network, reference.wbar, x, y)
+    v, absv = random_direction(int(direction_seed), tuple(w.shape for w in reference.wbar))
+    along = directional_difference(reference.network, reference.wbar, v, x, y, method, step, reduction,
+                                   fwd=model.fwd)
+    fd = finite_difference(reference.network, reference.wbar, x, y, method, step, reduction, progress) \
+        if tier == "full" else None
+    direct_values = None
+    if direct_form is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            direct_values = direct_form(reference.wbar, x, y, reduction)
+        if not _finite(direct_values):  # e^z overflowed in the compiled expression: no witness here
+            direct_values = None
+    return dict(model=model, direction=(v, absv, along), fd=fd, direct=direct_values)
+
+
+def _analytic(gradient, sample: Sample, reduction, default: bool, network: Network):
+    """The gradient under test, called on copies (None: the default form overflowed)."""
+    x, y = (np.array(c) for c in sample.columns())
     with np.errstate(over="ignore", invalid="ignore"):
-        analytic = [np.asarray(g, dtype=float) for g in gradient(sample.wbar, x, y, reduction)]
-    if default and not _finite(analytic):
-        # a compiled per-weight form overflows where e^z does; the matrix form shifts its softmax
-        gradient, analytic_name = matrix_psi(network), "the Ψ recurrence in matrix form"
-        analytic = gradient(sample.wbar, x, y, reduction)
-    model = error_model(network, sample.wbar, x, y)
-    direction = _direction_check(sample, analytic, model, method, step, reduction, direction_seed)
-    comparison = None
-    if tier == "full" or not direction.ok:
-        direct_values = None
-        if direct_form is not None:
-            with np.errstate(over="ignore", invalid="ignore"):
-                direct_values = direct_form(sample.wbar, x, y, reduction)
-            if not _finite(direct_values):  # e^z overflowed in the compiled expression: no witness here
-                direct_values = None
-        comparison = _compare_weights(sample, analytic, direct_values, model, method, step, reduction, progress)
+        values = gradient([np.array(w) for w in sample.wbar], x, y, reduction)
+    if not isinstance(values, (list, tuple)) or len(values) != network.depth:
+        raise InputError(f"the gradient under test returned {type(values).__name__}, not {network.depth} "
+                         "arrays shaped like W̄")
+    analytic = [np.asarray(g, dtype=float) for g in values]
+    return None if default and not _finite(analytic) else analytic
+
+
+def _judge(reference: Sample, analytic, references, method, step, reduction, progress, start, result):
+    model = references["model"]
+    direction = _direction_check(analytic, model, references["direction"], method, reduction)
+    fd = references["fd"]
+    unreliable = ""
+    if fd is None and (not direction.ok or not direction.resolved):
+        try:
+            x, y = reference.columns()
+            fd = finite_difference(reference.network, reference.wbar, x, y, method, step, reduction, progress)
+        except FiniteDifferenceUnreliable as why:
+            unreliable = str(why)
+    comparison = None if fd is None else _compare_weights(analytic, references["direct"], model, fd, reduction)
     seconds = time.perf_counter() - start
-    diagnosis = diagnose(sample, analytic, comparison) if comparison is not None else ()
-    return CheckResult(network, analytic_name or "the gradient under test", method,
-                       default_step(method) if step is None else float(step), reduction, sample.batch,
-                       seed, comparison, direction, seconds, rerun, diagnosis)
+    diagnosis = diagnose(reference, analytic, comparison) if comparison is not None else ()
+    return CheckResult(comparison=comparison, direction=direction, seconds=seconds, diagnosis=diagnosis,
+                       unreliable=unreliable, **result)
 
 
 def _conv_result(sample, gradient, analytic_name, method, step, reduction, tier, seed, direction_seed, rerun,
@@ -266,20 +160,16 @@ def _conv_result(sample, gradient, analytic_name, method, step, reduction, tier,
                        found.seconds, rerun, found.diagnosis)
 
 
-def _share(difference: float, tolerance: float) -> float:
-    """difference/tolerance, with 0/0 = 0 (both sides exactly equal where no rounding is possible)."""
-    if difference == 0:
-        return 0.0
-    return difference / tolerance if tolerance > 0 else float("inf")
+def _private_copy(sample: Sample) -> Sample:
+    """A read-only copy of the sample: the references are computed from it, and nothing else holds it."""
+    copy = make_sample(sample.network, [np.array(w) for w in sample.wbar], np.array(sample.x), np.array(sample.y))
+    for array in (*copy.wbar, copy.x, copy.y):
+        array.flags.writeable = False
+    return copy
 
 
-def _direction_check(sample, analytic, model: ErrorModel, method, step, reduction, seed) -> DirectionCheck:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"direction_seed must be an integer, not {seed!r}")
-    v, absv = random_direction(int(seed), tuple(w.shape for w in sample.wbar))
-    x, y = sample.columns()
-    value, truncation, weight, h, scale = directional_difference(sample.network, sample.wbar, v, x, y, method,
-                                                                 step, reduction, fwd=model.fwd)
+def _direction_check(analytic, model: ErrorModel, found, method, reduction) -> DirectionCheck:
+    v, absv, (value, truncation, weight, h, scale) = found
     along = sum(float(np.vdot(g, d)) for g, d in zip(analytic, v))
     weights = sum(d.size for d in v)
     # the bounds of each weight's gradient, carried along v, and the rounding of the sum ⟨g, v⟩ itself
@@ -306,12 +196,9 @@ def random_direction(seed, shapes: tuple) -> tuple[tuple[np.ndarray, ...], tuple
     return tuple(v), tuple(absv)
 
 
-def _compare_weights(sample, analytic, direct, model: ErrorModel, method, step, reduction,
-                     progress=False) -> Comparison:
+def _compare_weights(analytic, direct, model: ErrorModel, fd, reduction) -> Comparison:
     """Shares of tolerance per weight: analytic and direct against the finite difference (tolerance: the
     two sides' bounds), and direct against analytic (twice the analytic bound)."""
-    x, y = sample.columns()
-    fd = finite_difference(sample.network, sample.wbar, x, y, method, step, reduction, progress)
     bound = model.analytic_rounding(reduction)
     tolerance = [f + a for f, a in zip(fd.bounds(model, reduction), bound)]
     shares = []
@@ -322,15 +209,19 @@ def _compare_weights(sample, analytic, direct, model: ErrorModel, method, step, 
                                                  _shares(np.abs(direct[layer] - a), 2 * b)))
         shares.append(share)
     direct_arrays = None if direct is None else tuple(np.asarray(d, dtype=float) for d in direct)
-    return Comparison(tuple(analytic), direct_arrays, tuple(fd.values), tuple(tolerance), tuple(shares))
+    kinked = tuple(fd.kinks) if fd.kinks is not None else tuple(np.zeros(a.shape, dtype=bool) for a in analytic)
+    too_large = tuple(np.isinf(t) for t in fd.truncation)
+    return Comparison(tuple(analytic), direct_arrays, tuple(fd.values), tuple(tolerance), tuple(shares),
+                      kinked, too_large)
 
 
 def _shares(difference: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
-    """difference/tolerance elementwise, with 0/0 = 0, x/0 = inf, and NaN anywhere = inf (fails)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    """difference/tolerance elementwise, with 0/0 = 0, x/0 = inf, x/inf = 0 (unresolved), and a non-finite
+    difference = inf (fails)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         share = difference / tolerance
     share[difference == 0] = 0.0
-    share[np.isnan(share)] = np.inf
+    share[~np.isfinite(difference)] = np.inf   # a NaN or infinite gradient fails, whatever the tolerance
     return share
 
 

@@ -15,19 +15,34 @@ def diagnose(sample, analytic, comparison) -> tuple[str, ...]:
     failing = [share > 1 for share in comparison.share]
     if not any(f.any() for f in failing):
         return ()
-    found = []
     x, y = sample.columns()
+    matches = []
     for name, mistake in MISTAKES.items():
         if not mistake.applies(network):
             continue
         with np.errstate(all="ignore"):
             theirs = NUMERIC_MISTAKES[name].gradient(network, sample.wbar, x, y)
-        if all(np.all(np.abs(a - t) <= tol) for a, t, tol in zip(analytic, theirs, comparison.tolerance)):
-            found.append(f"this looks like a known mistake: {mistake.description} ({name})")
-    if not found:
-        found += _patterns(analytic, comparison, failing)
+        if _explains(analytic, theirs, comparison, failing):
+            matches.append(f"{mistake.description} ({name})")
+    if len(matches) == 1:
+        found = [f"this looks like a known mistake: {matches[0]}"]
+    elif matches:
+        found = ["this looks like one of these known mistakes (they give the same numbers here): "
+                 + "; ".join(matches)]
+    else:
+        found = _patterns(analytic, comparison, failing)
     found.append(_where(network, failing))
     return tuple(found)
+
+
+def _explains(analytic, theirs, comparison, failing) -> bool:
+    """Whether a mistake's gradient is the one under test: equal to it within the tolerances everywhere,
+    and itself wrong (beyond its tolerance) on the weights that failed: a mistake that also agrees with
+    the finite difference there explains nothing."""
+    for a, t, tol, fd, f in zip(analytic, theirs, comparison.tolerance, comparison.finite_difference, failing):
+        if not np.all(np.abs(a - t) <= tol) or not np.all(np.abs(t - fd)[f] > tol[f]):
+            return False
+    return True
 
 
 def _patterns(analytic, comparison, failing) -> list[str]:

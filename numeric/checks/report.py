@@ -52,14 +52,58 @@ def format_failure(result, limit: int = 20) -> str:
 def format_success(result) -> str:
     has_direct = result.comparison is not None and result.comparison.direct is not None
     compared = "analytic, direct and finite difference" if has_direct else "analytic and finite difference"
-    what = f"all {result.weights} weights agree ({compared})" if result.weights \
-        else "the gradient agrees along a random direction (per-weight check not run)"
+    if result.weights:
+        what = f"all {result.weights} weights agree ({compared}); {_resolution(result)}"
+    else:
+        what = "the gradient agrees along a random direction (per-weight check not run)"
     return (f"gradient check passed: {what}; max relative error {result.max_relative_error:.1e}, "
             f"largest share of tolerance used {result.tolerance_used:.2f}\n{footer(result)}")
 
 
+def _resolution(result) -> str:
+    unresolved = result.weights - result.resolved
+    if not unresolved:
+        return "the finite difference resolves every one"
+    return (f"the finite difference resolves {result.resolved} (every layer has some); {unresolved} "
+            f"{'is' if unresolved == 1 else 'are'} below its resolution and only bounded")
+
+
+def format_undecided(result) -> str:
+    """The message of a check that cannot decide: why, and what to try."""
+    lines = ["gradient check cannot decide: nothing is said about the gradient"]
+    if result.unreliable:
+        lines.append(f"the finite difference cannot be formed here: {result.unreliable}")
+    elif result.comparison is not None:
+        layers = result.undecided_layers
+        lines.append(f"no weight of layer{'s' if len(layers) > 1 else ''} {', '.join(map(str, layers))} has a "
+                     "gradient the finite difference resolves (tolerance below |finite difference|): a wrong "
+                     "gradient there could not have failed")
+        lines += _unresolved_causes(result)
+    else:
+        lines.append("the finite difference along the random direction does not resolve ⟨∇E, v⟩")
+    lines.append(footer(result))
+    return "\n".join(lines)
+
+
+def _unresolved_causes(result) -> list[str]:
+    counts = result.comparison.unresolved_counts()
+    lines = []
+    if counts["step_too_large"]:
+        lines.append(f"  {counts['step_too_large']} weights: the step is too large to bound its truncation (the "
+                     "stencil leaves the disc on which E is analytic in the weight): use a smaller --step")
+    if counts["kink"]:
+        lines.append(f"  {counts['kink']} weights: a step crosses a ReLU kink (or meets an overflow): use "
+                     "another --seed or a smaller --step")
+    if counts["below_resolution"]:
+        advice = ("the gradients there are too small for float64 at this point" if result.method == "complex-step"
+                  else "use --method complex-step (no cancellation), or a larger --step")
+        lines.append(f"  {counts['below_resolution']} weights: the gradient is below what the finite difference "
+                     f"resolves at this step (its rounding bound is larger): {advice}")
+    return lines
+
+
 def footer(result) -> str:
-    scale = "" if result.method == "complex-step" else " × max(1, |w|)"
+    scale = "" if result.method == "complex-step" else " / max(1, |x̄|)"
     text = (f"method {result.method}, step {result.step:.1e}{scale}, float64, reduction {result.reduction}, "
             f"batch {result.batch or 1}, seed {result.seed if result.seed is not None else '—'}, "
             f"{result.seconds:.3f} s")
@@ -75,7 +119,7 @@ def latex_section(results) -> str:
     no = "\\textbf{no}"
     rows = "\n".join(
         f"\\texttt{{{r.method}}} & ${_tex_number(r.step)}$ & {r.weights} & ${_tex_number(r.max_relative_error)}$ & "
-        f"{r.tolerance_used:.2f} & {r.seconds * 1e3:.1f} & {'yes' if r.ok else no} \\\\"
+        f"{r.tolerance_used:.2f} & {r.seconds * 1e3:.1f} & {'yes' if r.ok else no if r.verdict == 'differ' else 'undecided'} \\\\"
         for r in results)
     first = results[0]
     return ("On a random network drawn from seed "
@@ -106,7 +150,8 @@ def _tex_number(value: float) -> str:
 def result_html(result, limit: int = 40) -> str:
     """A check result in a notebook: the verdict, the figures, and the per-weight comparison (every
     weight when it passes, the failing ones worst first when it fails; at most ``limit`` rows)."""
-    head = (f"<p><b>{'passed' if result.ok else 'FAILED'}</b>: {result.weights} weights, method "
+    head = (f"<p><b>{ {'agree': 'passed', 'differ': 'FAILED'}.get(result.verdict, 'cannot decide')}</b>: "
+            f"{result.weights} weights, method "
             f"{result.method}, max relative error {result.max_relative_error:.1e}, tolerance used "
             f"{result.tolerance_used:.2f}, {result.seconds * 1e3:.1f} ms</p>")
     shown = result.rows if result.ok else result.failures
