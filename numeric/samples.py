@@ -68,7 +68,41 @@ def make_sample(network: Network, wbar: Sequence, x, y) -> Sample:
         raise InputError(f"y has shape {y.shape}, expected {expected_y} to match x {x.shape}")
     if x.ndim == 2 and x.shape[0] == 0:
         raise InputError("x is an empty batch: give at least one sample")
+    _check_targets(network, np.atleast_2d(y))
     return Sample(network, arrays, x, y)
+
+
+def _check_targets(network: Network, rows: np.ndarray) -> None:
+    """Targets the loss is defined for: a probability vector per sample for softmax-ce (entries ≥ 0 that
+    sum to 1 within rounding, n·ε: its Ψ collapses to a − y only then), [0, 1] for bce."""
+    kind = network.loss.targets
+    if kind == "probabilities":
+        sums = rows.sum(axis=1)
+        bad = np.nonzero((rows < 0).any(axis=1) | (np.abs(sums - 1) > rows.shape[1] * np.finfo(float).eps))[0]
+        if bad.size:
+            row = int(bad[0])
+            raise InputError(f"y (softmax-ce) must be a probability vector: entries ≥ 0 that sum to 1, but row "
+                             f"{row} has entries {np.round(rows[row], 6).tolist()} summing to {sums[row]:.17g}: "
+                             "normalise it in float64 (y / y.sum())")
+    elif kind == "unit-interval" and ((rows < 0) | (rows > 1)).any():
+        row, col = (int(i) for i in np.argwhere((rows < 0) | (rows > 1))[0])
+        raise InputError(f"y ({network.loss.name}) must lie in [0, 1], but row {row} has {rows[row, col]!r} "
+                         f"at {col}")
+
+
+def precision_note(name: str, dtype, returned: bool = False) -> str:
+    """One line for an array that is not float64: lower precision (float32, float16) or extended
+    (longdouble). ``returned``: a gradient under test (its own rounding matters), else an input."""
+    lower = np.finfo(dtype).eps > np.finfo(np.float64).eps
+    if returned and lower:
+        return (f"{name} is {dtype}: its rounding (ε = {np.finfo(dtype).eps:.1e}) is far above float64's, so a "
+                "correct gradient may fail the float64 tolerance: compute in float64")
+    if returned:
+        return f"{name} is {dtype}: rounded to float64 (its extra digits are dropped; the tolerances assume float64)"
+    if lower:
+        return (f"{name} is {dtype}: converted to float64 (exactly); the check runs in float64, and a gradient "
+                "computed in lower precision will not meet its tolerances")
+    return f"{name} is {dtype}: rounded to float64 (its extra digits are dropped); the check is about those values"
 
 
 def _not_a_list(wbar):
@@ -88,9 +122,7 @@ def _as_float64(value, name: str, shape) -> np.ndarray:
         raise InputError(f"{name} has shape {array.shape}, expected {tuple(shape)} "
                          "(rows: next layer's neurons, columns: this layer's inputs, bias first)")
     if np.issubdtype(array.dtype, np.floating) and array.dtype != np.float64:
-        warnings.warn(f"{name} is {array.dtype}: converted to float64; the tolerances assume float64, "
-                      "and a gradient computed in lower precision will not meet them", PrecisionWarning,
-                      stacklevel=4)
+        warnings.warn(precision_note(name, array.dtype), PrecisionWarning, stacklevel=4)
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
         bad = np.argwhere(~np.isfinite(array))[0]
@@ -106,7 +138,7 @@ def random_sample(network: Network, seed: int = 0, batch: int | None = None) -> 
     across a kink and says so.
     """
     _require_numeric(network)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     rows = 1 if batch is None else batch
     for _ in range(100):
         wbar = [rng.uniform(-1, 1, size=shape) * 2 / np.sqrt(shape[1]) for shape in network.shapes]
@@ -119,6 +151,13 @@ def random_sample(network: Network, seed: int = 0, batch: int | None = None) -> 
     if batch is None:
         x, y = x[0], y[0]
     return make_sample(network, wbar, x, y)
+
+
+def check_seed(seed) -> int:
+    """A seed numpy accepts: a whole number ≥ 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"the seed must be a whole number ≥ 0, not {seed!r}")
+    return int(seed)
 
 
 def random_targets(network: Network, rng: np.random.Generator, rows: int) -> np.ndarray:

@@ -60,17 +60,15 @@ def test_check_quick(capsys):
     assert status == 0 and data["ok"] and data["weights"] == 0 and data["direction"]["ok"] is True
 
 
-def test_check_unreliable_finite_difference_exits_1_and_says_why(capsys, monkeypatch):
-    from gradproof.cli import numeric
-    from gradproof.numeric.errors import FiniteDifferenceUnreliable
-
-    def unreliable(*args, **kwargs):
-        raise FiniteDifferenceUnreliable("a step carries a unit across a kink")
-
-    monkeypatch.setattr(numeric, "check_gradient", unreliable)
-    status, out, err = run(capsys, "check", "--activation", "relu", "--json")
-    assert status == 1 and json.loads(out)["unreliable"].startswith("a step carries")
-    assert "finite difference is unreliable here" in err
+def test_a_check_that_cannot_decide_exits_1_and_says_why(capsys):
+    # a step of 1e-16 moves no weighted sum: every finite difference is 0, its rounding bound huge
+    status, out, _ = run(capsys, "check", "--layers", "4,6,3", "--method", "central", "--step", "1e-16", "--json")
+    data = json.loads(out)
+    assert status == 1 and data["ok"] is False and data["verdict"] == "cannot decide"
+    assert data["resolved"] == 0 and data["unresolved"]["below_resolution"] == 51
+    status, out, _ = run(capsys, "check", "--layers", "4,6,3", "--method", "central", "--step", "1e-16")
+    assert status == 1 and out.startswith("gradient check cannot decide")
+    assert "could not have failed" in out and "--method complex-step" in out
 
 
 def test_gradient_json_holds_everything_needed_to_recheck(capsys):

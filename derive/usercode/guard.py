@@ -66,7 +66,7 @@ def call(function: Callable, *args, what: str = "your code", timeout: float | No
     try:
         with _no_process_exit(), _time_limit(timeout, what), contextlib.redirect_stdout(printed):
             value = function(*args, **kwargs)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, UserCodeError):  # the person at the keyboard; a report already made
         raise
     except UserCodeTimeout:
         raise UserCodeError(f"{what} did not return within {timeout:g} s (stopped; raise the limit with "

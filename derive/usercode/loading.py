@@ -1,4 +1,8 @@
-"""Load a user's function from ``FILE.py:NAME`` or ``MODULE:NAME`` (for --backward and --recurrence)."""
+"""Load a user's function from ``FILE.py:NAME`` or ``MODULE:NAME`` (for --backward and --recurrence).
+
+Importing runs the user's module: it runs under :func:`gradproof.derive.usercode.guard.call`, so a
+``sys.exit``, ``os._exit``, a hang or a print at import time is reported (``UserCodeError``, an
+``InputError``), never the end of gradproof or text on its stdout."""
 
 from __future__ import annotations
 
@@ -10,23 +14,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.usercode.guard import DEFAULT_TIMEOUT, UserCodeError, call
 
 
-def load_function(spec: str, option: str) -> Callable:
+def load_function(spec: str, option: str, timeout: float | None = DEFAULT_TIMEOUT) -> Callable:
     """A function (or class) from ``"path/to/file.py:name"`` or ``"package.module:name"``, with a clear
-    error for a missing file, module or name, and for a file that fails to import."""
+    error for a missing file, module or name, and for a file that fails to import (or exits, or takes
+    longer than ``timeout`` seconds to import)."""
     if ":" not in spec:
         raise InputError(f"{option} {spec!r}: write FILE.py:FUNCTION or MODULE:FUNCTION, e.g. my_grad.py:backward")
     where, name = spec.rsplit(":", 1)
     if where.endswith(".py") or "/" in where or Path(where).exists():
-        module = _load_file(where, option)
+        module = _load_file(where, option, timeout)
     else:
-        try:
-            module = importlib.import_module(where)
-        except ImportError as error:
-            raise InputError(f"{option}: module {where!r} cannot be imported: {error}") from None
-        except Exception as error:  # noqa: BLE001 - the user's module failed while importing
-            raise InputError(f"{option}: module {where!r} failed to import: {type(error).__name__}: {error}") from None
+        module = _import_module(where, option, timeout)
     function = getattr(module, name, None)
     if function is None:
         defined = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
@@ -36,7 +37,7 @@ def load_function(spec: str, option: str) -> Callable:
     return function
 
 
-def _load_file(path: str, option: str):
+def _load_file(path: str, option: str, timeout):
     file = Path(path)
     if not file.is_file():
         raise InputError(f"{option}: no file {path!r}")
@@ -44,11 +45,28 @@ def _load_file(path: str, option: str):
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(file.resolve().parent))
     try:
-        spec.loader.exec_module(module)
-    except Exception as error:  # noqa: BLE001 - the user's file failed while importing
-        line = getattr(error, "lineno", None) or traceback.extract_tb(error.__traceback__)[-1].lineno
-        raise InputError(f"{option}: {path} failed to import: {type(error).__name__}: {error} "
-                         f"(line {line})") from None
+        call(_exec, spec, module, path, option, what=f"{option} {path}", timeout=timeout)
     finally:
         sys.path.pop(0)
     return module
+
+
+def _exec(spec, module, path: str, option: str) -> None:
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # noqa: BLE001 - the user's file failed while importing
+        line = getattr(error, "lineno", None) or traceback.extract_tb(error.__traceback__)[-1].lineno
+        raise UserCodeError(f"{option}: {path} failed to import: {type(error).__name__}: {error} "
+                            f"(line {line})") from None
+
+
+def _import_module(where: str, option: str, timeout):
+    def run():
+        try:
+            return importlib.import_module(where)
+        except ImportError as error:
+            raise UserCodeError(f"{option}: module {where!r} cannot be imported: {error}") from None
+        except Exception as error:  # noqa: BLE001 - the user's module failed while importing
+            raise UserCodeError(f"{option}: module {where!r} failed to import: {type(error).__name__}: "
+                                f"{error}") from None
+    return call(run, what=f"{option} {where}", timeout=timeout).value

@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     as_json = "--json" in argv
     if hasattr(signal, "SIGPIPE"):  # `gradproof … | head`: end quietly, as Unix tools do
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    for stream in (sys.stdout, sys.stderr):  # a terminal without unicode gets escapes, not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = build_parser().parse_args(argv)
     except UsageError as error:
@@ -41,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("gradproof: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        return fail("out of memory: the network or the batch is too large for this machine", as_json)
 
 
 def fail(message: str, as_json: bool) -> int:

@@ -14,7 +14,7 @@ from gradproof.derive.render.document import document
 from gradproof.derive.errors import InputError
 from gradproof.derive.proof.prove import prove
 from gradproof.numeric.checks.check import check_gradient
-from gradproof.numeric.errors import FiniteDifferenceUnreliable
+from gradproof.numeric.budget import require_memory
 from gradproof.numeric.differences.finite_difference import METHODS
 from gradproof.numeric.checks.report import latex_section
 from gradproof.numeric import plots
@@ -33,6 +33,7 @@ def run_latex(args) -> int:
                          f"{LATEX_WEIGHT_LIMIT}; use a smaller network")
     if not args.output.endswith(".tex"):
         raise InputError(f"-o {args.output}: the output must be a .tex file")
+    writable_path(args.output)
     weights = _chosen(network, args.weights)
     derivation = Derivation.of(network, weights)
     proof = prove(network) if network.n_weights <= LATEX_PROOF_LIMIT else None
@@ -41,7 +42,10 @@ def run_latex(args) -> int:
         sections.insert(0, ("The proof", f"The exact proof, weight by weight, is left out for networks of more "
                                          f"than {LATEX_PROOF_LIMIT} weights: run \\texttt{{gradproof prove}}.\n"))
     path = Path(args.output)
-    path.write_text(document(derivation, proof, sections))
+    try:
+        path.write_text(document(derivation, proof, sections))
+    except OSError as error:
+        raise InputError(f"-o {args.output}: cannot write it: {error.strerror or error}") from None
     print(f"wrote {path}")
     if args.pdf:
         return _pdf(path)
@@ -59,12 +63,17 @@ def _check_section(network, seed: int) -> str:
     if not all(act.has_numpy_form for act in network.activations):
         return "The generic activation has no numbers to check: the proof above holds for every one.\n"
     sample = random_sample(network, seed=seed)
-    methods = ("complex-step",) if network.has_conv else METHODS   # convolutions: the complex step only
-    try:
-        results = [check_gradient(sample, method=method, seed=seed, progress=None) for method in methods]
-    except FiniteDifferenceUnreliable as why:
-        return f"The finite difference could not decide at this point: {why}.\n"
-    return latex_section(results)
+    return latex_section([check_gradient(sample, method=method, seed=seed, progress=None) for method in METHODS])
+
+
+def writable_path(output: str) -> Path:
+    """The output path, after checking that its folder exists and that it is not a folder itself."""
+    path = Path(output)
+    if path.is_dir():
+        raise InputError(f"-o {output}: that is a folder: give a file name")
+    if not path.parent.is_dir():
+        raise InputError(f"-o {output}: the folder {str(path.parent)!r} does not exist: create it first")
+    return path
 
 
 def _pdf(path: Path) -> int:
@@ -93,14 +102,19 @@ def run_plot(args) -> int:
 
     if Path(args.output).suffix.lower() not in (".png", ".pdf", ".svg"):
         raise InputError(f"-o {args.output}: write a .png, .pdf or .svg file")
+    writable_path(args.output)
     figure, ax = plt.subplots(figsize=(7, 4.5))
     network = network_from_args(args)
     network.require_dense(f"gradproof plot {args.kind}")
     if args.kind == "error-vs-step":
+        require_memory(network, None, "a plot")
         plots.error_vs_step(random_sample(network, seed=args.seed), ax=ax)
     else:
         plots.cost(network, ax=ax)
     figure.tight_layout()
-    figure.savefig(args.output, dpi=120)
+    try:
+        figure.savefig(args.output, dpi=120)
+    except OSError as error:
+        raise InputError(f"-o {args.output}: cannot write it: {error.strerror or error}") from None
     print(f"wrote {args.output}")
     return EXIT_OK

@@ -138,8 +138,9 @@ def _check(verbs) -> None:
                   help="check the Ψ gradient of a random network against the finite difference",
                   description="Draw a random network (weights, input, target) from a seed and compare, for every "
                               "weight, the Ψ recurrence, the compiled sympy.diff form (small networks) and the "
-                              "finite difference of E. Exit status 0: all agree; 1: a mismatch, or a finite "
-                              "difference that cannot decide; 2: bad input.")
+                              "finite difference of E. Exit status 0: all agree; 1: a mismatch, or a check "
+                              "that cannot decide (the finite difference does not resolve the gradient); 2: bad "
+                              "input.")
     _add_sample_options(check)
     check.add_argument("--quick", action="store_true",
                        help="check along one random direction only; every weight only if that fails")
@@ -147,6 +148,8 @@ def _check(verbs) -> None:
                        help="check your own backward(wbar, x, y) instead of the Ψ recurrence (see the README)")
     check.add_argument("--batched", action="store_true",
                        help="with --backward and --batch: your function takes the whole batch at once")
+    check.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="seconds your --backward may take to import, and per call (default 60; 0: no limit)")
 
 
 def _gradient(verbs) -> None:

@@ -13,71 +13,74 @@ Anything that breaks the contract (an exception, the wrong number of arrays or s
 
 from __future__ import annotations
 
-import traceback
 import warnings
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis.errors import Unsatisfiable
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
+from gradproof.derive.usercode.guard import DEFAULT_TIMEOUT, UserCodeError, call
+from gradproof.derive.usercode.isolation import NotAList, NotAnArray
 from gradproof.numeric.checks.check import check_gradient
-from gradproof.numeric.errors import BackwardPassError
-from gradproof.numeric.samples import PrecisionWarning, random_sample
+from gradproof.numeric.errors import BackwardPassError, FiniteDifferenceUnreliable
+from gradproof.numeric.samples import PrecisionWarning, precision_note, random_sample
 from gradproof.numeric.strategies.networks import networks
 
 Backward = Callable[[list, np.ndarray, np.ndarray], list]
 
 
-def user_gradient(backward: Backward, network: Network, batched: bool = False):
+def user_gradient(backward: Backward, network: Network, batched: bool = False,
+                  timeout: float | None = DEFAULT_TIMEOUT):
     """``backward`` as the ``gradient(wbar, x_columns, y_columns, reduction)`` a check takes, enforcing
-    the contract on every call."""
+    the contract on every call; each call runs under :func:`gradproof.derive.usercode.guard.call`
+    (exceptions, exits, prints and calls past ``timeout`` seconds become a :class:`BackwardPassError`)."""
     if not callable(backward):
         raise BackwardPassError(f"the backward pass must be a function backward(wbar, x, y), not "
                                 f"{type(backward).__name__}")
 
     def gradient(wbar, x_columns, y_columns, reduction="mean"):
         if batched:
-            return _call(backward, network, wbar, x_columns.T.copy(), y_columns.T.copy(), "the batch")
+            return _call(backward, network, wbar, x_columns.T.copy(), y_columns.T.copy(), "the batch", timeout)
         total = None
         for b in range(x_columns.shape[1]):
-            grads = _call(backward, network, wbar, x_columns[:, b].copy(), y_columns[:, b].copy(), f"sample {b}")
+            grads = _call(backward, network, wbar, x_columns[:, b].copy(), y_columns[:, b].copy(), f"sample {b}",
+                          timeout)
             total = grads if total is None else [t + g for t, g in zip(total, grads)]
         return [t / x_columns.shape[1] for t in total] if reduction == "mean" else total
 
     return gradient
 
 
-def _call(backward, network: Network, wbar, x, y, which: str) -> list[np.ndarray]:
+def _call(backward, network: Network, wbar, x, y, which: str, timeout) -> list[np.ndarray]:
     copies = [np.array(w, dtype=np.float64) for w in wbar]
     try:
-        returned = backward(copies, x, y)
-    except Exception as error:  # the user's code: report it, whatever it is
-        raise BackwardPassError(f"your backward pass raised {type(error).__name__}: {error} "
-                                f"({_where(error)}; called on {which} as backward(wbar, x, y) with "
-                                f"wbar shapes {list(network.shapes)}, x {x.shape}, y {y.shape})") from error
+        returned = call(backward, copies, x, y, what="your backward pass", timeout=timeout).value
+    except UserCodeError as error:
+        context = (f"called on {which} as backward(wbar, x, y) with wbar shapes {list(network.shapes)}, "
+                   f"x {x.shape}, y {y.shape}")
+        text = str(error)
+        text = text[:-1] + f"; {context})" if text.endswith(")") else f"{text} ({context})"
+        raise BackwardPassError(text) from None
     return _validate(returned, network)
-
-
-def _where(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    if len(frames) < 2:
-        return "in the call"
-    frame = frames[-1]
-    return f"at {Path(frame.filename).name}:{frame.lineno}"
 
 
 def _validate(returned, network: Network) -> list[np.ndarray]:
     if not isinstance(returned, (list, tuple)):
-        raise BackwardPassError(f"your backward pass returned {type(returned).__name__}, not a list of "
+        kind = returned.type_name if isinstance(returned, NotAList) else type(returned).__name__
+        raise BackwardPassError(f"your backward pass returned {kind}, not a list of "
                                 f"{network.depth} arrays (one ∂E/∂W̄[l] per layer)")
     if len(returned) != network.depth:
         raise BackwardPassError(f"your backward pass returned {len(returned)} arrays for {network.depth} "
                                 f"weight layers: return one ∂E/∂W̄[l] per layer, shapes {list(network.shapes)}")
     grads = []
     for layer, (value, shape) in enumerate(zip(returned, network.shapes)):
+        if isinstance(value, NotAnArray):
+            raise BackwardPassError(f"∂E/∂W̄[{layer}] is not an array of numbers: a {value.type_name} "
+                                    f"({value.problem})")
         try:
             array = np.asarray(value)
         except Exception as error:  # noqa: BLE001 - anything numpy cannot read
@@ -88,9 +91,8 @@ def _validate(returned, network: Network) -> list[np.ndarray]:
             raise BackwardPassError(f"∂E/∂W̄[{layer}] has shape {array.shape}, W̄[{layer}] has {shape}"
                                     + _shape_hint(array.shape, shape, network.bias))
         if np.issubdtype(array.dtype, np.floating) and array.dtype != np.float64:
-            warnings.warn(f"∂E/∂W̄[{layer}] is {array.dtype}: its rounding is far above float64's, so a "
-                          "correct gradient may fail the float64 tolerance; compute in float64",
-                          PrecisionWarning, stacklevel=5)
+            warnings.warn(precision_note(f"∂E/∂W̄[{layer}]", array.dtype, returned=True), PrecisionWarning,
+                          stacklevel=5)
         array = array.astype(np.float64)
         if not np.all(np.isfinite(array)):
             where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
@@ -109,42 +111,77 @@ def _shape_hint(got, expected, bias: bool) -> str:
 
 
 def check_backward(backward: Backward, network: Network, sample=None, *, seed: int = 0, batch: int | None = None,
-                   batched: bool = False, **options):
+                   batched: bool = False, timeout: float | None = DEFAULT_TIMEOUT, **options):
     """Check ``backward`` on ``sample`` (default: a random network from ``seed``), against the finite
-    difference and, for small networks, the compiled ``sympy.diff`` form. ``options`` go to
+    difference and, for small networks, the compiled ``sympy.diff`` form. ``timeout``: seconds one call
+    of ``backward`` may take (None: no limit). ``options`` go to
     :func:`gradproof.numeric.checks.check.check_gradient` (``method``, ``step``, ``reduction``, ``tier``, …)."""
     drawn = sample is None
     if drawn:
         sample = random_sample(network, seed=seed, batch=batch)
     elif sample.network != network:
         raise InputError("the sample was drawn for another network: pass the same Network to both")
-    return check_gradient(sample, user_gradient(backward, network, batched),
+    return check_gradient(sample, user_gradient(backward, network, batched, timeout),
                           analytic_name=f"your backward pass {getattr(backward, '__name__', '')}".rstrip(),
                           seed=seed if drawn else None, **options)
 
 
 def assert_backward_correct(backward: Backward, network: Network, sample=None, **options):
     """:func:`check_backward`, raising :class:`GradientMismatch` (an AssertionError, for pytest) with the
-    table of failing weights and a diagnosis when the gradient is wrong; returns the result otherwise."""
+    table of failing weights and a diagnosis when the gradient is wrong, and
+    :class:`FiniteDifferenceUnreliable` when the check cannot decide; returns the result otherwise."""
     return check_backward(backward, network, sample, **options).raise_if_failed()
+
+
+@dataclass(frozen=True)
+class NetworksChecked:
+    """What :func:`assert_backward_correct_on_networks` checked: networks that agreed, and drawn networks
+    on which the check could not decide (redrawn, never counted as passes)."""
+
+    agreed: int
+    undecided: int
+    reasons: tuple[str, ...] = ()
+
+
+class UndecidedNetworksWarning(UserWarning):
+    """Some drawn networks could not be decided and were redrawn."""
 
 
 def assert_backward_correct_on_networks(backward_for: Callable[[Network], Backward], architecture, *,
                                         max_examples: int = 50, weight_bound: float = 2.0,
-                                        max_batch: int | None = None, **options) -> None:
+                                        max_batch: int | None = None, **options) -> NetworksChecked:
     """Check a backward pass on hypothesis-drawn networks; a failure is shrunk to the smallest network
     that shows it, and raised as its :class:`GradientMismatch`.
 
     ``backward_for(network)`` returns the backward pass for that network (return the same function when
     yours reads the sizes from ``wbar``); ``architecture`` is a Network or a strategy of them
     (:func:`gradproof.numeric.strategies.networks.architectures`). The finite difference is the reference here; pass
-    ``direct=True`` to also compile ``sympy.diff`` for every drawn network (slower)."""
+    ``direct=True`` to also compile ``sympy.diff`` for every drawn network (slower). A drawn network on
+    which the check cannot decide (gradients below the finite difference's resolution, a step across a
+    kink) is redrawn, never passed: the returned :class:`NetworksChecked` (and a warning) says how many."""
     options.setdefault("direct", False)
+    agreed, undecided, reasons = [0], [0], []
 
     @settings(max_examples=max_examples, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(networks(architecture=architecture, weight_bound=weight_bound, max_batch=max_batch))
     def every_network(sample):
-        assert_backward_correct(backward_for(sample.network), sample.network, sample, **options)
+        backward = call(backward_for, sample.network, what="backward_for(network)").value
+        result = check_backward(backward, sample.network, sample, **options)
+        if result.verdict == "cannot decide":
+            undecided[0] += 1
+            reasons.append(result.report().splitlines()[1])
+            assume(False)
+        result.raise_if_failed()
+        agreed[0] += 1
 
-    every_network()
+    try:
+        every_network()
+    except Unsatisfiable:
+        raise FiniteDifferenceUnreliable(
+            f"none of the {undecided[0]} drawn networks could be decided (e.g. {reasons[0] if reasons else '—'}): "
+            "draw larger weights or inputs, or use method='complex-step'") from None
+    if undecided[0]:
+        warnings.warn(f"{undecided[0]} drawn networks could not be decided and were redrawn "
+                      f"({agreed[0]} agreed); e.g. {reasons[0]}", UndecidedNetworksWarning, stacklevel=2)
+    return NetworksChecked(agreed[0], undecided[0], tuple(dict.fromkeys(reasons)))

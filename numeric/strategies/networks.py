@@ -28,6 +28,8 @@ from gradproof.numeric.samples import Sample, away_from_kinks, make_sample
 
 #: activations with a numeric form that work in hidden layers
 NUMERIC_ACTIVATIONS = ("sigmoid", "tanh", "relu", "softplus", "identity")
+#: targets are multiples of 1/TARGET_GRID
+TARGET_GRID = 10 ** 6
 #: every hidden-layer activation, symbolic ones included
 ALL_ACTIVATIONS = NUMERIC_ACTIVATIONS + ("generic",)
 
@@ -104,7 +106,7 @@ def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None
     - ``weight_bound``: weights are finite floats in [−weight_bound, weight_bound] (larger bounds reach
       saturated activations and tiny gradients).
     - ``input_bound``: inputs are in [−input_bound, input_bound]. Targets follow the loss: probability
-      vectors for ``softmax-ce``, [0, 1] for ``bce``, [−1, 1] otherwise.
+      vectors for ``softmax-ce``, [0, 1] for ``bce``, [−1, 1] otherwise, on a grid of 1e-6.
     - ``max_batch``: None draws single samples (x of shape (n0,)); n draws batches of 1 … n samples
       (x of shape (B, n0)).
     - ``kink_margin``: every ReLU unit's weighted sum stays at least this far from 0 for every sample
@@ -156,9 +158,11 @@ def _floats(shape, bound: float):
 
 
 def _targets(network: Network, rows: int):
+    """Targets on a grid of 1e-6 (shrinking towards 0): no tiny values like 7.7e-283, which say nothing a
+    target of 0 does not and leave gradients below what a finite difference resolves."""
     n = network.sizes[-1]
     if network.loss.targets == "probabilities":
-        positive = arrays(np.float64, (rows, n), elements=st.floats(0.01, 1.0, allow_subnormal=False))
-        return positive.map(lambda p: p / p.sum(axis=1, keepdims=True))
-    low = 0.0 if network.loss.targets == "unit-interval" else -1.0
-    return arrays(np.float64, (rows, n), elements=st.floats(low, 1.0, allow_subnormal=False))
+        weights = arrays(np.int64, (rows, n), elements=st.integers(1, 1000))
+        return weights.map(lambda p: p / p.sum(axis=1, keepdims=True))
+    low = 0 if network.loss.targets == "unit-interval" else -TARGET_GRID
+    return arrays(np.int64, (rows, n), elements=st.integers(low, TARGET_GRID)).map(lambda k: k / TARGET_GRID)
