@@ -90,15 +90,23 @@ def _check_targets(network: Network, rows: np.ndarray) -> None:
                          f"at {col}")
 
 
+def coarser(first, second) -> np.dtype:
+    """The floating dtype of the two with the larger ε (float64 for anything that is not floating)."""
+    first, second = (np.dtype(d) if np.issubdtype(d, np.floating) else np.dtype(np.float64) for d in (first, second))
+    return first if np.finfo(first).eps >= np.finfo(second).eps else second
+
+
 def precision_note(name: str, dtype, returned: bool = False) -> str:
     """One line for an array that is not float64: lower precision (float32, float16) or extended
     (longdouble). ``returned``: a gradient under test (its own rounding matters), else an input."""
     lower = np.finfo(dtype).eps > np.finfo(np.float64).eps
     if returned and lower:
-        return (f"{name} is {dtype}: its rounding (ε = {np.finfo(dtype).eps:.1e}) is far above float64's, so a "
-                "correct gradient may fail the float64 tolerance: compute in float64")
+        return (f"{name} {'are' if ', ' in name else 'is'} {dtype}: checked against tolerances for {dtype}'s "
+                f"rounding (ε = {np.finfo(dtype).eps:.1e}, {np.finfo(dtype).eps / np.finfo(np.float64).eps:.0e} "
+                "times float64's): compute in float64 for a sharper check")
     if returned:
-        return f"{name} is {dtype}: rounded to float64 (its extra digits are dropped; the tolerances assume float64)"
+        return (f"{name} {'are' if ', ' in name else 'is'} {dtype}: rounded to float64 (its extra digits are "
+                "dropped; the tolerances are float64's)")
     if lower:
         return (f"{name} is {dtype}: converted to float64 (exactly); the check runs in float64, and a gradient "
                 "computed in lower precision will not meet its tolerances")

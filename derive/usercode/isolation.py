@@ -134,12 +134,15 @@ def _serve(conn, spec: str, option: str, what: str) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     try:
-        function = call(load_function, spec, option, None, what=f"{option} {spec}", timeout=None).value
+        function = load_function(spec, option, timeout=None)  # guards the import itself
     except UserCodeError as error:
         conn.send(("error", str(error)))
         return
     except InputError as error:
         conn.send(("input", str(error)))
+        return
+    except BaseException as error:  # noqa: BLE001 - anything else the user's module did while loading
+        conn.send(("error", f"{option} {spec} failed to load: {type(error).__name__}: {error}"))
         return
     conn.send(("ready",))
     while True:

@@ -44,8 +44,12 @@ def _load_file(path: str, option: str, timeout):
     spec = importlib.util.spec_from_file_location(f"gradproof_user_{file.stem}", file)
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(file.resolve().parent))
+    sys.modules[spec.name] = module  # registered while it runs (dataclasses, pickle and typing look it up)
     try:
         call(_exec, spec, module, path, option, what=f"{option} {path}", timeout=timeout)
+    except BaseException:
+        sys.modules.pop(spec.name, None)
+        raise
     finally:
         sys.path.pop(0)
     return module
@@ -55,9 +59,17 @@ def _exec(spec, module, path: str, option: str) -> None:
     try:
         spec.loader.exec_module(module)
     except Exception as error:  # noqa: BLE001 - the user's file failed while importing
-        line = getattr(error, "lineno", None) or traceback.extract_tb(error.__traceback__)[-1].lineno
         raise UserCodeError(f"{option}: {path} failed to import: {type(error).__name__}: {error} "
-                            f"(line {line})") from None
+                            f"({_line_in(error, path)})") from None
+
+
+def _line_in(error: BaseException, path: str) -> str:
+    """"line N" of the user's file where the import failed (a syntax error's own line, else the innermost
+    frame in that file), not a line of the standard library it happened to call."""
+    if getattr(error, "lineno", None) and isinstance(error, SyntaxError):
+        return f"line {error.lineno}"
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() == Path(path).resolve()]
+    return f"line {frames[-1].lineno}" if frames else "while importing"
 
 
 def _import_module(where: str, option: str, timeout):

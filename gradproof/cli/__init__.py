@@ -2,7 +2,8 @@
 
 Exit status: 0 when everything asked for is proven or agrees, 1 when a verification fails, 2 on bad
 usage or input (one line on stderr, no traceback; under ``--json`` also ``{"ok": false, "error": …}`` on
-stdout). The argument tree (:mod:`.parser`) needs only the standard library; the module that runs the
+stdout), 3 when a check cannot decide, 70 on an internal error (a bug in gradproof: one line, and the
+traceback with ``GRADPROOF_DEBUG=1``). Warnings are one line each on stderr. The argument tree (:mod:`.parser`) needs only the standard library; the module that runs the
 chosen verb (:mod:`.symbolic`, :mod:`.numeric`, :mod:`.documents`) is loaded once it is chosen, so a
 numeric command never pays for sympy.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import signal
 import sys
+import warnings
 
-from gradproof.cli.parser import EXIT_USAGE, UsageError, build_parser
+from gradproof.cli.parser import EXIT_INTERNAL, EXIT_USAGE, UsageError, build_parser
 from gradproof.derive.errors import InputError
 from gradproof.derive.runtime.threads import default_blas_threads
 
@@ -32,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a terminal without unicode gets escapes, not a traceback
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    warnings.showwarning = _one_line
     try:
         args = build_parser().parse_args(argv)
     except UsageError as error:
@@ -46,6 +50,17 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except MemoryError:
         return fail("out of memory: the network or the batch is too large for this machine", as_json)
+    except Exception as error:  # noqa: BLE001 - a bug in gradproof: one line and a status of its own
+        if os.environ.get("GRADPROOF_DEBUG"):
+            raise
+        message = (f"internal error: {type(error).__name__}: {error} (a bug in gradproof, not a verdict; "
+                   "GRADPROOF_DEBUG=1 shows the traceback)")
+        fail(message, as_json)
+        return EXIT_INTERNAL
+
+
+def _one_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"gradproof: warning: {message}", file=sys.stderr)
 
 
 def fail(message: str, as_json: bool) -> int:

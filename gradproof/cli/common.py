@@ -6,11 +6,11 @@ import argparse
 import importlib
 import sys
 
-from gradproof.cli.parser import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from gradproof.cli.parser import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "network_from_args", "warn"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "network_from_args", "warn"]
 
 
 def network_from_args(args: argparse.Namespace) -> Network:

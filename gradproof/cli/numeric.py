@@ -13,7 +13,7 @@ import json
 
 import numpy as np
 
-from gradproof.cli.common import EXIT_FAILED, EXIT_OK, network_from_args, warn
+from gradproof.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, network_from_args, warn
 from gradproof.derive.errors import InputError
 from gradproof.derive.usercode.isolation import IsolatedFunction
 from gradproof.numeric.budget import require_memory
@@ -70,7 +70,7 @@ def _check(args, sample, gradient, name):
 
 def _report(args, result) -> int:
     print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.report())
-    return EXIT_OK if result.ok else EXIT_FAILED
+    return {"agree": EXIT_OK, "differ": EXIT_FAILED}.get(result.verdict, EXIT_UNDECIDED)
 
 
 def run_gradient(args) -> int:
@@ -82,7 +82,7 @@ def run_gradient(args) -> int:
         fd = finite_difference(network, sample.wbar, x, y, args.method, args.step, args.reduction, progress=None)
     except FiniteDifferenceUnreliable as why:
         warn(f"the finite difference cannot be formed here: {why}")
-        return EXIT_FAILED
+        return EXIT_UNDECIDED
     direct = None
     if per_weight_feasible(network):
         direct = _lists(compiled(network, "direct")(sample.wbar, x, y, args.reduction))

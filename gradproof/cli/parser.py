@@ -10,6 +10,8 @@ import argparse
 from importlib.metadata import PackageNotFoundError, version
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: a check that cannot decide (the finite difference does not resolve the gradient), and a bug in gradproof
+EXIT_UNDECIDED, EXIT_INTERNAL = 3, 70
 
 ACTIVATION_HELP = ("one activation for all layers or one per layer, comma-separated: sigmoid (default), tanh, "
                    "relu, softplus, identity, generic, softmax (output only)")
@@ -138,9 +140,8 @@ def _check(verbs) -> None:
                   help="check the Ψ gradient of a random network against the finite difference",
                   description="Draw a random network (weights, input, target) from a seed and compare, for every "
                               "weight, the Ψ recurrence, the compiled sympy.diff form (small networks) and the "
-                              "finite difference of E. Exit status 0: all agree; 1: a mismatch, or a check "
-                              "that cannot decide (the finite difference does not resolve the gradient); 2: bad "
-                              "input.")
+                              "finite difference of E. Exit status 0: all agree; 1: a mismatch; 2: bad input; "
+                              "3: the check cannot decide (the finite difference does not resolve the gradient).")
     _add_sample_options(check)
     check.add_argument("--quick", action="store_true",
                        help="check along one random direction only; every weight only if that fails")

@@ -27,7 +27,7 @@ from gradproof.derive.usercode.guard import DEFAULT_TIMEOUT, UserCodeError, call
 from gradproof.derive.usercode.isolation import NotAList, NotAnArray
 from gradproof.numeric.checks.check import check_gradient
 from gradproof.numeric.errors import BackwardPassError, FiniteDifferenceUnreliable
-from gradproof.numeric.samples import PrecisionWarning, precision_note, random_sample
+from gradproof.numeric.samples import PrecisionWarning, coarser, precision_note, random_sample
 from gradproof.numeric.strategies.networks import networks
 
 Backward = Callable[[list, np.ndarray, np.ndarray], list]
@@ -44,18 +44,20 @@ def user_gradient(backward: Backward, network: Network, batched: bool = False,
 
     def gradient(wbar, x_columns, y_columns, reduction="mean"):
         if batched:
-            return _call(backward, network, wbar, x_columns.T.copy(), y_columns.T.copy(), "the batch", timeout)
+            return _call(backward, network, wbar, x_columns.T.copy(), y_columns.T.copy(), "the batch", timeout,
+                         gradient)
         total = None
         for b in range(x_columns.shape[1]):
             grads = _call(backward, network, wbar, x_columns[:, b].copy(), y_columns[:, b].copy(), f"sample {b}",
-                          timeout)
+                          timeout, gradient)
             total = grads if total is None else [t + g for t, g in zip(total, grads)]
         return [t / x_columns.shape[1] for t in total] if reduction == "mean" else total
 
+    gradient.returned_dtype = np.dtype(np.float64)  # the coarsest precision it returned (see check_gradient)
     return gradient
 
 
-def _call(backward, network: Network, wbar, x, y, which: str, timeout) -> list[np.ndarray]:
+def _call(backward, network: Network, wbar, x, y, which: str, timeout, gradient) -> list[np.ndarray]:
     copies = [np.array(w, dtype=np.float64) for w in wbar]
     try:
         returned = call(backward, copies, x, y, what="your backward pass", timeout=timeout).value
@@ -65,10 +67,13 @@ def _call(backward, network: Network, wbar, x, y, which: str, timeout) -> list[n
         text = str(error)
         text = text[:-1] + f"; {context})" if text.endswith(")") else f"{text} ({context})"
         raise BackwardPassError(text) from None
-    return _validate(returned, network)
+    grads, dtype = _validate(returned, network)
+    gradient.returned_dtype = coarser(gradient.returned_dtype, dtype)
+    return grads
 
 
-def _validate(returned, network: Network) -> list[np.ndarray]:
+def _validate(returned, network: Network) -> tuple[list[np.ndarray], np.dtype]:
+    """The returned arrays as float64, and the coarsest floating dtype they came in."""
     if not isinstance(returned, (list, tuple)):
         kind = returned.type_name if isinstance(returned, NotAList) else type(returned).__name__
         raise BackwardPassError(f"your backward pass returned {kind}, not a list of "
@@ -76,7 +81,7 @@ def _validate(returned, network: Network) -> list[np.ndarray]:
     if len(returned) != network.depth:
         raise BackwardPassError(f"your backward pass returned {len(returned)} arrays for {network.depth} "
                                 f"weight layers: return one ∂E/∂W̄[l] per layer, shapes {list(network.shapes)}")
-    grads = []
+    grads, dtype, coarse = [], np.dtype(np.float64), []
     for layer, (value, shape) in enumerate(zip(returned, network.shapes)):
         if isinstance(value, NotAnArray):
             raise BackwardPassError(f"∂E/∂W̄[{layer}] is not an array of numbers: a {value.type_name} "
@@ -91,14 +96,17 @@ def _validate(returned, network: Network) -> list[np.ndarray]:
             raise BackwardPassError(f"∂E/∂W̄[{layer}] has shape {array.shape}, W̄[{layer}] has {shape}"
                                     + _shape_hint(array.shape, shape, network.bias))
         if np.issubdtype(array.dtype, np.floating) and array.dtype != np.float64:
-            warnings.warn(precision_note(f"∂E/∂W̄[{layer}]", array.dtype, returned=True), PrecisionWarning,
-                          stacklevel=5)
+            dtype = coarser(dtype, array.dtype)
+            coarse.append((layer, array.dtype))
         array = array.astype(np.float64)
         if not np.all(np.isfinite(array)):
             where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
             raise BackwardPassError(f"∂E/∂W̄[{layer}] has a non-finite entry (NaN or inf) at {where}")
         grads.append(array)
-    return grads
+    if coarse:
+        names = ", ".join(f"∂E/∂W̄[{layer}]" for layer, _ in coarse)
+        warnings.warn(precision_note(names, coarse[0][1], returned=True), PrecisionWarning, stacklevel=5)
+    return grads, dtype
 
 
 def _shape_hint(got, expected, bias: bool) -> str:

@@ -34,7 +34,7 @@ from gradproof.numeric.differences.error_model import ErrorModel, error_model, g
 from gradproof.numeric.differences.finite_difference import (check_method, default_step, directional_difference,
                                                              estimate_bound, finite_difference)
 from gradproof.numeric.errors import FiniteDifferenceUnreliable
-from gradproof.numeric.samples import Sample, make_sample
+from gradproof.numeric.samples import Sample, coarser, make_sample
 
 __all__ = ["CheckResult", "Comparison", "DirectionCheck", "WeightComparison", "check_gradient", "compiled",
            "matrix_psi", "random_direction"]
@@ -91,15 +91,19 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
                   batch=sample.batch, seed=seed, rerun=rerun)
     start = time.perf_counter()  # compiling the symbolic forms is not part of the check's time
     try:
-        references = _references(reference, direct_form, method, step, reduction, tier, direction_seed, progress)
+        with np.errstate(all="ignore"):  # whatever floating-point traps the caller's code turned on
+            references = _references(reference, direct_form, method, step, reduction, tier, direction_seed,
+                                     progress)
     except FiniteDifferenceUnreliable as why:
         return CheckResult(comparison=None, direction=None, seconds=time.perf_counter() - start,
                            unreliable=str(why), **result)
-    analytic = _analytic(gradient, sample, reduction, default, network)
-    if default and analytic is None:  # a compiled per-weight form overflows where e^z does
+    found = _analytic(gradient, sample, reduction, default, network)
+    if default and found is None:  # a compiled per-weight form overflows where e^z does
         gradient, result["analytic_name"] = matrix_psi(network), "the Ψ recurrence in matrix form"
-        analytic = _analytic(gradient, sample, reduction, False, network)
-    return _judge(reference, analytic, references, method, step, reduction, progress, start, result)
+        found = _analytic(gradient, sample, reduction, False, network)
+    analytic, result["precision"] = found[0], np.dtype(found[1]).name
+    with np.errstate(all="ignore"):  # whatever floating-point traps the gradient under test turned on
+        return _judge(reference, analytic, references, method, step, reduction, progress, start, result)
 
 
 def _references(reference: Sample, direct_form, method, step, reduction, tier, direction_seed, progress):
@@ -121,20 +125,35 @@ def _references(reference: Sample, direct_form, method, step, reduction, tier, d
 
 
 def _analytic(gradient, sample: Sample, reduction, default: bool, network: Network):
-    """The gradient under test, called on copies (None: the default form overflowed)."""
+    """The gradient under test, called on copies, and the coarsest precision it came in (None: the
+    default form overflowed)."""
     x, y = (np.array(c) for c in sample.columns())
     with np.errstate(over="ignore", invalid="ignore"):
         values = gradient([np.array(w) for w in sample.wbar], x, y, reduction)
     if not isinstance(values, (list, tuple)) or len(values) != network.depth:
         raise InputError(f"the gradient under test returned {type(values).__name__}, not {network.depth} "
                          "arrays shaped like W̄")
+    dtype = getattr(gradient, "returned_dtype", np.dtype(np.float64))
+    for value in values:
+        dtype = coarser(dtype, np.asarray(value).dtype)
     analytic = [np.asarray(g, dtype=float) for g in values]
-    return None if default and not _finite(analytic) else analytic
+    return None if default and not _finite(analytic) else (analytic, dtype)
+
+
+def _at_precision(bound, magnitude, model: ErrorModel, dtype):
+    """The analytic bound for a gradient computed in ``dtype`` instead of float64: the model is first order
+    in u, so its terms grow by ε(dtype)/ε(float64); and each operation may lose the dtype's smallest normal
+    number (its underflow), carried by the magnitudes of what it multiplies."""
+    if dtype == np.float64:
+        return bound
+    ratio = np.finfo(dtype).eps / np.finfo(np.float64).eps
+    return bound * ratio + model.underflow_terms * float(np.finfo(dtype).tiny) * (magnitude + 1)
 
 
 def _judge(reference: Sample, analytic, references, method, step, reduction, progress, start, result):
     model = references["model"]
-    direction = _direction_check(analytic, model, references["direction"], method, reduction)
+    dtype = np.dtype(result["precision"])
+    direction = _direction_check(analytic, model, references["direction"], method, reduction, dtype)
     fd = references["fd"]
     unreliable = ""
     if fd is None and (not direction.ok or not direction.resolved):
@@ -143,7 +162,8 @@ def _judge(reference: Sample, analytic, references, method, step, reduction, pro
             fd = finite_difference(reference.network, reference.wbar, x, y, method, step, reduction, progress)
         except FiniteDifferenceUnreliable as why:
             unreliable = str(why)
-    comparison = None if fd is None else _compare_weights(analytic, references["direct"], model, fd, reduction)
+    comparison = None if fd is None else _compare_weights(analytic, references["direct"], model, fd, reduction,
+                                                          dtype)
     seconds = time.perf_counter() - start
     diagnosis = diagnose(reference, analytic, comparison) if comparison is not None else ()
     return CheckResult(comparison=comparison, direction=direction, seconds=seconds, diagnosis=diagnosis,
@@ -168,7 +188,7 @@ def _private_copy(sample: Sample) -> Sample:
     return copy
 
 
-def _direction_check(analytic, model: ErrorModel, found, method, reduction) -> DirectionCheck:
+def _direction_check(analytic, model: ErrorModel, found, method, reduction, dtype) -> DirectionCheck:
     v, absv, (value, truncation, weight, h, scale) = found
     along = sum(float(np.vdot(g, d)) for g, d in zip(analytic, v))
     weights = sum(d.size for d in v)
@@ -177,7 +197,9 @@ def _direction_check(analytic, model: ErrorModel, found, method, reduction) -> D
     rounding += gamma(weights) * sum(abs_dot(g, d) for g, d in zip(analytic, absv))
     fd_error = estimate_bound(model, method, reduction, truncation, weight, rounding, scale, h,
                               split=method == "complex-step" and h <= SPLIT_STEP)
-    return DirectionCheck(along, value, fd_error + rounding)
+    ours = _at_precision(rounding, model.directional_magnitude(absv, reduction) if dtype != np.float64 else 0.0,
+                         model, dtype)
+    return DirectionCheck(along, value, fd_error + ours)
 
 
 @lru_cache(maxsize=4)
@@ -196,17 +218,20 @@ def random_direction(seed, shapes: tuple) -> tuple[tuple[np.ndarray, ...], tuple
     return tuple(v), tuple(absv)
 
 
-def _compare_weights(analytic, direct, model: ErrorModel, fd, reduction) -> Comparison:
+def _compare_weights(analytic, direct, model: ErrorModel, fd, reduction, dtype) -> Comparison:
     """Shares of tolerance per weight: analytic and direct against the finite difference (tolerance: the
-    two sides' bounds), and direct against analytic (twice the analytic bound)."""
+    two sides' bounds), and direct against analytic (the two analytic bounds)."""
     bound = model.analytic_rounding(reduction)
-    tolerance = [f + a for f, a in zip(fd.bounds(model, reduction), bound)]
+    ours = bound if dtype == np.float64 else [_at_precision(b, m, model, dtype)
+                                              for b, m in zip(bound, model.magnitude(reduction))]
+    fd_bounds = fd.bounds(model, reduction)
+    tolerance = [f + a for f, a in zip(fd_bounds, ours)]
     shares = []
     for layer, (a, f, t, b) in enumerate(zip(analytic, fd.values, tolerance, bound)):
         share = _shares(np.abs(a - f), t)
         if direct is not None:
-            share = np.maximum(share, np.maximum(_shares(np.abs(direct[layer] - f), t),
-                                                 _shares(np.abs(direct[layer] - a), 2 * b)))
+            share = np.maximum(share, np.maximum(_shares(np.abs(direct[layer] - f), fd_bounds[layer] + b),
+                                                 _shares(np.abs(direct[layer] - a), b + ours[layer])))
         shares.append(share)
     direct_arrays = None if direct is None else tuple(np.asarray(d, dtype=float) for d in direct)
     kinked = tuple(fd.kinks) if fd.kinks is not None else tuple(np.zeros(a.shape, dtype=bool) for a in analytic)

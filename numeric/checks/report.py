@@ -29,6 +29,10 @@ def format_failure(result, limit: int = 20) -> str:
                      f"finite difference by more than their tolerance (worst first)")
     if result.direction is not None and not result.direction.ok:
         d = result.direction
+        if not failures:
+            lines.append("gradient check FAILED along a random direction v"
+                         + (": every weight agrees on its own, but ⟨analytic, v⟩ does not" if result.weights else
+                            ""))
         lines.append(f"along a random direction v: ⟨analytic, v⟩ = {d.analytic:.10e}, finite difference "
                      f"{d.finite_difference:.10e}, |difference| {abs(d.analytic - d.finite_difference):.2e} "
                      f"> tolerance {d.tolerance:.2e}")
@@ -104,7 +108,7 @@ def _unresolved_causes(result) -> list[str]:
 
 def footer(result) -> str:
     scale = "" if result.method == "complex-step" else " / max(1, |x̄|)"
-    text = (f"method {result.method}, step {result.step:.1e}{scale}, float64, reduction {result.reduction}, "
+    text = (f"method {result.method}, step {result.step:.1e}{scale}, {_precision(result)}, reduction {result.reduction}, "
             f"batch {result.batch or 1}, seed {result.seed if result.seed is not None else '—'}, "
             f"{result.seconds:.3f} s")
     if result.rerun:
@@ -112,6 +116,11 @@ def footer(result) -> str:
         if result.method != "complex-step":
             text += " --method complex-step   (no cancellation: the most precise method)"
     return text
+
+
+def _precision(result) -> str:
+    precision = getattr(result, "precision", "float64")
+    return precision if precision == "float64" else f"{precision} tolerances (the gradient came in {precision})"
 
 
 def latex_section(results) -> str:

@@ -142,6 +142,7 @@ class CheckResult:
     rerun: str = field(default="")
     diagnosis: tuple[str, ...] = ()
     unreliable: str = ""       # why the finite difference could not be formed at all ("" if it could)
+    precision: str = "float64"  # the coarsest dtype the gradient under test came in: its tolerances are that dtype's
 
     @property
     def weights(self) -> int:
@@ -234,7 +235,7 @@ class CheckResult:
     def to_dict(self) -> dict:
         counts = self.comparison.unresolved_counts() if self.comparison is not None else None
         return {"ok": bool(self.ok), "verdict": self.verdict, "method": self.method, "step": self.step,
-                "dtype": "float64", "reduction": self.reduction, "batch": self.batch, "seed": self.seed,
+                "dtype": self.precision, "reduction": self.reduction, "batch": self.batch, "seed": self.seed,
                 "analytic": self.analytic_name, "weights": self.weights, "resolved": self.resolved,
                 "unresolved": counts, "undecided_layers": list(self.undecided_layers) if self.verdict ==
                 "cannot decide" else [], "unreliable": self.unreliable,

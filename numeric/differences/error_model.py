@@ -129,6 +129,15 @@ class ErrorModel:
         per_sample = np.abs(self.fwd.xbar[layer]) * reach + 1
         return self.underflow_terms * ETA * self.reduce(per_sample, reduction)[None, :]
 
+    def magnitude(self, reduction: str) -> list[np.ndarray]:
+        """Ψ̂ᵢ·|X̄ʲ| per weight (summed over the samples, reduced): a bound of the terms of any gradient."""
+        return [(p @ np.abs(x).T) * self._per_sum(reduction) for p, x in zip(self.psi_hat, self.fwd.xbar)]
+
+    def directional_magnitude(self, abs_direction, reduction: str) -> float:
+        """Σ over the weights of |vʲᵢ|·Ψ̂ᵢ·|X̄ʲ| (reduced over the samples)."""
+        return float(sum(np.sum(p * (v @ np.abs(x))) for p, v, x in zip(self.psi_hat, abs_direction, self.fwd.xbar))
+                     * self._per_sum(reduction))
+
     def directional_rounding(self, abs_direction, reduction: str) -> float:
         """Σ over the weights of |vʲᵢ| times the analytic bound of ∂E/∂wʲᵢ, for the direction's absolute
         values ``abs_direction`` (a list shaped like W̄), without forming the per-weight bounds."""

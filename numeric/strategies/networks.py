@@ -46,7 +46,8 @@ def architectures(*, min_depth: int = 1, max_depth: int = 3, min_width: int = 1,
     - ``activations``: the hidden-layer activations to draw from (names from ``gradproof.derive.model.activations``).
       The output layer uses them too, except where the loss fixes it (``bce``: sigmoid,
       ``softmax-ce``: softmax).
-    - ``losses``: the losses to draw from (names from ``gradproof.derive.model.losses``).
+    - ``losses``: the losses to draw from (names from ``gradproof.derive.model.losses``). A softmax
+      cross-entropy gets at least two outputs (over one unit the softmax is 1 and E ≡ 0).
     - ``bias``: True or False for networks with or without bias inputs; None draws both.
     - ``mixed_activations``: allow a different activation per layer (otherwise one for all).
     """
@@ -62,6 +63,9 @@ def architectures(*, min_depth: int = 1, max_depth: int = 3, min_width: int = 1,
         depth = draw(st.integers(min_depth, max_depth))
         sizes = draw(st.lists(st.integers(min_width, max_width), min_size=depth + 1, max_size=depth + 1))
         loss = LOSSES[draw(st.sampled_from(losses))]
+        if loss.output_activation == "softmax" and sizes[-1] == 1:  # a softmax over one unit is 1: E ≡ 0
+            assume(max_width >= 2)
+            sizes[-1] = draw(st.integers(max(2, min_width), max_width))
         if mixed_activations:
             names = draw(st.lists(st.sampled_from(activations), min_size=depth, max_size=depth))
         else:
@@ -104,7 +108,9 @@ def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None
 
     - ``architecture``: a strategy of networks (default :func:`architectures`) or one fixed network.
     - ``weight_bound``: weights are finite floats in [−weight_bound, weight_bound] (larger bounds reach
-      saturated activations and tiny gradients).
+      saturated activations and tiny gradients). A layer above the first whose weights (bias column aside)
+      are all zero is not drawn: it makes every gradient below it exactly 0, which no check can decide;
+      nor, without biases, an input that is all zeros.
     - ``input_bound``: inputs are in [−input_bound, input_bound]. Targets follow the loss: probability
       vectors for ``softmax-ce``, [0, 1] for ``bce``, [−1, 1] otherwise, on a grid of 1e-6.
     - ``max_batch``: None draws single samples (x of shape (n0,)); n draws batches of 1 … n samples
@@ -135,6 +141,8 @@ def networks(*, architecture: st.SearchStrategy[Network] | Network | None = None
         x = draw(_floats((rows, network.sizes[0]), input_bound))
         y = draw(_targets(network, rows))
         assume(away_from_kinks(network, wbar, x.T, kink_margin))
+        assume(all(np.any(w[:, int(network.bias):] != 0) for w in wbar[1:]))  # no layer that zeroes all below
+        assume(network.bias or np.any(x != 0, axis=1).all())  # nor, without biases, an input of zeros
         if max_batch is None:
             x, y = x[0], y[0]
         return make_sample(network, wbar, x, y)
