@@ -102,11 +102,12 @@ def test_numeric_mistakes_fail_and_shrink_to_a_minimal_network(name):
                                                    bias=True))
 
     def fails(sample):
-        return not check_gradient(sample, as_gradient(mistake, sample.network), direct=False).ok
+        return check_gradient(sample, as_gradient(mistake, sample.network), direct=False).verdict == "differ"
 
     smallest = find(strategy, fails, settings=settings(max_examples=300, database=None, derandomize=True))
-    # drawn from up to [4,4,4,4] (56 weights); the mistake needs two layers (and square ones to transpose)
-    assert smallest.network.depth <= 3 and smallest.network.n_weights <= 12, smallest
+    # drawn from up to [4,4,4,4] (56 weights); the mistake needs two layers (and square ones to transpose):
+    # [2,2,2] (12 weights) or, where the shrinker stops one input short, [1,2,2,1] (13)
+    assert smallest.network.depth <= 3 and smallest.network.n_weights <= 13, smallest
 
 
 def test_float32_arrays_warn_and_are_checked_in_float64():

@@ -102,6 +102,12 @@ def test_the_loss_rounds_within_its_derived_bound(sample):
         assert abs(mpmath.mpf(float(fwd.errors[b])) - exact) <= allowed[b], (b, fwd.errors[b], exact, allowed[b])
 
 
+@given(confident(), st.sampled_from(METHODS))
+def test_random_confident_classifiers_are_never_false_alarms(sample, method):
+    result = check_gradient(sample, matrix_psi(sample.network), method=method, direct=False)
+    assert result.verdict != "differ", result.report()
+
+
 # --- false alarms: steps too large, underflow ---------------------------------------------------------------
 
 @pytest.mark.parametrize("method, step", [("central", 1.0), ("forward", 10.0), ("central", 1e300),
@@ -284,6 +290,19 @@ def test_command_line_user_code_cannot_reach_stdout_or_the_reference(capfd):
         assert status == 1 and json.loads(out)["verdict"] == "differ", (name, out, err)
     status, out, err = _cli(capfd, "check", "--backward", f"{HERE / 'user_exits.py'}:backward")
     assert status == 2 and "called sys.exit(0)" in err and out == ""
+    status, out, err = _cli(capfd, "check", "--backward", f"{HERE / 'user_hard_exits.py'}:backward")
+    assert status == 2 and "called os._exit(0)" in err and out == ""
+
+
+def test_mistakes_that_give_the_same_numbers_are_one_diagnosis_not_two():
+    """Where two catalogued mistakes give the same gradient (an identity output under mse: the half-sse rule
+    and the cross-entropy shortcut are both a − y), the report says so in one sentence."""
+    network = Network.from_spec("3,3,3", "identity", "mse")
+    result = check_gradient(random_sample(network, seed=1), as_gradient(NUMERIC_MISTAKES["half-sse-rule-with-mse"],
+                                                                        network), direct=False)
+    looks = [d for d in result.diagnosis if "looks like" in d]
+    assert result.verdict == "differ" and len(looks) == 1
+    assert "half-sse-rule-with-mse" in looks[0] and "cross-entropy-shortcut" in looks[0]
 
 
 # --- tracebacks, messages ---------------------------------------------------------------------------------

@@ -7,8 +7,11 @@ like ``wbar``. A batch is checked one sample at a time (the batch error is the m
 their sum), unless ``batched=True``: then ``x`` is (B, n0), ``y`` is (B, nL) and the function returns the
 gradient of the batch's error itself.
 
-Anything that breaks the contract (an exception, the wrong number of arrays or shapes, NaN/inf) is a
-:class:`BackwardPassError` that says what was wrong, never a gradient mismatch.
+Anything that breaks the contract (an exception, ``sys.exit``, ``os._exit``, a call past its time limit, the
+wrong number of arrays or shapes, NaN/inf) is a :class:`BackwardPassError` that says what was wrong, never a
+gradient mismatch: every call runs under :func:`gradproof.derive.usercode.guard.call`, on copies of the
+arrays (what it prints goes to stderr). A gradient returned in lower precision (float32) is held to that
+precision's error bound (:func:`gradproof.numeric.checks.check.check_gradient`).
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def _call(backward, network: Network, wbar, x, y, which: str, timeout, gradient)
     except UserCodeError as error:
         context = (f"called on {which} as backward(wbar, x, y) with wbar shapes {list(network.shapes)}, "
                    f"x {x.shape}, y {y.shape}")
-        text = str(error)
+        text = str(error).rstrip()
         text = text[:-1] + f"; {context})" if text.endswith(")") else f"{text} ({context})"
         raise BackwardPassError(text) from None
     grads, dtype = _validate(returned, network)

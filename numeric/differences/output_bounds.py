@@ -30,7 +30,10 @@ log1p(e^(−|z|))): e^(−|z|) ≤ 1 is within c·u relative, log1p(p) passes it
 (p/(1 + p) ≤ log1p(p) for 0 ≤ p ≤ 1) and adds c·u, the sum of two nonnegative terms u: |log σ| is within
 (2c + 1)·u relative, and E within γ(n + 2c + 4)·Σₖ (|yₖ·log σ(zₖ)| + |(1 − yₖ)·log σ(−zₖ)|). The
 squared errors: γ(n + 2)·|E| (½·Σ) and γ(n + 3)·|E| (the mean divides once more), plus the output
-activation's own rounding carried by |∂E/∂a|.
+activation's own rounding carried by |∂E/∂a|. A loss of your own (``define_loss``: E = Σₖ ℓ(aₖ, yₖ), its
+formula compiled by lambdify) is not known here step by step: each term is *assumed* to round like at most
+``OWN_LOSS_OPERATIONS`` elementary operations on values no larger than 1 + |ℓ| + |∂ℓ/∂a|·(|a| + |y|) (the 1
+for logarithms, which round absolutely), and a loss that is not such a sum is refused.
 
 The sensitivities are closed forms with the triangle inequality (upper bounds, O(n) per sample): the
 Hessian never appears as a matrix, only as a bound of |H|·v for nonnegative v. The first and second
@@ -92,10 +95,56 @@ def output_bounds(network, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> Outpu
         return _softmax_cross_entropy(z, a, y)
     if loss.name == "bce" and act.name == "sigmoid":
         return _binary_cross_entropy(z, a, y)
-    if loss.name in ("half-sse", "mse"):
-        return _squared(network, z, a, y)
-    raise InputError(f"the numeric error model knows the losses half-sse, mse, bce and softmax-ce, not "
-                     f"{loss.name!r} with a {act.name} output")
+    return _separable(network, z, a, y, _squared_terms(network, z, a, y) if loss.name in ("half-sse", "mse")
+                      else _own_terms(network, z, a, y))
+
+
+@dataclass(frozen=True, eq=False)
+class Terms:
+    """A loss E = Σₖ ℓ(aₖ, yₖ) at the output, per unit: what its bounds need."""
+
+    slope: Callable      # δa ↦ a bound of |∂ℓ/∂a| at the rounded a (which is within δa of the exact one)
+    curvature: np.ndarray  # |∂²ℓ/∂a²|
+    scale: np.ndarray    # the magnitude of the terms ∂ℓ/∂a is computed from
+    own: np.ndarray      # δE of evaluating Σₖ ℓ from the computed a: (B,)
+
+
+def _squared_terms(network, z, a, y) -> Terms:
+    """½·Σ(a − y)² and (1/n)·Σ(a − y)²: fl(E) within γ(n + 2)·|E| (γ(n + 3) with the mean's division)."""
+    n, mean = z.shape[0], network.loss.name == "mse"
+    c = 2.0 / n if mean else 1.0
+    own = gamma(n + 2 + mean) * np.abs(network.loss.np_error(z, a, y)) + (n + 3) * ETA
+    return Terms(lambda delta_a: c * (np.abs(a - y) + delta_a), np.full(a.shape, c), c * (np.abs(a) + np.abs(y)),
+                 own)
+
+
+#: a loss defined elsewhere (``define_loss``): each term's formula is assumed to round like at most this
+#: many elementary operations on values no larger than 1 + |ℓ| + |∂ℓ/∂a|·(|a| + |y|) (see _own_terms)
+OWN_LOSS_OPERATIONS = 8
+
+
+def _own_terms(network, z, a, y) -> Terms:
+    """A loss of your own, E = Σₖ ℓ(aₖ, yₖ) (the form ``define_loss`` makes): ℓ per unit from its numpy
+    form, its slopes by the complex step. Its formula is not known here, so its rounding is an assumption
+    (``OWN_LOSS_OPERATIONS``), stated in the README; a loss that is not a sum over the units is refused."""
+    loss = network.loss
+    shape = (1, a.size)
+
+    def per_unit(values):
+        return np.reshape(loss.np_error(z.reshape(shape), values.reshape(shape), y.reshape(shape)), a.shape)
+
+    terms = per_unit(a)
+    total = loss.np_error(z, a, y)
+    if np.any(np.abs(np.sum(terms, axis=0) - total) > gamma(2 * a.shape[0] + 2) * np.sum(np.abs(terms), axis=0)
+              + 4 * a.shape[0] * ETA):
+        raise InputError(f"the numeric error model needs a loss that is a sum over the output units, E = Σₖ "
+                         f"ℓ(aₖ, yₖ); {loss.name!r} is not one")
+    first = np.abs(complex_step(per_unit, a))
+    second = second_derivative(per_unit, a)
+    scale = np.abs(loss.np_gradient_scale(a, y))
+    size = 1 + np.abs(terms) + first * (np.abs(a) + np.abs(y))
+    own = np.sum(gamma(OWN_LOSS_OPERATIONS * FUNCTION_ULPS) * size, axis=0) + 8 * a.shape[0] * ETA
+    return Terms(lambda delta_a: first + second * delta_a, second, np.maximum(scale, first) + U * size, own)
 
 
 def exclusive_sums(values: np.ndarray) -> np.ndarray:
@@ -154,49 +203,48 @@ def _binary_cross_entropy(z, a, y) -> OutputBounds:
                         (FUNCTION_ULPS * U + gamma(n + 4)) * scale + (n + 4) * ETA, lambda v: first * v)
 
 
-def _squared(network, z, a, y) -> OutputBounds:
+def _separable(network, z, a, y, terms: Terms) -> OutputBounds:
+    """E = Σₖ ℓ(aₖ, yₖ) after an elementwise activation or a softmax: Ψ = a'⊙ℓ' or a⊙(ℓ' − aᵀℓ')."""
     n, act = z.shape[0], network.activations[-1]
-    mean = network.loss.name == "mse"
-    c = 2.0 / n if mean else 1.0
-    g_scale = c * (np.abs(a) + np.abs(y))
-    error = np.abs(network.loss.np_error(z, a, y))
     if act.name == "softmax":
         ours, anywhere, _ = _softmax_relative(z, a)
         delta_a = ours * a + (n + 2) * ETA
-        g = c * (np.abs(a - y) + delta_a)   # |a − y| is only known to δa from the rounded a
+        g = terms.slope(delta_a)
         d_z = a * (g + np.sum(a * g, axis=0, keepdims=True))
         slope = lambda v: _jacobian_bound(a, v)  # noqa: E731
-        psi_hat = np.maximum(a * (g_scale + np.sum(a * g_scale, axis=0, keepdims=True)), d_z)
+        psi_hat = np.maximum(a * (terms.scale + np.sum(a * terms.scale, axis=0, keepdims=True)), d_z)
         psi_own = (2 * anywhere + gamma(n + 2 * FUNCTION_ULPS + 2)) * psi_hat + (n + 4) * ETA
-        hessian = _softmax_squared_hessian(a, g, c)
+        hessian = _softmax_separable_hessian(a, g, terms.curvature)
     else:
         first = np.abs(complex_step(act.np_forward, z))
         second = second_derivative(act.np_forward, z)
         delta_a = FUNCTION_ULPS * U * np.abs(a) + ETA
-        g = c * (np.abs(a - y) + delta_a)
+        g = terms.slope(delta_a)   # |a − y| is only known to δa from the rounded a
         slope = lambda v: first * v  # noqa: E731
         d_z = g * first
-        psi_hat = np.maximum(g_scale * first, d_z)
+        psi_hat = np.maximum(terms.scale * first, d_z)
         rule = 2 * FUNCTION_ULPS * (U * (first + np.abs(a)) + ETA)  # σ' = σ·(1 − σ) from the rounded σ
-        psi_own = gamma(n + 2 * FUNCTION_ULPS) * psi_hat + g_scale * rule + (n + 4) * ETA
-        curvature = c * first * first + g * second
+        psi_own = gamma(n + 2 * FUNCTION_ULPS) * psi_hat + terms.scale * rule + (n + 4) * ETA
+        curvature = terms.curvature * first * first + g * second
         hessian = lambda v: curvature * v  # noqa: E731 - separable: the Hessian is diagonal
-    own = gamma(n + 2 + mean) * error + (n + 3) * ETA + np.sum(g * delta_a, axis=0)
+    own = terms.own + np.sum(g * delta_a, axis=0)
 
     def curvature_a(delta_z):
-        return 0.5 * c * np.sum(2 * slope(delta_z) * delta_a + delta_a * delta_a, axis=0)
+        return 0.5 * np.sum(terms.curvature * (2 * slope(delta_z) * delta_a + delta_a * delta_a), axis=0)
 
     return OutputBounds(d_z, own, psi_hat, psi_own, hessian, curvature_a)
 
 
-def _softmax_squared_hessian(a, g, c):
-    """v ↦ a bound of |∂Ψ/∂z|·v for Ψ = a⊙(g − aᵀg), g = c·(a − y), by the product rule and
-    |∂a/∂z|·v ≤ J(v) = a⊙v + a·(aᵀv): |∂Ψ/∂z|·v ≤ J(v)⊙|g − aᵀg| + a⊙(c·J(v) + |g|ᵀJ(v) + c·aᵀJ(v))."""
+def _softmax_separable_hessian(a, g, curvature):
+    """v ↦ a bound of |∂Ψ/∂z|·v for Ψ = a⊙(g − aᵀg), g = ℓ'(a), by the product rule and
+    |∂a/∂z|·v ≤ J(v) = a⊙v + a·(aᵀv), |∂g/∂z|·v ≤ |ℓ''|⊙J(v):
+    |∂Ψ/∂z|·v ≤ J(v)⊙|g − aᵀg| + a⊙(|ℓ''|⊙J(v) + |g|ᵀJ(v) + aᵀ(|ℓ''|⊙J(v)))."""
     centred = np.abs(g) + np.sum(a * g, axis=0, keepdims=True)
 
     def bound(v):
         jv = _jacobian_bound(a, v)
-        inner = c * jv + np.sum(g * jv, axis=0, keepdims=True) + c * np.sum(a * jv, axis=0, keepdims=True)
+        inner = (curvature * jv + np.sum(g * jv, axis=0, keepdims=True)
+                 + np.sum(a * curvature * jv, axis=0, keepdims=True))
         return jv * centred + a * inner
 
     return bound
