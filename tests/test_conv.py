@@ -132,8 +132,10 @@ def test_a_unit_exactly_at_the_relu_kink_cannot_be_decided():
     sample = random_sample(network, seed=0)
     wbar = [w.copy() for w in sample.wbar]
     wbar[0][:, 0] = 0.0   # with a zero input every weighted sum of the convolution is exactly 0
+    result = check_gradient(make_sample(network, wbar, np.zeros(16), sample.y))
+    assert result.verdict == "cannot decide" and "kink" in result.report()
     with pytest.raises(FiniteDifferenceUnreliable, match="kink"):
-        check_gradient(make_sample(network, wbar, np.zeros(16), sample.y))
+        result.raise_if_failed()
 
 
 def test_a_users_conv_backward_is_checked_and_a_wrong_one_caught():

@@ -10,7 +10,9 @@ or output.
 from __future__ import annotations
 
 import json
+import resource
 import secrets
+import sys
 
 import numpy as np
 
@@ -21,6 +23,8 @@ from gradproof.numeric.budget import require_memory
 from gradproof.numeric.checks.backward import user_gradient
 from gradproof.numeric.checks.check import check_gradient, compiled
 from gradproof.numeric.compiled.lambdified import per_weight_feasible
+from gradproof.numeric.checks.conv_check import complex_step_gradient
+from gradproof.numeric.compiled.conv import conv_psi_gradient
 from gradproof.numeric.compiled.matrix import psi_gradient
 from gradproof.numeric.differences.finite_difference import finite_difference
 from gradproof.numeric.errors import FiniteDifferenceUnreliable
@@ -36,8 +40,10 @@ def _sample(args):
 
 
 def _rerun(args) -> str:
-    parts = ["gradproof check", f"--layers {args.layers}", f"--activation {args.activation}",
-             f"--loss {args.loss}", f"--seed {args.seed}"]
+    chosen = f"--network {args.network}" if args.network else f"--layers {args.layers or '2,3,3,2'}"
+    activation = args.activation or ("" if args.network else "sigmoid")
+    parts = ["gradproof check", chosen] + [f"--activation {activation}"] * bool(activation)
+    parts += [f"--loss {args.loss or 'half-sse'}", f"--seed {args.seed}"]
     parts += ["--no-bias"] * args.no_bias + ([f"--batch {args.batch}"] if args.batch else [])
     parts += [f"--backward {args.backward}"] * bool(args.backward) + ["--batched"] * args.batched
     return " ".join(parts)
@@ -73,14 +79,28 @@ def _check(args, sample, gradient, name):
 
 
 def _report(args, result) -> int:
+    status = {"agree": EXIT_OK, "differ": EXIT_FAILED}.get(result.verdict, EXIT_UNDECIDED)
+    if result.network.has_conv:  # the convolutional check's footprint: the peak of this whole process
+        peak = peak_memory_mb()
+        print(json.dumps(dict(result.to_dict(), peak_memory_mb=peak), ensure_ascii=False) if args.json else
+              f"{result.report()}\npeak memory {peak:.0f} MB (the process's maximum resident set)")
+        return status
     print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.report())
-    return {"agree": EXIT_OK, "differ": EXIT_FAILED}.get(result.verdict, EXIT_UNDECIDED)
+    return status
+
+
+def peak_memory_mb() -> float:
+    """The process's maximum resident set so far, in MB (Linux reports kilobytes, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2 ** 20 if sys.platform == "darwin" else 2 ** 10)
 
 
 def run_gradient(args) -> int:
     sample = _sample(args)
     network = sample.network
     x, y = sample.columns()
+    if network.has_conv:
+        return _conv_gradient(args, sample)
     psi = psi_gradient(network, sample.wbar, x, y, args.reduction)
     try:
         fd = finite_difference(network, sample.wbar, x, y, args.method, args.step, args.reduction, progress=None)
@@ -94,6 +114,21 @@ def run_gradient(args) -> int:
            "method": args.method, "wbar": _lists(sample.wbar), "x": sample.x.tolist(),
            "y": sample.y.tolist(),
            "gradients": {"psi": _lists(psi), "finite_difference": _lists(fd.values), "direct": direct}}
+    print(json.dumps(out))
+    return EXIT_OK
+
+
+def _conv_gradient(args, sample) -> int:
+    """``gradient`` on a network with convolutions: Ψ and the forward-mode complex step (no direct form)."""
+    if args.method != "complex-step":
+        raise InputError(f"--method {args.method} supports dense layers only: a network with convolutions is "
+                         "differentiated by the complex step (the default)")
+    x, y = sample.columns()
+    psi = conv_psi_gradient(sample.network, sample.wbar, x, y, args.reduction)
+    steps = complex_step_gradient(sample, args.reduction)
+    out = {"network": sample.network.spec(), "seed": args.seed, "batch": args.batch, "reduction": args.reduction,
+           "method": args.method, "wbar": _lists(sample.wbar), "x": sample.x.tolist(), "y": sample.y.tolist(),
+           "gradients": {"psi": _lists(psi), "finite_difference": _lists(steps), "direct": None}}
     print(json.dumps(out))
     return EXIT_OK
 

@@ -172,12 +172,19 @@ def _judge(reference: Sample, analytic, references, method, step, reduction, pro
 
 def _conv_result(sample, gradient, analytic_name, method, step, reduction, tier, seed, direction_seed, rerun,
                  progress) -> CheckResult:
-    """A network with convolutions: every weight by the forward-mode complex step (:mod:`.conv_check`)."""
-    found = conv_check.compare(sample, gradient, method, step, reduction, tier, direction_seed, progress)
+    """A network with convolutions: every weight by the forward-mode complex step (:mod:`.conv_check`); its
+    undecidable weights (a tangent through a kink) end as "cannot decide", never as an exception."""
+    step_used = default_step(method) if step is None else float(step)
+    try:
+        with np.errstate(all="ignore"):
+            found = conv_check.compare(sample, gradient, method, step, reduction, tier, direction_seed, progress)
+    except FiniteDifferenceUnreliable as why:
+        return CheckResult(sample.network, analytic_name or conv_check.PSI_NAME, method, step_used, reduction,
+                           sample.batch, seed, None, None, 0.0, rerun, unreliable=str(why))
     comparison = None if found.comparison is None else Comparison(*found.comparison)
-    return CheckResult(sample.network, analytic_name or found.analytic_name, method, default_step(method) if step is None
-                       else float(step), reduction, sample.batch, seed, comparison, DirectionCheck(*found.direction),
-                       found.seconds, rerun, found.diagnosis)
+    return CheckResult(sample.network, analytic_name or found.analytic_name, method, step_used, reduction,
+                       sample.batch, seed, comparison, DirectionCheck(*found.direction), found.seconds, rerun,
+                       found.diagnosis)
 
 
 def _private_copy(sample: Sample) -> Sample:

@@ -52,9 +52,11 @@ from gradproof.numeric.compiled.kernels import abs_matmul
 from gradproof.numeric.compiled.matrix import Forward, forward
 from gradproof.numeric.differences.output_bounds import (ETA, FUNCTION_ULPS, U, OutputBounds, gamma,
                                                          output_bounds)
-from gradproof.numeric.differences.slopes import complex_step, second_derivative
+from gradproof.numeric.differences.slopes import (complex_step, complex_step_parts, partials, second_derivative,
+                                                  tiny_but_not_zero)
 
-__all__ = ["ETA", "FUNCTION_ULPS", "U", "ErrorModel", "error_model", "gamma"]
+__all__ = ["ETA", "FUNCTION_ULPS", "U", "ErrorModel", "complex_step", "complex_step_parts", "error_model", "gamma",
+           "output_sensitivity", "partials", "second_derivative", "tiny_but_not_zero"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,3 +211,14 @@ def _backward(network: Network, wbar, fwd: Forward, out: OutputBounds, first, se
             delta_psi = (first[layer - 1] * (absw @ delta_psi) + gamma(n + 2 * FUNCTION_ULPS) * psi_hat
                          + back * (second[layer - 1] * delta_z[layer - 1] + rule) + (n + 3) * ETA)
     return tuple(psi_hats), tuple(delta_psis)
+
+
+def output_sensitivity(network: Network, z: np.ndarray, y: np.ndarray):
+    """|∂E/∂zₖ|, a matrix M with M·v ≥ |∂²E/∂zₖ∂zⱼ|·v for v ≥ 0, and |∂E/∂aₖ| at the output weighted sums z
+    (n_L, B), from the closed forms of :mod:`gradproof.numeric.differences.output_bounds` (for callers that
+    want the Hessian bound as an (n_L, n_L, B) array: O(n_L²), where ``OutputBounds.hessian`` is O(n_L))."""
+    out = output_bounds(network, z, network.activations[-1].np_forward(z), y)
+    n = z.shape[0]
+    with np.errstate(all="ignore"):
+        columns = [out.hessian(np.broadcast_to(np.eye(n)[:, [j]], z.shape)) for j in range(n)]
+    return out.d_z, np.stack(columns, axis=1), np.zeros_like(z) if out.d_a is None else out.d_a

@@ -35,7 +35,7 @@ import numpy as np
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 from gradproof.derive.runtime.progress import Progress
-from gradproof.numeric.differences import stencils
+from gradproof.numeric.differences import formulas
 from gradproof.numeric.differences.complex_step import SPLIT_STEP, complex_step_along, complex_step_gradient
 from gradproof.numeric.differences.error_model import ETA, FUNCTION_ULPS, ErrorModel, gamma
 from gradproof.numeric.differences.truncation import directional_bounds, truncation, weight_bounds
@@ -79,7 +79,7 @@ class FiniteDifference:
 
     def bounds(self, model: ErrorModel, reduction: str) -> list[np.ndarray]:
         """|estimate − ∂E/∂w| ≤ truncation + rounding, per weight (inf where it cannot be bounded)."""
-        weight = 1.0 if self.split else float(stencils.rounding_weight(self.method))
+        weight = 1.0 if self.split else float(formulas.rounding_weight(self.method))
         analytic = model.analytic_rounding(reduction) if self.method == "complex-step" else [None] * len(self.steps)
         out = []
         for layer, (t, a, scale, h) in enumerate(zip(self.truncation, analytic, self.error_scale, self.steps)):
@@ -97,7 +97,7 @@ class FiniteDifference:
 def estimate_bound(model: ErrorModel, method: str, reduction: str, truncation, weight: float, analytic,
                    scale, h, split: bool, layer: int | None = None):
     """A finite-difference estimate's error bound: its truncation plus its rounding, ``weight`` (the
-    stencil's absolute weights, :func:`gradproof.numeric.differences.stencils.rounding_weight`) times what
+    stencil's absolute weights, :func:`gradproof.numeric.differences.formulas.rounding_weight`) times what
     each evaluation may be off. For the complex step, M is within the forward-mode bound of the derivative
     (``analytic``), plus its own rounding (γ(K)·|M|), plus, in complex arithmetic, η/h per operation near
     underflow, the imaginary parts being h times the derivatives. Otherwise δE/h, with δE of an
@@ -128,7 +128,7 @@ def finite_difference(network: Network, wbar, x_columns, y_columns, method: str 
                                     [np.full_like(v, step) for v in values], [np.abs(v) for v in values],
                                     sum(v.size for v in values), split=True, lost=lost)
         parts = [[] for _ in range(5)]
-        points = stencils.stencil(method)
+        points = formulas.stencil(method)
         with Progress(network.n_weights * len(points), f"finite differences ({method})", enabled=progress) as bar:
             for layer in range(network.depth):
                 for found, part in zip(_layer(network, wbar, fwd, y_columns, layer, method, step, reduction,
@@ -144,7 +144,7 @@ def _layer(network, wbar, fwd, y_columns, layer, method, step, reduction, base, 
     h = step * _relative_steps(fwd.xbar[layer], network.shape(layer))
     errors = {0: np.full(network.shape(layer), base)}
     crossed = np.zeros(network.shape(layer), dtype=bool)
-    for point in stencils.stencil(method):
+    for point in formulas.stencil(method):
         errors[point] = perturbed_errors(network, wbar, fwd, y_columns, layer, point * h, reduction, advance,
                                          crossed=crossed)
     value, scale = _estimate(method, errors, h)
@@ -180,14 +180,14 @@ def directional_difference(network: Network, wbar, direction, x_columns, y_colum
         errors = {0: base}
         push0 = direction[0] @ fwd.xbar[0]  # the inputs never move: the first layer's push is fixed
         crossed = False
-        for point in stencils.stencil(method):
+        for point in formulas.stencil(method):
             found, kinked = _errors_along(network, wbar, direction, point * step, fwd, push0, y_columns)
             errors[point] = reduce(found, reduction)
             crossed = crossed or kinked or not np.all(np.isfinite(errors[point]))
         big_r, p = directional_bounds(network, wbar, direction, fwd, y_columns, reduction)
     value, scale = _estimate(method, errors, step)
     trunc = np.inf if crossed else float(truncation(method, step, big_r, p))
-    return (float(value) if not crossed else 0.0), trunc, float(stencils.rounding_weight(method)), step, \
+    return (float(value) if not crossed else 0.0), trunc, float(formulas.rounding_weight(method)), step, \
         (float(scale) if not crossed else 0.0)
 
 
@@ -211,7 +211,7 @@ def _estimate(method: str, errors: dict, h):
     """M and the scale its rounding grows with (max |E| over the stencil; for the complex step, |M|),
     from the evaluations at the stencil points."""
     terms = [float(w) * (np.imag(errors[point]) if method == "complex-step" else errors[point])
-             for point, w in stencils.estimate(method).items()]
+             for point, w in formulas.estimate(method).items()]
     value = np.sum(terms, axis=0) / h
     if method == "complex-step":
         return np.real(value), np.abs(value)

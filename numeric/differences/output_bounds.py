@@ -73,6 +73,7 @@ class OutputBounds:
     hessian: Callable        # v ↦ a bound of |∂Ψ/∂z|·v = |∂²E/∂z²|·v for v ≥ 0
     curvature_a: Callable | None = None  # δz ↦ the second-order part of the output activation's own
     #                                      rounding δa under a squared loss: ½·c·Σ(2·|a'|·δz·δa + δa²)
+    d_a: np.ndarray | None = None  # bounds |∂E/∂aₖ| where E is computed from a (None: from z, 0)
 
     def delta_error(self, delta_z: np.ndarray) -> np.ndarray:
         """δE of an evaluation whose output weighted sums are within ``delta_z``: (B,). To second order:
@@ -232,7 +233,7 @@ def _separable(network, z, a, y, terms: Terms) -> OutputBounds:
     def curvature_a(delta_z):
         return 0.5 * np.sum(terms.curvature * (2 * slope(delta_z) * delta_a + delta_a * delta_a), axis=0)
 
-    return OutputBounds(d_z, own, psi_hat, psi_own, hessian, curvature_a)
+    return OutputBounds(d_z, own, psi_hat, psi_own, hessian, curvature_a, g)
 
 
 def _softmax_separable_hessian(a, g, curvature):
