@@ -89,6 +89,8 @@ def output_sup(network: Network, fwd: Forward, y: np.ndarray, moves: np.ndarray,
     ``moves``ₖ, the others stay): (n, B)."""
     act, loss = network.activations[-1], network.loss
     z, a = fwd.z[-1], fwd.output
+    if loss.name not in ("half-sse", "mse", "bce", "softmax-ce"):
+        return np.full(z.shape, np.inf)  # a loss of your own: its singularities are not known, no bound
     if act.name == "softmax":
         return _softmax_sup(loss.name, a, y, moves, single)
     slope = derivative_sup(act, z, moves)
