@@ -156,6 +156,19 @@ def test_any_step_either_decides_correctly_or_says_it_cannot(sample, method, log
             assert planted.verdict == "differ", planted.report()
 
 
+@given(networks(architecture=architectures(max_depth=3, max_width=5), max_batch=2), st.sampled_from(METHODS))
+def test_the_direction_tier_agrees_only_where_each_layer_could_have_failed(sample, method):
+    """--quick: ⟨∇E, v⟩ alone could hide a wrong layer whose share of v is below the tolerance; the tier
+    agrees only when each layer's part is resolved, so zeros planted in any layer never pass."""
+    network = sample.network
+    result = check_gradient(sample, matrix_psi(network), method=method, tier="direction", direct=False)
+    assert result.verdict != "differ", result.report()
+    for layer in range(network.depth):
+        planted = check_gradient(sample, planted_zeros(network, layer), method=method, tier="direction",
+                                 direct=False)
+        assert planted.verdict != "agree" or not np.any(psi_gradient(network, sample.wbar, *sample.columns())[layer])
+
+
 def test_a_subnormal_derivative_is_not_a_false_alarm_for_any_method():
     """The issue's complex-step example: [1,1] softplus, z = −741 (σ(z) ≈ 1.5e-322), x = 100, y = −1000:
     the complex step read the underflowed slope as 0 and failed the correct gradient (share 7.4e4)."""

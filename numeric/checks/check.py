@@ -115,13 +115,20 @@ def _references(reference: Sample, direct_form, method, step, reduction, tier, d
                                    fwd=model.fwd)
     fd = finite_difference(reference.network, reference.wbar, x, y, method, step, reduction, progress) \
         if tier == "full" else None
+    layers = []
+    if tier == "direction":  # each layer's share of v on its own: the tier agrees only if each could fail
+        for layer in range(reference.network.depth):
+            part, abs_part = (tuple(d if l == layer else np.zeros_like(d) for l, d in enumerate(found))
+                              for found in (v, absv))
+            layers.append((part, abs_part, directional_difference(reference.network, reference.wbar, part, x, y,
+                                                                  method, step, reduction, fwd=model.fwd)))
     direct_values = None
     if direct_form is not None:
         with np.errstate(over="ignore", invalid="ignore"):
             direct_values = direct_form(reference.wbar, x, y, reduction)
         if not _finite(direct_values):  # e^z overflowed in the compiled expression: no witness here
             direct_values = None
-    return dict(model=model, direction=(v, absv, along), fd=fd, direct=direct_values)
+    return dict(model=model, direction=(v, absv, along), layers=layers, fd=fd, direct=direct_values)
 
 
 def _analytic(gradient, sample: Sample, reduction, default: bool, network: Network):
@@ -154,9 +161,10 @@ def _judge(reference: Sample, analytic, references, method, step, reduction, pro
     model = references["model"]
     dtype = np.dtype(result["precision"])
     direction = _direction_check(analytic, model, references["direction"], method, reduction, dtype)
+    layers = tuple(_direction_check(analytic, model, found, method, reduction, dtype) for found in references["layers"])
     fd = references["fd"]
     unreliable = ""
-    if fd is None and (not direction.ok or not direction.resolved):
+    if fd is None and not all(d.ok and d.resolved for d in (direction, *layers)):
         try:
             x, y = reference.columns()
             fd = finite_difference(reference.network, reference.wbar, x, y, method, step, reduction, progress)
@@ -167,7 +175,7 @@ def _judge(reference: Sample, analytic, references, method, step, reduction, pro
     seconds = time.perf_counter() - start
     diagnosis = diagnose(reference, analytic, comparison) if comparison is not None else ()
     return CheckResult(comparison=comparison, direction=direction, seconds=seconds, diagnosis=diagnosis,
-                       unreliable=unreliable, **result)
+                       unreliable=unreliable, layer_directions=layers, **result)
 
 
 def _conv_result(sample, gradient, analytic_name, method, step, reduction, tier, seed, direction_seed, rerun,

@@ -27,13 +27,14 @@ def format_failure(result, limit: int = 20) -> str:
     if failures:
         lines.append(f"gradient check FAILED: {len(failures)} of {result.weights} weights differ from the "
                      f"finite difference by more than their tolerance (worst first)")
-    if result.direction is not None and not result.direction.ok:
-        d = result.direction
-        if not failures:
-            lines.append("gradient check FAILED along a random direction v"
-                         + (": every weight agrees on its own, but ⟨analytic, v⟩ does not" if result.weights else
-                            ""))
-        lines.append(f"along a random direction v: ⟨analytic, v⟩ = {d.analytic:.10e}, finite difference "
+    directions = [("", result.direction)] if result.direction is not None else []
+    directions += [(f" restricted to layer {layer}", d) for layer, d in enumerate(getattr(result, "layer_directions", ()))]
+    failed = [(where, d) for where, d in directions if not d.ok]
+    if failed and not failures:
+        lines.append("gradient check FAILED along a random direction v"
+                     + (": every weight agrees on its own, but ⟨analytic, v⟩ does not" if result.weights else ""))
+    for where, d in failed:
+        lines.append(f"along a random direction v{where}: ⟨analytic, v⟩ = {d.analytic:.10e}, finite difference "
                      f"{d.finite_difference:.10e}, |difference| {abs(d.analytic - d.finite_difference):.2e} "
                      f"> tolerance {d.tolerance:.2e}")
     lines.append(f"analytic = {result.analytic_name}; direct = sympy.diff of E, compiled; "

@@ -11,8 +11,8 @@ large: no truncation bound), or because a step crossed a ReLU kink.
 - **differ**: some weight (or ⟨∇E, v⟩ along the random direction) differs by more than its tolerance. A
   failing comparison is always decisive.
 - **agree**: nothing differs, and every layer has at least one resolved weight (so a wrong or missing
-  layer, a sign flip or zeros anywhere in it would have failed). With ``tier="direction"`` a resolved,
-  agreeing ⟨∇E, v⟩ is enough.
+  layer, a sign flip or zeros anywhere in it would have failed). With ``tier="direction"``: ⟨∇E, v⟩ and
+  each layer's part ⟨∇E[l], v[l]⟩ agree and are resolved (else every weight is checked).
 - **cannot decide**: nothing differs, but some layer has no resolved weight, or the finite difference
   could not be formed at all (an overflow, a unit exactly at a kink, a complex step that underflows).
   Nothing is said about the gradient; the message says why and what to try.
@@ -143,6 +143,7 @@ class CheckResult:
     diagnosis: tuple[str, ...] = ()
     unreliable: str = ""       # why the finite difference could not be formed at all ("" if it could)
     precision: str = "float64"  # the coarsest dtype the gradient under test came in: its tolerances are that dtype's
+    layer_directions: tuple = ()  # the direction tier: ⟨∇E[l], v[l]⟩ of each layer on its own
 
     @property
     def weights(self) -> int:
@@ -177,12 +178,13 @@ class CheckResult:
 
     @property
     def verdict(self) -> str:
-        if self.failures or (self.direction is not None and not self.direction.ok):
+        directions = ((self.direction,) if self.direction is not None else ()) + tuple(self.layer_directions)
+        if self.failures or not all(d.ok for d in directions):
             return "differ"
         if self.unreliable:
             return "cannot decide"
-        if self.comparison is None:
-            return "agree" if self.direction is not None and self.direction.resolved else "cannot decide"
+        if self.comparison is None:  # the direction tier alone: the total and each layer's part resolved
+            return "agree" if directions and all(d.resolved for d in directions) else "cannot decide"
         return "cannot decide" if self.undecided_layers else "agree"
 
     @property
