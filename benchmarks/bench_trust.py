@@ -3,6 +3,9 @@ measured side by side in this run, and the full check at widths the issue named.
 
     python benchmarks/bench_trust.py
 
+and the full check of the dense Atari-sized network by each method (one evaluation stencil per weight:
+1, 2, 4 and 1 evaluations, their truncation bounded from analyticity rather than fitted from 8).
+
 The baseline is the earlier model's output sensitivities, kept here as it was (a complex step per output
 unit for |∂E/∂z|, and the n×n Hessian by a central difference of those, per unit): O(n³) per sample. The
 current model bounds |∂²E/∂z²|·v in closed form (numeric/differences/output_bounds.py): O(n).
@@ -17,6 +20,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from gradproof.derive.runtime.threads import default_blas_threads  # noqa: E402
 
 default_blas_threads()
+
+import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -60,6 +65,13 @@ def main() -> None:
         base = best_of(1, lambda: cubic_output_sensitivity(network, fwd.z[-1], y)) if width <= 400 else float("nan")
         check = best_of(1, lambda: check_gradient(sample, direct=False))
         print(f"{spec:>18} {ours * 1e3:10.2f} ms {base:21.2f}s {check:10.2f}s", flush=True)
+    atari = random_sample(Network.from_spec("3000,517,256,6"), seed=0)
+    print("\nfull check of all 1,685,667 weights of the dense Atari-sized network, one run each (warm):")
+    for method in ("complex-step", "forward", "central", "richardson"):
+        start = time.perf_counter()
+        result = check_gradient(atari, method=method, direct=False)
+        print(f"  {method:12} {time.perf_counter() - start:7.2f} s  {result.verdict}, "
+              f"{result.resolved:,} weights resolved", flush=True)
 
 
 if __name__ == "__main__":
