@@ -385,6 +385,22 @@ def test_a_float32_backward_is_held_to_float32_and_still_caught():
     assert wrong.verdict == "differ" and [str(r.weight) for r in wrong.failures] == ["1,1,1"]
 
 
+def test_a_float16_gradient_is_held_to_float16_and_a_twenty_percent_error_still_caught():
+    """Found attacking the README: the underflow floor of a coarser dtype was its smallest normal number
+    (6e-5 for float16, times the operations: ±3.5e-3 on gradients of ~1e-2), which let a 20% error pass;
+    it is the smallest subnormal. (Float16's own bound here is ~9% of these gradients: a 1% error is
+    within what a correct float16 program may round to, and agrees at float16 precision, as reported.)"""
+    network = Network.source_text()
+
+    def backward(wbar, x, y, factor=1.0):
+        grads = psi_gradient(network, wbar, x[:, None], y[:, None])
+        grads[0] = grads[0] * factor
+        return [g.astype(np.float16) for g in grads]
+    with pytest.warns(UserWarning, match="float16"):
+        assert check_backward(backward, network).verdict == "agree"
+        assert check_backward(lambda w, x, y: backward(w, x, y, 1.2), network).verdict == "differ"
+
+
 def test_a_longdouble_gradient_is_not_called_coarser():
     def backward(wbar, x, y):
         return [g.astype(np.longdouble) for g in psi_gradient(NETWORK, wbar, x[:, None], y[:, None])]

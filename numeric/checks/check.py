@@ -149,12 +149,12 @@ def _analytic(gradient, sample: Sample, reduction, default: bool, network: Netwo
 
 def _at_precision(bound, magnitude, model: ErrorModel, dtype):
     """The analytic bound for a gradient computed in ``dtype`` instead of float64: the model is first order
-    in u, so its terms grow by ε(dtype)/ε(float64); and each operation may lose the dtype's smallest normal
-    number (its underflow), carried by the magnitudes of what it multiplies."""
+    in u, so its terms grow by ε(dtype)/ε(float64); and each operation may lose the dtype's smallest
+    subnormal number η (its underflow), carried by the magnitudes of what it multiplies."""
     if dtype == np.float64:
         return bound
     ratio = np.finfo(dtype).eps / np.finfo(np.float64).eps
-    return bound * ratio + model.underflow_terms * float(np.finfo(dtype).tiny) * (magnitude + 1)
+    return bound * ratio + model.underflow_terms * float(np.finfo(dtype).smallest_subnormal) * (magnitude + 1)
 
 
 def _judge(reference: Sample, analytic, references, method, step, reduction, progress, start, result):
