@@ -137,12 +137,14 @@ def caption_holds(rows) -> bool:
     return True
 
 
-def test_the_numeric_section_names_the_steps_the_stencils_use():
+def test_the_numeric_section_says_how_the_check_bounds_its_truncation():
     from gradproof.numeric.checks.report import latex_section
-    from gradproof.numeric.differences.stencils import SCALES
+    from gradproof.numeric.differences import formulas
     network = Network.source_text()
-    tex = latex_section([check_gradient(random_sample(network), method="central")])
-    assert SCALES == (1, 2, 4, 8) and "the steps $h$, $2h$, $4h$ and $8h$" in tex
+    tex = latex_section([check_gradient(random_sample(network), method=m) for m in ("central", "richardson")])
+    assert "Cauchy's estimate" in tex and "analytic in the weight" in tex
+    assert [len(formulas.stencil(m)) for m in ("central", "richardson")] == [2, 4]
+    assert "\\texttt{central} 2, \\texttt{richardson} 4" in tex
 
 
 def test_the_document_follows_the_source_text():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from gradproof.derive.model.notation import tex_text, weight_text
-from gradproof.numeric.differences.stencils import SCALES
+from gradproof.numeric.differences import formulas
 
 COLUMNS = ("weight", "L,J,I", "analytic", "direct", "finite diff.", "|an. − FD|", "rel. error",
            "tolerance", "share")
@@ -136,18 +136,18 @@ def latex_section(results) -> str:
             f"{first.seed}, every weight's gradient by the recurrence ({tex_text(first.analytic_name)}) was "
             "compared with "
             "the finite-difference definition of the derivative, each method with a tolerance derived from its "
-            f"error bound: its truncation from the same formula at the steps {_steps()} (the first "
-            f"{len(SCALES) - 1} terms of its error expansion solved for exactly, the rest bounded by the last "
-            "of them), its rounding from a running error analysis of the forward pass. \\emph{Used} is the "
-            "largest share of its tolerance any weight used.\n"
+            "error bound: its truncation bounded by Cauchy's estimate on the disc on which $E$ is analytic in the "
+            f"weight ({_evaluations(results)}), its rounding from a running error analysis of the forward pass. "
+            "A method agrees only where every layer has a weight whose finite difference exceeds its tolerance "
+            "(else it is undecided). \\emph{Used} is the largest share of its tolerance any weight used.\n"
             "\\begin{center}\\begin{tabular}{lrrrrrc}\nmethod & step $h$ & weights & max.\\ rel.\\ error & used & ms "
             "& agree \\\\ \\hline\n" + rows + "\n\\end{tabular}\\end{center}\n")
 
 
-def _steps() -> str:
-    """The steps the truncation bound uses, as ``$h$, $2h$, $4h$ and $8h$`` (from the stencils)."""
-    steps = [f"${'' if k == 1 else k}h$" for k in SCALES]
-    return ", ".join(steps[:-1]) + " and " + steps[-1]
+def _evaluations(results) -> str:
+    """How many evaluations of E each method's formula takes per weight (from the formulas the check uses)."""
+    counts = [f"\\texttt{{{r.method}}} {len(formulas.stencil(r.method))}" for r in results]
+    return "evaluations of $E$ per weight: " + ", ".join(counts)
 
 
 def _tex_number(value: float) -> str:
