@@ -2,7 +2,8 @@
 
 Exit status: 0 when everything asked for is proven or agrees, 1 when a verification fails, 2 on bad
 usage or input (one line on stderr, no traceback; under ``--json`` also ``{"ok": false, "error": …}`` on
-stdout), 3 when a check cannot decide, 70 on an internal error (a bug in gradproof: one line, and the
+stdout); a check that cannot decide exits 1 too (nothing was verified; the text and the JSON's
+``verdict`` tell it from "differ"), 70 on an internal error (a bug in gradproof: one line, and the
 traceback with ``GRADPROOF_DEBUG=1``). Warnings are one line each on stderr. The argument tree (:mod:`.parser`) needs only the standard library; the module that runs the
 chosen verb (:mod:`.symbolic`, :mod:`.numeric`, :mod:`.documents`) is loaded once it is chosen, so a
 numeric command never pays for sympy.

@@ -11,7 +11,8 @@ from importlib.metadata import PackageNotFoundError, version
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: a check that cannot decide (the finite difference does not resolve the gradient), and a bug in gradproof
-EXIT_UNDECIDED, EXIT_INTERNAL = 3, 70
+#: a check that cannot decide has not verified anything: 1, like an undecided proof (the verdict tells them apart)
+EXIT_UNDECIDED, EXIT_INTERNAL = EXIT_FAILED, 70
 
 ACTIVATION_HELP = ("one activation for all layers or one per layer, comma-separated: sigmoid (default), tanh, "
                    "relu, softplus, identity, generic, softmax (output only)")
