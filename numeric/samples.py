@@ -19,6 +19,7 @@ from gradproof.derive.model.network import Network
 #: weighted sums of ReLU units are kept at least this far from the kink by random_sample and the
 #: hypothesis strategies, so finite differences (steps ≤ 4·h·max(1, |w|)·|x̄|) never cross it
 KINK_MARGIN = 0.05
+REPR_VALUES = 400   # a sample with more values than this is shown by its shapes (a repr is one readable line)
 
 
 class PrecisionWarning(UserWarning):
@@ -44,11 +45,13 @@ class Sample:
         return np.atleast_2d(self.x).T, np.atleast_2d(self.y).T
 
     def __repr__(self) -> str:
-        return (f"Sample([{','.join(map(str, self.network.sizes))}] "
+        head = (f"Sample([{','.join(map(str, self.network.sizes))}] "
                 f"{','.join(self.network.activation_names)} {self.network.loss.name}"
-                f"{'' if self.network.bias else ' no-bias'}, batch={self.batch}, "
-                f"wbar={[np.round(w, 4).tolist() for w in self.wbar]}, x={np.round(self.x, 4).tolist()}, "
-                f"y={np.round(self.y, 4).tolist()})")
+                f"{'' if self.network.bias else ' no-bias'}, batch={self.batch}, ")
+        if sum(w.size for w in self.wbar) + self.x.size + self.y.size > REPR_VALUES:
+            return head + f"wbar shapes {[w.shape for w in self.wbar]}, x {self.x.shape}, y {self.y.shape})"
+        return head + (f"wbar={[np.round(w, 4).tolist() for w in self.wbar]}, x={np.round(self.x, 4).tolist()}, "
+                       f"y={np.round(self.y, 4).tolist()})")
 
 
 def make_sample(network: Network, wbar: Sequence, x, y) -> Sample:

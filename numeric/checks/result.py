@@ -225,6 +225,15 @@ class CheckResult:
     def _repr_html_(self) -> str:
         return result_html(self)
 
+    def __repr__(self) -> str:
+        compared = (f"{self.resolved}/{self.weights} weights resolved" if self.comparison is not None
+                    else "direction only")
+        if self.comparison is not None:
+            compared += f", max relative error {self.max_relative_error:.1e}"
+        failing = f", {len(self.failures)} failing" if self.failures else ""
+        return (f"<CheckResult {self.verdict}: {self.analytic_name} against {self.method}, {compared}{failing}; "
+                f"{repr(self.network)[1:-1]}; {self.seconds:.3f} s>")
+
     def raise_if_failed(self) -> CheckResult:
         """GradientMismatch when the check differs, FiniteDifferenceUnreliable when it cannot decide."""
         verdict = self.verdict

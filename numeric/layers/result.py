@@ -128,6 +128,11 @@ class LayerCheck:
     def __str__(self) -> str:
         return self.report()
 
+    def __repr__(self) -> str:
+        per_input = ", ".join(f"{r.gradient} {r.status}" for r in self.inputs)
+        why = f" ({self.reason.splitlines()[0][:80]})" if self.reason and not self.inputs else ""
+        return f"<LayerCheck {self.name} ({self.kind}): {self.status}{why}; {per_input or 'no inputs'}; {self.seconds:.3f} s>"
+
     def to_dict(self) -> dict:
         return {"name": self.name, "kind": self.kind, "status": self.status, "ok": self.ok, "reason": self.reason,
                 "wrong": self.wrong, "warnings": list(self.warnings), "inputs": [r.to_dict() for r in self.inputs],
