@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -46,10 +47,23 @@ def run_latex(args) -> int:
         path.write_text(document(derivation, proof, sections))
     except OSError as error:
         raise InputError(f"-o {args.output}: cannot write it: {error.strerror or error}") from None
-    print(f"wrote {path}")
-    if args.pdf:
-        return _pdf(path)
-    return EXIT_OK if proof is None or proof.ok else EXIT_FAILED
+    status, pdf = _pdf(path) if args.pdf else (None, None)
+    proven = proof is None or proof.ok
+    _written(args, {"ok": proven and status in (None, EXIT_OK), "written": [str(path)] + ([str(pdf)] if pdf else []),
+                    "proof": None if proof is None else {"ok": proof.ok, "proven": proof.proven, "total": proof.total},
+                    "pdf": None if status is None else {"ok": status == EXIT_OK, "path": str(pdf) if pdf else None}})
+    if status is not None and status != EXIT_OK:
+        return status
+    return EXIT_OK if proven else EXIT_FAILED
+
+
+def _written(args, record: dict) -> None:
+    """Say what was written: one line per file, or one JSON object under --json."""
+    if getattr(args, "json", False):
+        print(json.dumps(record, ensure_ascii=False))
+    else:
+        for path in record["written"]:
+            print(f"wrote {path}")
 
 
 def _chosen(network, weights):
@@ -77,20 +91,20 @@ def writable_path(output: str) -> Path:
     return path
 
 
-def _pdf(path: Path) -> int:
+def _pdf(path: Path) -> tuple[int, Path | None]:
+    """Run pdflatex on the written document: its exit status, and the PDF when it was written."""
     if shutil.which("pdflatex") is None:
         print(f"gradproof: error: --pdf needs pdflatex, which is not installed; {path} is written: install "
               "TeX Live (e.g. apt-get install texlive-latex-base texlive-latex-recommended) and run "
               f"pdflatex {path.name}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_USAGE, None
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", path.name],
                           cwd=path.parent.resolve(), capture_output=True, text=True)
     if done.returncode != 0:
         first = next((line for line in done.stdout.splitlines() if line.startswith("!")), "see the .log")
         print(f"gradproof: pdflatex failed on {path}: {first}", file=sys.stderr)
-        return EXIT_FAILED
-    print(f"wrote {path.with_suffix('.pdf')}")
-    return EXIT_OK
+        return EXIT_FAILED, None
+    return EXIT_OK, path.with_suffix(".pdf")
 
 
 def run_plot(args) -> int:
@@ -117,5 +131,5 @@ def run_plot(args) -> int:
         figure.savefig(args.output, dpi=120)
     except OSError as error:
         raise InputError(f"-o {args.output}: cannot write it: {error.strerror or error}") from None
-    print(f"wrote {args.output}")
+    _written(args, {"ok": True, "written": [args.output], "kind": args.kind, "network": network.spec()})
     return EXIT_OK
