@@ -119,3 +119,29 @@ def test_the_facade_names_resolve():
 
     for name in gradproof.__all__:
         assert getattr(gradproof, name) is not None, name
+
+
+#: a function a reader takes in at once: the house's "under about 40 lines", counted without its docstring
+FUNCTION_LINES = 45
+
+
+def _code_lines(function: ast.FunctionDef) -> int:
+    first = function.body[0]
+    docstring = isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) \
+        and isinstance(first.value.value, str)
+    body = function.body[1:] if docstring and len(function.body) > 1 else function.body
+    return body[-1].end_lineno - function.lineno + 1 - (first.end_lineno - first.lineno + 1 if docstring else 0)
+
+
+def test_functions_are_short():
+    long = []
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _code_lines(node) > FUNCTION_LINES:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({_code_lines(node)} lines)")
+    assert not long, "functions longer than the house allows:\n" + "\n".join(long)
+
+
+def test_the_length_rule_can_fail():  # the negative control: a 50-line function is caught
+    source = "def f():\n    '''doc'''\n" + "    x = 1\n" * 50
+    assert _code_lines(ast.parse(source).body[0]) == 51
