@@ -6,14 +6,14 @@ Jacobian without a softmax) leaves that network's recurrence as it is.
 They are the negative controls of every verifier here (a verifier that proves or passes one is broken),
 and what a report compares a wrong gradient with to say "this looks like …". Each mistake says when it
 applies to a network (some need square layers, a bias, a particular loss) and which weights it makes
-wrong, so a test can demand that exactly those are refuted. Their numeric twins, with the same names,
-are in :mod:`gradproof.numeric.checks.mistakes`.
+wrong, so a test can demand that exactly those are refuted (the catalogue's entries, which need no sympy:
+:mod:`gradproof.derive.model.mistakes`). Their numeric twins, with the same names, are in
+:mod:`gradproof.numeric.checks.mistakes`.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
@@ -21,6 +21,7 @@ import sympy as sp
 from gradproof.derive.proof.counterexample import evaluate, random_point
 from gradproof.derive.symbolic.recurrence import PsiRecurrence
 from gradproof.derive.proof.identity import decide_zero
+from gradproof.derive.model.mistakes import CATALOGUE
 from gradproof.derive.model.network import Network, WeightIndex
 
 
@@ -29,7 +30,7 @@ def _vjp(sym, layer, g):
 
 
 class BiasColumnKept(PsiRecurrence):
-    description = "the bias column of W̄ was not dropped when Ψ went down a layer"
+    description = CATALOGUE["bias-column-kept"].description
 
     def propagate(self, sym, layer, psi):
         back = (sym.wbar[layer].T * psi)[: sym.network.sizes[layer], :]
@@ -37,14 +38,14 @@ class BiasColumnKept(PsiRecurrence):
 
 
 class MissingActivationDerivative(PsiRecurrence):
-    description = "a'(z) is missing when Ψ goes down a layer"
+    description = CATALOGUE["missing-a-prime"].description
 
     def propagate(self, sym, layer, psi):
         return sp.ImmutableMatrix(sym.wbar[layer][:, int(sym.network.bias):].T * psi)
 
 
 class DerivativeAtActivation(PsiRecurrence):
-    description = "a' was evaluated at a(z) instead of z"
+    description = CATALOGUE["a-prime-at-activation"].description
 
     def propagate(self, sym, layer, psi):
         act = sym.activations[layer - 1]
@@ -53,7 +54,7 @@ class DerivativeAtActivation(PsiRecurrence):
 
 
 class NotTransposed(PsiRecurrence):
-    description = "W̄ was not transposed when Ψ went down a layer"
+    description = CATALOGUE["not-transposed"].description
 
     def propagate(self, sym, layer, psi):
         weights = sym.wbar[layer][:, int(sym.network.bias):]
@@ -63,7 +64,7 @@ class NotTransposed(PsiRecurrence):
 class OuterProductReversed(PsiRecurrence):
     """Where W̄[l] is square the wrong order goes unnoticed; elsewhere its shape gives it away."""
 
-    description = "the outer product was taken in the wrong order (X̄ ⊗ Ψ instead of Ψ ⊗ X̄)"
+    description = CATALOGUE["outer-product-reversed"].description
 
     def weight_gradient(self, sym, layer, psi):
         if sym.wbar[layer].is_square:
@@ -72,7 +73,7 @@ class OuterProductReversed(PsiRecurrence):
 
 
 class WrongLayerInput(PsiRecurrence):
-    description = "∂E/∂W̄[l] used the layer's output [1; a(z[l])] instead of its input X̄[l]"
+    description = CATALOGUE["wrong-layer-input"].description
 
     def weight_gradient(self, sym, layer, psi):
         own = [sp.Integer(1)] * sym.network.bias + sym.activated(layer)
@@ -82,7 +83,7 @@ class WrongLayerInput(PsiRecurrence):
 
 
 class HalfSseRuleWithMean(PsiRecurrence):
-    description = "Ψ at the output used ∂E/∂a = a − y (half-sse's) with the true mean (1/n)·Σ(a − y)²"
+    description = CATALOGUE["half-sse-rule-with-mse"].description
 
     def output_psi(self, sym):
         if sym.network.loss.name != "mse":
@@ -92,7 +93,7 @@ class HalfSseRuleWithMean(PsiRecurrence):
 
 
 class FactorTwoDropped(PsiRecurrence):
-    description = "the factor 2 of d/da (a − y)² was dropped"
+    description = CATALOGUE["factor-2-dropped"].description
 
     def output_psi(self, sym):
         if sym.network.loss.name != "mse":
@@ -103,7 +104,7 @@ class FactorTwoDropped(PsiRecurrence):
 
 
 class SoftmaxJacobianIgnored(PsiRecurrence):
-    description = "the softmax was differentiated elementwise (a ⊙ (1 − a)), ignoring its Jacobian"
+    description = CATALOGUE["softmax-jacobian-ignored"].description
 
     def output_psi(self, sym):
         if sym.network.activations[-1].name != "softmax":
@@ -113,14 +114,14 @@ class SoftmaxJacobianIgnored(PsiRecurrence):
 
 
 class CrossEntropyShortcut(PsiRecurrence):
-    description = "Ψ at the output is a − y, the cross-entropy shortcut, used where it does not hold"
+    description = CATALOGUE["cross-entropy-shortcut"].description
 
     def output_psi(self, sym):
         return sp.ImmutableMatrix([a - y for a, y in zip(sym.output, sym.y)])
 
 
 class LoopEndsEarly(PsiRecurrence):
-    description = "the layer loop stopped one layer early: ∂E/∂W̄[0] was never computed (left at 0)"
+    description = CATALOGUE["loop-ends-early"].description
 
     def gradients(self, sym):
         grads = list(super().gradients(sym))
@@ -129,14 +130,14 @@ class LoopEndsEarly(PsiRecurrence):
 
 
 class SignError(PsiRecurrence):
-    description = "a sign error: Ψ at the output is y − a instead of a − y"
+    description = CATALOGUE["sign-error"].description
 
     def output_psi(self, sym):
         return -super().output_psi(sym)
 
 
 class BiasGradientsLeftOut(PsiRecurrence):
-    description = "the bias gradients were left out (the bias column of ∂E/∂W̄ is 0)"
+    description = CATALOGUE["bias-gradients-left-out"].description
 
     def weight_gradient(self, sym, layer, psi):
         full = super().weight_gradient(sym, layer, psi)
@@ -145,94 +146,40 @@ class BiasGradientsLeftOut(PsiRecurrence):
         return sp.ImmutableMatrix.hstack(sp.zeros(full.rows, 1), full[:, 1:])
 
 
-# --- which weights each mistake makes wrong ---------------------------------------------------------
-
-def _layers(network: Network, layers) -> set[WeightIndex]:
-    return {w for w in network.weights() if w.layer in set(layers)}
-
-
-def _below_highest(network: Network, layers) -> set[WeightIndex]:
-    """Every weight at or below the highest of ``layers`` (its Ψ went wrong and carried down)."""
-    return _layers(network, range(max(layers) + 1)) if layers else set()
-
-
-def _nonlinear(network: Network, exclude=("identity",)) -> list[int]:
-    return [l for l in range(network.depth - 1) if network.activations[l].name not in exclude]
-
-
-def _square_steps(network: Network) -> list[int]:
-    """Layers l ≥ 1 whose W̄[l][:, 1:] is square (and larger than 1×1)."""
-    return [l for l in range(1, network.depth) if network.sizes[l + 1] == network.sizes[l] > 1]
-
-
 @dataclass(frozen=True)
 class Mistake:
-    """A named mistake: its recurrence and the weights it makes wrong on a network (empty: no harm)."""
+    """A named mistake: its recurrence, and the catalogue's entry that says which weights it makes wrong."""
 
     name: str
     recurrence: PsiRecurrence
-    harm: Callable[[Network], set[WeightIndex]]
 
     @property
     def description(self) -> str:
         return self.recurrence.description
 
     def affected(self, network: Network) -> set[WeightIndex]:
-        """The weights whose gradient the mistake makes wrong on ``network``. A softmax over one output is
-        the constant 1, so there E and every gradient are 0 and no mistake can do harm."""
-        if network.activations[-1].name == "softmax" and network.sizes[-1] == 1:
-            return set()
-        return self.harm(network)
+        """The weights whose gradient the mistake makes wrong on ``network`` (:mod:`gradproof.derive.model.mistakes`)."""
+        return CATALOGUE[self.name].affected(network)
 
     def applies(self, network: Network) -> bool:
         """Whether the mistake does harm on ``network`` (and can be written down for it)."""
-        return bool(self.affected(network))
+        return CATALOGUE[self.name].applies(network)
 
 
-def _all(network: Network) -> set[WeightIndex]:
-    return set(network.weights())
-
-
-def _when(condition: Callable[[Network], bool], then: Callable[[Network], set]) -> Callable[[Network], set]:
-    return lambda network: then(network) if condition(network) else set()
-
-
-def _shortcut_holds(network: Network) -> bool:
-    """a − y is Ψ at the output: the loss collapses there, or a linear output with ½·Σ(a − y)²
-    (or the mean over two outputs, whose 2/n is 1)."""
-    linear = network.activations[-1].name == "identity"
-    return _collapses(network) or linear and (network.loss.name == "half-sse"
-                                              or network.loss.name == "mse" and network.sizes[-1] == 2)
-
-
-def _collapses(network: Network) -> bool:
-    return network.loss.collapses_with(network.activations[-1])
-
-
-MISTAKES: dict[str, Mistake] = {m.name: m for m in (
-    Mistake("bias-column-kept", BiasColumnKept(),
-            lambda net: _layers(net, range(net.depth - 1)) if net.bias else set()),
-    Mistake("missing-a-prime", MissingActivationDerivative(), lambda net: _below_highest(net, _nonlinear(net))),
-    Mistake("a-prime-at-activation", DerivativeAtActivation(),
-            lambda net: _below_highest(net, _nonlinear(net, exclude=("identity", "relu")))),
-    Mistake("not-transposed", NotTransposed(),
-            lambda net: _layers(net, range(max(_square_steps(net)))) if _square_steps(net) else set()),
-    Mistake("outer-product-reversed", OuterProductReversed(),  # its diagonal happens to be right
-            lambda net: {w for w in _layers(net, [l for l in range(net.depth) if net.shape(l)[0] == net.shape(l)[1]])
-                         if net.position(w)[1] != net.position(w)[2]}),
-    Mistake("wrong-layer-input", WrongLayerInput(),  # the bias input is 1 in both
-            lambda net: {w for w in _layers(net, [l for l in range(net.depth) if net.sizes[l] == net.sizes[l + 1]])
-                         if w.source != 0 or not net.bias}),
-    Mistake("half-sse-rule-with-mse", HalfSseRuleWithMean(),
-            _when(lambda net: net.loss.name == "mse" and net.sizes[-1] != 2, _all)),
-    Mistake("factor-2-dropped", FactorTwoDropped(), _when(lambda net: net.loss.name == "mse", _all)),
-    Mistake("softmax-jacobian-ignored", SoftmaxJacobianIgnored(),
-            _when(lambda net: net.activations[-1].name == "softmax" and net.sizes[-1] > 1, _all)),
-    Mistake("cross-entropy-shortcut", CrossEntropyShortcut(), _when(lambda net: not _shortcut_holds(net), _all)),
-    Mistake("loop-ends-early", LoopEndsEarly(), lambda net: _layers(net, [0])),
-    Mistake("sign-error", SignError(), _all),
-    Mistake("bias-gradients-left-out", BiasGradientsLeftOut(),
-            lambda net: {w for w in net.weights() if w.source == 0} if net.bias else set()),
+MISTAKES: dict[str, Mistake] = {name: Mistake(name, recurrence) for name, recurrence in (
+    ("bias-column-kept", BiasColumnKept()),
+    ("missing-a-prime", MissingActivationDerivative()),
+    ("a-prime-at-activation", DerivativeAtActivation()),
+    ("not-transposed", NotTransposed()),
+    ("outer-product-reversed", OuterProductReversed()),
+    ("wrong-layer-input", WrongLayerInput()),
+    ("half-sse-rule-with-mse", HalfSseRuleWithMean()),
+    ("factor-2-dropped", FactorTwoDropped()),
+    ("softmax-jacobian-ignored", SoftmaxJacobianIgnored()),
+    ("cross-entropy-shortcut", CrossEntropyShortcut()),
+    ("loop-ends-early", LoopEndsEarly()),
+    ("sign-error", SignError()),
+    ("bias-gradients-left-out", BiasGradientsLeftOut()),
 )}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradproof.derive.symbolic.mistakes import MISTAKES
+from gradproof.derive.model.mistakes import CATALOGUE
 from gradproof.numeric.checks.mistakes import NUMERIC_MISTAKES
 
 
@@ -17,7 +17,7 @@ def diagnose(sample, analytic, comparison) -> tuple[str, ...]:
         return ()
     x, y = sample.columns()
     matches = []
-    for name, mistake in MISTAKES.items():
+    for name, mistake in CATALOGUE.items():
         if not mistake.applies(network):
             continue
         with np.errstate(all="ignore"):
