@@ -18,6 +18,8 @@ from __future__ import annotations
 import importlib
 import sys
 
+__version__ = "0.2.0"
+
 #: every public name, and the module it lives in
 _PUBLIC = {
     # the model

@@ -7,7 +7,8 @@ verb names the module that runs it (``module``, ``handler``), loaded only once i
 from __future__ import annotations
 
 import argparse
-from importlib.metadata import PackageNotFoundError, version
+
+from gradproof import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: a check that cannot decide (the finite difference does not resolve the gradient), and a bug in gradproof
@@ -35,20 +36,13 @@ class UsageError(Exception):
     """A command line argparse rejects: reported by :func:`gradproof.cli.main` with exit status 2."""
 
 
-def _version() -> str:
-    try:
-        return version("gradproof")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "unknown (not installed)"
-
-
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(
         prog="gradproof",
         description="Prove a hand-derived backpropagation recurrence correct, symbolically and numerically. "
                     "Without a command: the source text's [2,3,3,2] network (biases, sigmoid, ½·Σ(a − y)²), "
                     "derived and proven.")
-    parser.add_argument("--version", action="version", version=f"gradproof {_version()}")
+    parser.add_argument("--version", action="version", version=f"gradproof {__version__}")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.set_defaults(module="symbolic", handler="run_main_job")
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
