@@ -1,8 +1,11 @@
 import os
+import tempfile
 
 from gradproof.derive.runtime.threads import default_blas_threads
 
 default_blas_threads()  # before numpy is imported (gradproof.derive.runtime.threads says why)
+# the per-weight forms' disk cache: one fresh folder per session, never the user's own
+os.environ.setdefault("GRADPROOF_CACHE", tempfile.mkdtemp(prefix="gradproof-test-cache-"))
 
 from hypothesis import settings  # noqa: E402
 

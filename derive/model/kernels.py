@@ -97,3 +97,15 @@ def identity(z):
 def one(z):
     """The identity's derivative, shaped like z."""
     return np.ones(np.shape(z))
+
+
+#: the kernels by the names the symbolic functions print as: what ``lambdify`` maps them to, and what the
+#: per-weight forms cached on disk run with (:mod:`gradproof.numeric.compiled.per_weight`)
+LAMBDIFIED = {
+    "sigmoid": sigmoid,
+    "softplus": softplus,
+    "relu": relu,
+    "Heaviside": heaviside,
+    "Exp": np.exp,
+    "tanh": tanh,
+}

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import sympy as sp
 
 from gradproof.derive.model import kernels
@@ -81,12 +80,5 @@ def rule(function: Callable[[sp.Expr], sp.Expr]) -> Callable[[sp.Expr], sp.Expr]
 
 
 #: What the opaque functions mean to ``lambdify``; every compiled form uses this table.
-NUMPY_FUNCTIONS: dict[str, Callable] = {
-    "sigmoid": kernels.sigmoid,
-    "softplus": kernels.softplus,
-    "relu": kernels.relu,
-    "Heaviside": kernels.heaviside,
-    "Exp": np.exp,
-    "tanh": kernels.tanh,
-}
+NUMPY_FUNCTIONS: dict[str, Callable] = dict(kernels.LAMBDIFIED)  # a user's functions join it here only
 LAMBDIFY_MODULES = [NUMPY_FUNCTIONS, "numpy"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from gradproof.cli.parser import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "network_from_args", "warn"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "network_from_args", "process_seconds", "warn"]
 
 
 def network_from_args(args: argparse.Namespace) -> Network:
@@ -35,3 +36,14 @@ def has_definitions(args: argparse.Namespace) -> bool:
 
 def warn(message: str) -> None:
     print(f"gradproof: warning: {message}", file=sys.stderr)
+
+
+def process_seconds() -> float | None:
+    """Wall time since this process started, Python's own start-up included (Linux's /proc, to its clock
+    tick of 10 ms), or None where that cannot be read."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as up:
+            started = int(stat.read().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+            return max(0.0, float(up.read().split()[0]) - started)
+    except (OSError, ValueError, IndexError):
+        return None

@@ -10,19 +10,19 @@ or output.
 from __future__ import annotations
 
 import json
+import os
 import resource
-import secrets
 import sys
 
 import numpy as np
 
-from gradproof.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, network_from_args, warn
+from gradproof.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, network_from_args, process_seconds, warn
 from gradproof.derive.errors import InputError
 from gradproof.derive.usercode.isolation import IsolatedFunction
 from gradproof.numeric.budget import require_memory
-from gradproof.numeric.checks.backward import user_gradient
+from gradproof.numeric.checks.contract import user_gradient
 from gradproof.numeric.checks.check import check_gradient, compiled
-from gradproof.numeric.compiled.lambdified import per_weight_feasible
+from gradproof.numeric.compiled.per_weight import per_weight_feasible
 from gradproof.numeric.checks.conv_check import complex_step_gradient
 from gradproof.numeric.compiled.conv import conv_psi_gradient
 from gradproof.numeric.compiled.matrix import psi_gradient
@@ -72,7 +72,7 @@ def run_check(args) -> int:
 def _check(args, sample, gradient, name):
     # --quick with your code: a direction drawn now, after your code's process started, so that it cannot
     # hide an error orthogonal to a direction it could compute (the seeded one is public)
-    direction_seed = secrets.randbits(32) if args.quick and gradient is not None else 0
+    direction_seed = int.from_bytes(os.urandom(4), "little") if args.quick and gradient is not None else 0
     return check_gradient(sample, gradient, analytic_name=name, method=args.method, step=args.step,
                           reduction=args.reduction, tier="direction" if args.quick else "full",
                           seed=args.seed, direction_seed=direction_seed, rerun=_rerun(args), progress=None)
@@ -80,12 +80,15 @@ def _check(args, sample, gradient, name):
 
 def _report(args, result) -> int:
     status = {"agree": EXIT_OK, "differ": EXIT_FAILED}.get(result.verdict, EXIT_UNDECIDED)
+    found = result.to_dict()
+    found["timing"]["process_seconds"] = wall = process_seconds()
+    text = [result.report()]
+    if wall is not None:
+        text.append(f"{wall:.2f} s since the process started (Python's start-up and imports included)")
     if result.network.has_conv:  # the convolutional check's footprint: the peak of this whole process
-        peak = peak_memory_mb()
-        print(json.dumps(dict(result.to_dict(), peak_memory_mb=peak), ensure_ascii=False) if args.json else
-              f"{result.report()}\npeak memory {peak:.0f} MB (the process's maximum resident set)")
-        return status
-    print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.report())
+        found["peak_memory_mb"] = peak = peak_memory_mb()
+        text.append(f"peak memory {peak:.0f} MB (the process's maximum resident set)")
+    print(json.dumps(found, ensure_ascii=False) if args.json else "\n".join(text))
     return status
 
 

@@ -27,7 +27,7 @@ from gradproof.numeric.checks import conv_check
 from gradproof.numeric.checks.diagnosis import diagnose
 from gradproof.numeric.checks.result import CheckResult, Comparison, DirectionCheck, WeightComparison
 from gradproof.numeric.compiled.kernels import abs_dot
-from gradproof.numeric.compiled.lambdified import CompiledGradient, per_weight_feasible
+from gradproof.numeric.compiled.per_weight import PerWeightForm, compiled, per_weight_feasible
 from gradproof.numeric.compiled.matrix import psi_gradient
 from gradproof.numeric.differences.complex_step import SPLIT_STEP
 from gradproof.numeric.differences.error_model import ErrorModel, error_model, gamma
@@ -44,12 +44,6 @@ TIERS = ("full", "direction")
 Analytic = Callable[..., list]
 
 
-@lru_cache(maxsize=32)
-def compiled(network: Network, form: str) -> CompiledGradient:
-    """A compiled per-weight form, cached per network."""
-    return CompiledGradient(network, form).compile()
-
-
 def matrix_psi(network: Network) -> Analytic:
     return lambda wbar, x, y, reduction: psi_gradient(network, wbar, x, y, reduction)
 
@@ -62,7 +56,7 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
 
     - ``method``, ``step``: the finite difference (``step`` None: the method's default).
     - ``direct``: also compare with the compiled ``sympy.diff`` form (None: where the network is small
-      enough that it compiles in about a second, :func:`gradproof.numeric.compiled.lambdified.per_weight_feasible`).
+      enough that it compiles in about a second, :func:`gradproof.numeric.compiled.per_weight.per_weight_feasible`).
       Compiling is done first and is not counted in ``seconds``.
     - ``tier``: ``"full"`` checks every weight; ``"direction"`` only ⟨∇E, v⟩, and every weight only if
       that differs or cannot decide.
@@ -81,6 +75,7 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
                             direction_seed, rerun, progress)
     small = per_weight_feasible(network)
     default = gradient is None
+    start = time.perf_counter()  # getting the per-weight forms is timed on its own, not in the check's seconds
     if default:
         gradient = compiled(network, "psi") if small else matrix_psi(network)
         analytic_name = analytic_name or ("the Ψ recurrence, compiled per weight" if small
@@ -88,8 +83,9 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
     direct_form = compiled(network, "direct") if (small if direct is None else direct) else None
     result = dict(network=network, analytic_name=analytic_name or "the gradient under test", method=method,
                   step=default_step(method) if step is None else float(step), reduction=reduction,
-                  batch=sample.batch, seed=seed, rerun=rerun)
-    start = time.perf_counter()  # compiling the symbolic forms is not part of the check's time
+                  batch=sample.batch, seed=seed, rerun=rerun, forms=_origin(start, gradient, direct_form),
+                  forms_seconds=time.perf_counter() - start)
+    start = time.perf_counter()
     try:
         with np.errstate(all="ignore"):  # whatever floating-point traps the caller's code turned on
             references = _references(reference, direct_form, method, step, reduction, tier, direction_seed,
@@ -104,6 +100,17 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
     analytic, result["precision"] = found[0], np.dtype(found[1]).name
     with np.errstate(all="ignore"):  # whatever floating-point traps the gradient under test turned on
         return _judge(reference, analytic, references, method, step, reduction, progress, start, result)
+
+
+def _origin(since: float, *forms) -> str:
+    """Where the per-weight forms among ``forms`` came from ("": none): "memory" when this process had
+    them before ``since`` (a ``perf_counter`` time), else the disk cache or sympy."""
+    used = [f for f in forms if isinstance(f, PerWeightForm)]
+    if not used:
+        return ""
+    if all(f.made < since for f in used):
+        return "memory"
+    return "sympy" if any(f.origin == "sympy" for f in used) else "cache"
 
 
 def _references(reference: Sample, direct_form, method, step, reduction, tier, direction_seed, progress):

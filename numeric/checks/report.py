@@ -111,12 +111,21 @@ def footer(result) -> str:
     scale = "" if result.method == "complex-step" else " / max(1, |x̄|)"
     text = (f"method {result.method}, step {result.step:.1e}{scale}, {_precision(result)}, reduction {result.reduction}, "
             f"batch {result.batch or 1}, seed {result.seed if result.seed is not None else '—'}, "
-            f"{result.seconds:.3f} s")
+            f"{result.seconds:.3f} s{_forms(result)}")
     if result.rerun:
         text += f"\nrerun: {result.rerun}"
         if result.method != "complex-step":
             text += " --method complex-step   (no cancellation: the most precise method)"
     return text
+
+
+def _forms(result) -> str:
+    """What the time leaves out: getting the per-weight forms."""
+    if not getattr(result, "forms", ""):
+        return " (the check alone)"
+    origin = {"cache": "loaded from the disk cache", "sympy": "compiled by sympy", "memory": "already loaded"}
+    return (f" (the check alone; the per-weight forms {origin.get(result.forms, result.forms)} in "
+            f"{result.forms_seconds:.3f} s)")
 
 
 def _precision(result) -> str:

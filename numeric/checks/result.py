@@ -125,6 +125,12 @@ class Comparison:
                                 bool(self.resolved[layer][row, col]))
 
 
+#: what a check's ``seconds`` measures
+SECONDS_COVER = ("the check itself: the error model, the finite differences, the gradient under test, the comparison "
+                 "and the diagnosis; not loading gradproof, drawing the sample, or getting the per-weight forms "
+                 "(per_weight_forms_seconds)")
+
+
 @dataclass(frozen=True, eq=False)
 class CheckResult:
     """Everything a check found; ``report()`` is its message, ``verdict`` one of ``VERDICTS``."""
@@ -144,6 +150,8 @@ class CheckResult:
     unreliable: str = ""       # why the finite difference could not be formed at all ("" if it could)
     precision: str = "float64"  # the coarsest dtype the gradient under test came in: its tolerances are that dtype's
     layer_directions: tuple = ()  # the direction tier: ⟨∇E[l], v[l]⟩ of each layer on its own
+    forms: str = ""            # where the per-weight forms came from: "cache", "sympy", "memory" ("": none used)
+    forms_seconds: float = 0.0  # the time it took to get them (not part of ``seconds``)
 
     @property
     def weights(self) -> int:
@@ -243,6 +251,11 @@ class CheckResult:
             raise FiniteDifferenceUnreliable(self.report())
         return self
 
+    def timing(self) -> dict:
+        """What ``seconds`` covers, and what it leaves out."""
+        return {"seconds": SECONDS_COVER, "per_weight_forms": self.forms or None,
+                "per_weight_forms_seconds": self.forms_seconds}
+
     def to_dict(self) -> dict:
         counts = self.comparison.unresolved_counts() if self.comparison is not None else None
         return {"ok": bool(self.ok), "verdict": self.verdict, "method": self.method, "step": self.step,
@@ -255,5 +268,6 @@ class CheckResult:
                     "analytic": self.direction.analytic, "finite_difference": self.direction.finite_difference,
                     "tolerance": self.direction.tolerance, "ok": bool(self.direction.ok),
                     "resolved": self.direction.resolved},
-                "seconds": self.seconds, "network": self.network.spec(), "diagnosis": list(self.diagnosis),
+                "seconds": self.seconds, "timing": self.timing(), "network": self.network.spec(),
+                "diagnosis": list(self.diagnosis),
                 "failures": [r.to_dict() for r in self.failures]}

@@ -8,7 +8,8 @@ samples' columns) and return arrays shaped like W̄. Their generated source is `
 Per-weight compilation grows with the number of paths from the weights to the outputs (times the
 outputs again for a softmax, whose quotients swell the direct form); networks over ``PATH_BUDGET``
 (:func:`per_weight_cost`) use the matrix form (:mod:`gradproof.numeric.compiled.matrix`) instead. Measured here: [2,3,3,2]
-(86) compiles in 0.5 s, [3,4,4,2] (178) in 0.8 s; [3,5,4,3] with a softmax (981) takes 7 s.
+(86) compiles in 0.5 s, [3,4,4,2] (178) in 0.8 s; [3,5,4,3] with a softmax (981) takes 7 s. A check gets its
+forms through :func:`gradproof.numeric.compiled.per_weight.compiled`, which keeps their source on disk.
 """
 
 from __future__ import annotations
@@ -24,26 +25,9 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.symbolic.recurrence import PSI, direct_gradients
 from gradproof.derive.model.network import Network
 from gradproof.derive.symbolic.network import SymbolicNetwork
-from gradproof.numeric.compiled.matrix import reduce
+from gradproof.numeric.compiled.per_weight import FORMS, PATH_BUDGET, evaluate, per_weight_cost, per_weight_feasible
 
-PATH_BUDGET = 200
-FORMS = ("direct", "psi")
-
-
-def per_weight_cost(network: Network) -> int:
-    """Σ over the weights of the number of paths from the weight to the outputs (× n_L for a softmax)."""
-    total = 0
-    for layer in range(network.depth):
-        paths = network.shape(layer)[0] * network.shape(layer)[1]
-        for size in network.sizes[layer + 2:]:
-            paths *= size
-        total += paths
-    return total * (network.sizes[-1] if network.activations[-1].name == "softmax" else 1)
-
-
-def per_weight_feasible(network: Network) -> bool:
-    """Whether the per-weight forms compile in about a second (see ``PATH_BUDGET``)."""
-    return per_weight_cost(network) <= PATH_BUDGET
+__all__ = ["FORMS", "PATH_BUDGET", "CompiledGradient", "per_weight_cost", "per_weight_feasible"]
 
 
 class CompiledGradient:
@@ -79,13 +63,11 @@ class CompiledGradient:
         """The generated Python source."""
         return inspect.getsource(self._function)
 
+    @property
+    def function(self):
+        """The generated function: f(wbar, x, y) → the entries, flat, each broadcast over the samples."""
+        return self._function
+
     def __call__(self, wbar, x_columns: np.ndarray, y_columns: np.ndarray,
                  reduction: str = "mean") -> list[np.ndarray]:
-        samples = x_columns.shape[1]
-        values = self._function([np.asarray(w) for w in wbar], list(x_columns), list(y_columns))
-        flat = [reduce(np.broadcast_to(np.asarray(v, dtype=float), (samples,)), reduction) for v in values]
-        grads, start = [], 0
-        for rows, cols in self.network.shapes:
-            grads.append(np.array(flat[start:start + rows * cols]).reshape(rows, cols))
-            start += rows * cols
-        return grads
+        return evaluate(self.network, self._function, wbar, x_columns, y_columns, reduction)
