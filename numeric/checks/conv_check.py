@@ -22,7 +22,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 from gradproof.derive.runtime.progress import Progress
 from gradproof.numeric.checks.conv_mistakes import CONV_MISTAKES
-from gradproof.numeric.compiled.conv import CONV_PSI, ConvForward, conv_psi_gradient, forward
+from gradproof.numeric.compiled.conv import ConvForward, conv_psi_gradient, forward
 from gradproof.numeric.differences import conv_bounds as bounds
 from gradproof.numeric.differences.complex_step import SPLIT_STEP
 from gradproof.numeric.differences.conv_direction import direction_bound
@@ -126,9 +126,9 @@ def _direction(network: Network, analytic, prepared: Setup, y, reduction: str, s
     found = pushes(point, v)
     value = float(np.sum(point.out * found[-1]))
     claimed = inner(analytic, v)
-    psis = CONV_PSI.psis(network, point.wbar, prepared.fwd, y, reduction)
-    bound = direction_bound(network, point.wbar, prepared.fwd, point, prepared.slope_slack, prepared.out_slack,
-                            prepared.delta_z, psis, found, absv, analytic)
+    magnitudes = absolute(point, prepared.slope_slack, prepared.out_slack)  # |Ψ| is bounded from these
+    bound = direction_bound(network, point.wbar, prepared.fwd, point, magnitudes, prepared.slope_slack,
+                            prepared.out_slack, prepared.delta_z, found, absv, analytic)
     return claimed, value, bound
 
 

@@ -17,25 +17,42 @@ multiplied up through the network): the pushes' sums γ·(|X̄|·|V̄|ᵀ + |W̄
 (both sides read it) weighted by |Ψ|·δX̄·|V̄|; the output's ∂E/∂z; the weight gradient's sum over
 positions and the inner product over the weights.
 
-The sensitivities |Ψ[l]| are gradproof's Ψ recurrence through the convolutions, recomputed here whatever
-gradient is under test: proven for the network's own code by the randomized identity test and checked
-weight by weight by the forward-mode complex step. They only weigh rounding terms (~1e-13 of the result):
-no realistic error in them could widen the tolerance to the size of a mistake.
+Every term is a sensitivity |Ψ[l]| = |∂E/∂z[l]| times a nonnegative array at z[l]. The bound must not
+rest on the recurrence it may be checking, so |Ψ[l]| is never computed: by the triangle inequality over the
+chain rule's paths, |Ψ[l]| ≤ |a'(z[l])| ⊙ (|W̄[l+1]|ᵀ·|Ψ[l+1]|) and |Ψ[L−1]| ≤ |∂E/∂z[L−1]|, so
+⟨|Ψ[l]|, T⟩ ≤ ⟨|∂E/∂z[L−1]|, M(T)⟩ with M the forward map of magnitudes: T pushed up through |a'| (the
+complex step's slopes, plus their slack) and |W̄| by the same forward code the complex step uses
+(:func:`gradproof.numeric.differences.conv_tangents.pushes`), the output's slopes (plus their slack) read
+last. The pushes are linear, so every layer's terms ride one sweep up (:func:`weighed`). No Ψ, no
+transposed convolution and no derivative rule appears here: a wrong recurrence cannot widen the bound.
+The sweep's own rounding is a relative γ on terms that are themselves of order γ: second order, left out
+as the first-order analysis leaves out every product of two roundings.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from gradproof.derive.model.conv_arrays import correlate, to_maps
-from gradproof.numeric.compiled.conv import CONV_PSI, layer_input, xbar_rows
+from gradproof.derive.model.conv_arrays import correlate
+from gradproof.numeric.compiled.conv import layer_input, xbar_rows
 from gradproof.numeric.differences.error_model import FUNCTION_ULPS, U, gamma
 
 
-def _down(network, absw, layer: int, abs_psi: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """|W̄[l]|ᵀ·|Ψ[l]| (the transposed convolution of magnitudes), shaped like z[l−1]."""
-    back = CONV_PSI.back(network, absw, layer, abs_psi)
-    return to_maps(back, network.layers[layer - 1].out_shape) if like.ndim == 4 and back.ndim == 2 else back
+def _linear(network, magnitudes, layer: int, below: np.ndarray) -> np.ndarray:
+    """|W̄[l]| (without the bias column) applied to an array at z[l−1]: layer l's forward map of magnitudes."""
+    spec, moved = network.layers[layer], layer_input(network, layer, below)
+    kernel = magnitudes.kernels[layer]
+    return correlate(moved, kernel, spec.stride, spec.padding) if spec.kind == "conv" else moved @ kernel.T
+
+
+def weighed(network, magnitudes, terms: list) -> float:
+    """An upper bound on Σ_l ⟨|Ψ[l]|, terms[l]⟩ for nonnegative ``terms`` shaped like z[l]: the terms pushed
+    up through the magnitudes (``magnitudes``: :func:`.conv_tangents.absolute` of the point, the slopes'
+    slack as floors), one sweep, and weighed by |∂E/∂z| at the output (module doc)."""
+    carried = terms[0]
+    for layer in range(1, network.depth):
+        carried = _linear(network, magnitudes, layer, magnitudes.slopes[layer - 1] * carried) + terms[layer]
+    return float(np.vdot(magnitudes.out, carried))
 
 
 def _rounded_rows(network, layer: int, fwd, point, delta_z) -> np.ndarray:
@@ -61,32 +78,32 @@ def _sum_terms(network, layer: int, point, absw, absv, pushes) -> np.ndarray:
     return terms
 
 
-def direction_bound(network, wbar, fwd, point, slacks, out_slack, delta_z, psis, pushes, absv, analytic) -> float:
-    """The bound on |⟨g, v⟩ − Im E(W̄ + i·h·V̄)/h| (module doc)."""
+def direction_bound(network, wbar, fwd, point, magnitudes, slacks, out_slack, delta_z, pushes, absv,
+                    analytic) -> float:
+    """The bound on |⟨g, v⟩ − Im E(W̄ + i·h·V̄)/h| (module doc); ``magnitudes`` is the point of magnitudes."""
     absw = [np.abs(w) for w in wbar]
-    abs_psi = [np.abs(p) for p in psis]
     abs_push = [np.abs(p) for p in pushes]
     samples = point.out.shape[0]
-    total = 0.0
+    weights = [np.zeros_like(p) for p in abs_push]  # what each |Ψ[l]| multiplies
     for layer, spec in enumerate(network.layers):
         cols = wbar[layer].shape[1]
-        terms = _sum_terms(network, layer, point, absw, absv, pushes)
-        total += gamma(2 * cols + 2) * float(np.vdot(terms, abs_psi[layer]))
+        weights[layer] += gamma(2 * cols + 2) * _sum_terms(network, layer, point, absw, absv, pushes)
         positions = spec.positions if spec.kind == "conv" else 1
-        weighted = np.abs(point.rows[layer]) @ absv[layer].T
-        total += gamma(samples * positions + 2) * float(np.vdot(abs_psi[layer], weighted))
+        weights[layer] += gamma(samples * positions + 2) * (np.abs(point.rows[layer]) @ absv[layer].T)
         if layer:
-            delta_rows = _rounded_rows(network, layer, fwd, point, delta_z)
-            total += 2 * float(np.vdot(abs_psi[layer], delta_rows @ absv[layer].T))
+            weights[layer] += 2 * (_rounded_rows(network, layer, fwd, point, delta_z) @ absv[layer].T)
         if layer < network.depth - 1:
             above = network.layers[layer + 1]
             longest = (max(above.in_shape[0], above.channels) * above.kernel ** 2 if above.kind == "conv"
                        else above.outputs)
-            down = _down(network, absw, layer + 1, abs_psi[layer + 1], abs_push[layer])
             slope = np.abs(point.slopes[layer])
-            # Ψ's sum and its product with a' (the gradient's side), the push times a' (the complex step's)
-            total += float(np.vdot((gamma(longest + 2) + U) * slope * down + U * abs_psi[layer], abs_push[layer]))
-            total += float(np.vdot(slacks[layer] * down, abs_push[layer]))
+            # Ψ's sum and its product with a' (the gradient's side), the push times a' (the complex step's),
+            # and the slack between the two sides' slopes: each weighs |W̄[l+1]|ᵀ·|Ψ[l+1]|, i.e. |Ψ[l+1]|
+            # weighs |W̄[l+1]| applied to it
+            down = ((gamma(longest + 2) + U) * slope + slacks[layer]) * abs_push[layer]
+            weights[layer + 1] += _linear(network, magnitudes, layer + 1, down)
+            weights[layer] += U * abs_push[layer]
+    total = weighed(network, magnitudes, weights)
     total += float(np.vdot(out_slack + gamma(network.sizes[-1] + 2) * np.abs(point.out), abs_push[-1]))
     # ⟨g, v⟩ in blocks of 1024 products whose sums are added exactly (conv_check.inner)
     inner = sum(float(np.vdot(np.abs(g), d)) for g, d in zip(analytic, absv))
