@@ -11,7 +11,7 @@ from gradproof.numeric.checks.check import check_gradient
 from gradproof.numeric.checks.conv_mistakes import CONV_MISTAKES, as_gradient
 from gradproof.numeric.compiled import conv
 from gradproof.numeric.compiled.conv import conv_psi_gradient
-from gradproof.numeric.differences.conv_direction import weighed
+from gradproof.numeric.differences.conv_direction import known_sensitivities, weighed
 from gradproof.numeric.differences.conv_tangents import absolute
 from gradproof.numeric.samples import random_sample
 
@@ -30,15 +30,19 @@ def test_the_magnitude_sweep_bounds_every_psi_from_above(spec, activation):
     prepared = conv_check.setup(network, list(sample.wbar), x, y, "mean")
     psis = conv.CONV_PSI.psis(network, list(sample.wbar), prepared.fwd, y, "mean")
     magnitudes = absolute(prepared.point, prepared.slope_slack, prepared.out_slack)
+    known = known_sensitivities(network, prepared.point, magnitudes)
+    for layer, found in known.items():  # the forward mode's |Ψ|: the recurrence's, to rounding (right here)
+        assert np.allclose(found, np.abs(psis[layer]) + (prepared.out_slack if layer == network.depth - 1 else 0),
+                           rtol=1e-10, atol=1e-15)
     rng = np.random.default_rng(0)
     for _ in range(5):
         terms = [rng.random(p.shape) for p in psis]
         exact = sum(float(np.vdot(np.abs(p), t)) for p, t in zip(psis, terms))
-        assert exact <= weighed(network, magnitudes, terms) * (1 + 1e-12)
+        assert exact <= weighed(network, magnitudes, terms, known) * (1 + 1e-12)
     for layer, psi in enumerate(psis):  # one layer alone: the output layer's weight is exactly |∂E/∂z|
         terms = [np.zeros_like(p) for p in psis]
         terms[layer] = np.ones_like(psi)
-        bound = weighed(network, magnitudes, terms)
+        bound = weighed(network, magnitudes, terms, known)
         assert float(np.abs(psi).sum()) <= bound * (1 + 1e-12)
         if layer == network.depth - 1:
             assert bound == pytest.approx(float(np.abs(prepared.point.out).sum() + prepared.out_slack.sum()))

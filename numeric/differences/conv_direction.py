@@ -20,10 +20,13 @@ positions and the inner product over the weights.
 Every term is a sensitivity |Ψ[l]| = |∂E/∂z[l]| times a nonnegative array at z[l]. The bound must not
 rest on the recurrence it may be checking, so |Ψ[l]| is never computed: by the triangle inequality over the
 chain rule's paths, |Ψ[l]| ≤ |a'(z[l])| ⊙ (|W̄[l+1]|ᵀ·|Ψ[l+1]|) and |Ψ[L−1]| ≤ |∂E/∂z[L−1]|, so
-⟨|Ψ[l]|, T⟩ ≤ ⟨|∂E/∂z[L−1]|, M(T)⟩ with M the forward map of magnitudes: T pushed up through |a'| (the
-complex step's slopes, plus their slack) and |W̄| by the same forward code the complex step uses
-(:func:`gradproof.numeric.differences.conv_tangents.pushes`), the output's slopes (plus their slack) read
-last. The pushes are linear, so every layer's terms ride one sweep up (:func:`weighed`). No Ψ, no
+⟨|Ψ[l]|, T⟩ ≤ ⟨|Ψ[m]|, M(T)⟩ with M the forward map of magnitudes from l to m: T pushed up through |a'|
+(the complex step's slopes, plus their slack) and |W̄| by the same forward code the complex step uses
+(:func:`gradproof.numeric.differences.conv_tangents.pushes`). |Ψ[m]| itself is the forward mode's: at the
+output the loss's complex-step slopes (plus their slack), and on the layers with only dense layers above
+(the last convolution's too) each unit's push carried up (cheap there: a few dense products). The pushes are linear, so every layer's
+terms ride one sweep up (:func:`weighed`). Magnitudes overestimate |Ψ| where signs cancel (through four
+ReLU layers of the Atari network, by ~2000× at the first), which is why the sweep stops at the dense layers. No Ψ, no
 transposed convolution and no derivative rule appears here: a wrong recurrence cannot widen the bound.
 The sweep's own rounding is a relative γ on terms that are themselves of order γ: second order, left out
 as the first-order analysis leaves out every product of two roundings.
@@ -35,6 +38,7 @@ import numpy as np
 
 from gradproof.derive.model.conv_arrays import correlate
 from gradproof.numeric.compiled.conv import layer_input, xbar_rows
+from gradproof.numeric.differences.conv_tangents import responses
 from gradproof.numeric.differences.error_model import FUNCTION_ULPS, U, gamma
 
 
@@ -45,14 +49,36 @@ def _linear(network, magnitudes, layer: int, below: np.ndarray) -> np.ndarray:
     return correlate(moved, kernel, spec.stride, spec.padding) if spec.kind == "conv" else moved @ kernel.T
 
 
-def weighed(network, magnitudes, terms: list) -> float:
-    """An upper bound on Σ_l ⟨|Ψ[l]|, terms[l]⟩ for nonnegative ``terms`` shaped like z[l]: the terms pushed
-    up through the magnitudes (``magnitudes``: :func:`.conv_tangents.absolute` of the point, the slopes'
-    slack as floors), one sweep, and weighed by |∂E/∂z| at the output (module doc)."""
+def known_sensitivities(network, point, magnitudes) -> dict:
+    """|Ψ[l]| where the forward mode gives it cheaply: for every layer with only dense layers above it (a
+    unit push of z[l] carried up through dense layers only, :func:`.conv_tangents.responses`), each shaped
+    like z[l]; the output's includes its slack. Below, :func:`weighed` bounds |Ψ| by magnitudes instead."""
+    last = network.depth - 1
+    known = {last: magnitudes.out}
+    for layer in range(last - 1, -1, -1):
+        if network.layers[layer + 1].kind == "conv":
+            break
+        found, _ = responses(point, layer)   # (O, B, P): Im E/h per unit push, i.e. Ψ[l] by the complex step
+        spec, samples = network.layers[layer], found.shape[1]
+        shape = (samples, *spec.out_shape[1:], spec.out_shape[0]) if spec.kind == "conv" else (samples, -1)
+        known[layer] = np.abs(found.transpose(1, 2, 0)).reshape(shape)
+    return known
+
+
+def weighed(network, magnitudes, terms: list, known: dict) -> float:
+    """An upper bound on Σ_l ⟨|Ψ[l]|, terms[l]⟩ for nonnegative ``terms`` shaped like z[l]: where |Ψ[l]| is
+    ``known`` (:func:`known_sensitivities`), directly; below, the terms pushed up through the magnitudes
+    (``magnitudes``: :func:`.conv_tangents.absolute` of the point, the slopes' slack as floors) in one sweep
+    to the lowest known layer, and weighed by its |Ψ| (module doc)."""
+    first = min(known)
+    total = sum(float(np.vdot(known[layer], terms[layer])) for layer in known)
+    if first == 0:
+        return total
     carried = terms[0]
-    for layer in range(1, network.depth):
+    for layer in range(1, first):
         carried = _linear(network, magnitudes, layer, magnitudes.slopes[layer - 1] * carried) + terms[layer]
-    return float(np.vdot(magnitudes.out, carried))
+    carried = _linear(network, magnitudes, first, magnitudes.slopes[first - 1] * carried)
+    return total + float(np.vdot(known[first], carried))
 
 
 def _rounded_rows(network, layer: int, fwd, point, delta_z) -> np.ndarray:
@@ -103,7 +129,7 @@ def direction_bound(network, wbar, fwd, point, magnitudes, slacks, out_slack, de
             down = ((gamma(longest + 2) + U) * slope + slacks[layer]) * abs_push[layer]
             weights[layer + 1] += _linear(network, magnitudes, layer + 1, down)
             weights[layer] += U * abs_push[layer]
-    total = weighed(network, magnitudes, weights)
+    total = weighed(network, magnitudes, weights, known_sensitivities(network, point, magnitudes))
     total += float(np.vdot(out_slack + gamma(network.sizes[-1] + 2) * np.abs(point.out), abs_push[-1]))
     # ⟨g, v⟩ in blocks of 1024 products whose sums are added exactly (conv_check.inner)
     inner = sum(float(np.vdot(np.abs(g), d)) for g, d in zip(analytic, absv))
