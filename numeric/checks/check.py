@@ -124,9 +124,7 @@ def _references(reference: Sample, direct_form, method, step, reduction, tier, d
         if tier == "full" else None
     layers = []
     if tier == "direction":  # each layer's share of v on its own: the tier agrees only if each could fail
-        for layer in range(reference.network.depth):
-            part, abs_part = (tuple(d if l == layer else np.zeros_like(d) for l, d in enumerate(found))
-                              for found in (v, absv))
+        for part, abs_part in direction_parts(int(direction_seed), tuple(w.shape for w in reference.wbar)):
             layers.append((part, abs_part, directional_difference(reference.network, reference.wbar, part, x, y,
                                                                   method, step, reduction, fwd=model.fwd)))
     direct_values = None
@@ -238,6 +236,19 @@ def random_direction(seed, shapes: tuple) -> tuple[tuple[np.ndarray, ...], tuple
         absv.append(np.abs(d))
         d.flags.writeable = absv[-1].flags.writeable = False
     return tuple(v), tuple(absv)
+
+
+@lru_cache(maxsize=4)
+def direction_parts(seed, shapes: tuple) -> tuple:
+    """Each layer's part of :func:`random_direction` (v[l] there, 0 elsewhere) and its absolute values,
+    read-only and kept like the direction (one array of zeros per layer, shared by the parts)."""
+    v, absv = random_direction(seed, shapes)
+    zeros = [np.zeros(shape) for shape in shapes]
+    for z in zeros:
+        z.flags.writeable = False
+    return tuple((tuple(d if l == layer else z for l, (d, z) in enumerate(zip(v, zeros))),
+                  tuple(d if l == layer else z for l, (d, z) in enumerate(zip(absv, zeros))))
+                 for layer in range(len(shapes)))
 
 
 def _compare_weights(analytic, direct, model: ErrorModel, fd, reduction, dtype) -> Comparison:

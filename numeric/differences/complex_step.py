@@ -22,6 +22,8 @@ tangents, as bounds, to every weight whose tangent passes through the unit (``sl
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from gradproof.derive.model.network import Network
@@ -68,22 +70,39 @@ def hidden_slopes(network: Network, fwd: Forward):
 
 def output_slopes(network: Network, fwd: Forward, y_columns: np.ndarray):
     """∂E/∂z[L−1]ₖ per sample, each by the complex step of the loss after the output activation, and its
-    error bound (None where exact)."""
+    error bound (None where exact). The n steps (along each output unit k) are taken at once: the columns
+    repeated n times, block k stepped along unit k (each column's E reads its own column only)."""
     act, loss = network.activations[-1], network.loss
     z = fwd.z[-1]
+    n, samples = z.shape
     flat = _flat(act, z) if act.name != "softmax" else np.zeros(z.shape, dtype=bool)
     rho = radius(act, z)
     sup = output_sup(network, fwd, y_columns, rho, single=True)
-    rows, errors = [], []
-    for k in range(z.shape[0]):
-        direction = np.zeros(z.shape)
-        direction[k] = 1
-        slope, error = _slope(lambda moved: loss.np_error(moved, act.np_forward(moved), y_columns), z, sup[k],
-                              rho[k], direction, flat[k])
-        rows.append(slope)
-        errors.append(np.zeros(z.shape[1]) if error is None else error)
-    errors = np.array(errors)
-    return np.array(rows), (errors if np.any(errors) else None)
+    blocks = np.tile(z, (1, n))
+    direction = np.repeat(np.eye(n), samples, axis=1)   # block k: unit k
+    targets = np.tile(y_columns, (1, n))
+    slope, error = _slope(lambda moved: loss.np_error(moved, act.np_forward(moved), targets), blocks,
+                          sup.reshape(-1), rho.reshape(-1), direction, flat.reshape(-1))
+    rows = slope.reshape(n, samples)
+    if error is None or not np.any(error):
+        return rows, None
+    return rows, error.reshape(n, samples)
+
+
+#: the slopes at a forward pass, kept while the pass lives: the direction tier carries a tangent along v
+#: and along each layer's part of v from one pass, and the slopes are most of a tangent's cost
+_AT = weakref.WeakKeyDictionary()
+
+
+def slopes_at(network: Network, fwd: Forward, y_columns: np.ndarray):
+    """(hidden slopes, their errors, output slopes, their error) at ``fwd``: :func:`hidden_slopes` and
+    :func:`output_slopes`, computed once per forward pass (and target)."""
+    kept = _AT.get(fwd)
+    if kept is not None and kept[0] is network and np.array_equal(kept[1], y_columns):
+        return kept[2]
+    found = (*hidden_slopes(network, fwd), *output_slopes(network, fwd, y_columns))
+    _AT[fwd] = (network, np.array(y_columns), found)
+    return found
 
 
 def complex_step_gradient(network: Network, wbar, fwd: Forward, y_columns: np.ndarray, reduction: str):
@@ -161,7 +180,7 @@ def complex_step_along(network: Network, wbar, direction, fwd: Forward, y_column
     reached X̄[l] from below (its bias entry never moves)."""
     _refuse_kinks(network, fwd)
     bias = int(network.bias)
-    slopes, slope_errors = hidden_slopes(network, fwd)
+    slopes, slope_errors, out, out_error = slopes_at(network, fwd, y_columns)
     push = direction[0] @ fwd.xbar[0]
     bound = np.zeros_like(push)
     for layer in range(1, network.depth):
@@ -170,7 +189,6 @@ def complex_step_along(network: Network, wbar, direction, fwd: Forward, y_column
         carried = np.abs(slopes[layer - 1]) * bound + (0 if error is None else error * np.abs(push))
         push = direction[layer] @ fwd.xbar[layer] + wbar[layer][:, bias:] @ (slopes[layer - 1] * push)
         bound = weights @ carried
-    out, out_error = output_slopes(network, fwd, y_columns)
     along = np.sum(out * push, axis=0)
     error = np.sum(np.abs(out) * bound, axis=0) + (0 if out_error is None else np.sum(out_error * np.abs(push), axis=0))
     return float(reduce(along, reduction)), float(reduce(np.asarray(error) + 0 * along, reduction)) * (1 + 4 * U)
