@@ -24,7 +24,7 @@ chain rule's paths, |Ψ[l]| ≤ |a'(z[l])| ⊙ (|W̄[l+1]|ᵀ·|Ψ[l+1]|) and |�
 (the complex step's slopes, plus their slack) and |W̄| by the same forward code the complex step uses
 (:func:`gradproof.numeric.differences.conv_tangents.pushes`). |Ψ[m]| itself is the forward mode's: at the
 output the loss's complex-step slopes (plus their slack), and on the layers with only dense layers above
-(the last convolution's too) each unit's push carried up (cheap there: a few dense products). The pushes are linear, so every layer's
+(the last convolution's too) each unit's push carried up, all units at once (a few dense products). The pushes are linear, so every layer's
 terms ride one sweep up (:func:`weighed`). Magnitudes overestimate |Ψ| where signs cancel (through four
 ReLU layers of the Atari network, by ~2000× at the first), which is why the sweep stops at the dense layers. No Ψ, no
 transposed convolution and no derivative rule appears here: a wrong recurrence cannot widen the bound.
@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gradproof.derive.model.conv_arrays import correlate
+from gradproof.derive.model.conv_arrays import correlate, to_maps
 from gradproof.numeric.compiled.conv import layer_input, xbar_rows
-from gradproof.numeric.differences.conv_tangents import responses
+from gradproof.numeric.compiled.kernels import abs_dot
 from gradproof.numeric.differences.error_model import FUNCTION_ULPS, U, gamma
 
 
@@ -50,18 +50,22 @@ def _linear(network, magnitudes, layer: int, below: np.ndarray) -> np.ndarray:
 
 
 def known_sensitivities(network, point, magnitudes) -> dict:
-    """|Ψ[l]| where the forward mode gives it cheaply: for every layer with only dense layers above it (a
-    unit push of z[l] carried up through dense layers only, :func:`.conv_tangents.responses`), each shaped
-    like z[l]; the output's includes its slack. Below, :func:`weighed` bounds |Ψ| by magnitudes instead."""
+    """|Ψ[l]| where the forward mode gives it cheaply: for every layer with only dense layers above it, each
+    shaped like z[l]; the output's includes its slack. Below, :func:`weighed` bounds |Ψ| by magnitudes.
+
+    A unit push of z[l] moves z[l+1] by a'(z[l]ᵤ)·(column u of the dense weights), so the responses of all
+    units at once are the rows ∂E/∂z[l+1] times those columns: sensitivities carried from the output down,
+    one dense product per layer, from the complex step's slopes and the weights (no derivative rule, no
+    backward code of gradproof's)."""
     last = network.depth - 1
-    known = {last: magnitudes.out}
+    known, signed = {last: magnitudes.out}, point.out
     for layer in range(last - 1, -1, -1):
         if network.layers[layer + 1].kind == "conv":
             break
-        found, _ = responses(point, layer)   # (O, B, P): Im E/h per unit push, i.e. Ψ[l] by the complex step
-        spec, samples = network.layers[layer], found.shape[1]
-        shape = (samples, *spec.out_shape[1:], spec.out_shape[0]) if spec.kind == "conv" else (samples, -1)
-        known[layer] = np.abs(found.transpose(1, 2, 0)).reshape(shape)
+        spec = network.layers[layer]
+        moved = signed @ point.kernels[layer + 1]   # (B, inputs of layer l+1): torch's (C, H, W) order
+        signed = point.slopes[layer] * (to_maps(moved, spec.out_shape) if spec.kind == "conv" else moved)
+        known[layer] = np.abs(signed)
     return known
 
 
@@ -107,7 +111,7 @@ def _sum_terms(network, layer: int, point, absw, absv, pushes) -> np.ndarray:
 def direction_bound(network, wbar, fwd, point, magnitudes, slacks, out_slack, delta_z, pushes, absv,
                     analytic) -> float:
     """The bound on |⟨g, v⟩ − Im E(W̄ + i·h·V̄)/h| (module doc); ``magnitudes`` is the point of magnitudes."""
-    absw = [np.abs(w) for w in wbar]
+    absw = magnitudes.wbar
     abs_push = [np.abs(p) for p in pushes]
     samples = point.out.shape[0]
     weights = [np.zeros_like(p) for p in abs_push]  # what each |Ψ[l]| multiplies
@@ -132,5 +136,5 @@ def direction_bound(network, wbar, fwd, point, magnitudes, slacks, out_slack, de
     total = weighed(network, magnitudes, weights, known_sensitivities(network, point, magnitudes))
     total += float(np.vdot(out_slack + gamma(network.sizes[-1] + 2) * np.abs(point.out), abs_push[-1]))
     # ⟨g, v⟩ in blocks of 1024 products whose sums are added exactly (conv_check.inner)
-    inner = sum(float(np.vdot(np.abs(g), d)) for g, d in zip(analytic, absv))
+    inner = sum(abs_dot(g, d) for g, d in zip(analytic, absv))
     return total + (gamma(1025) + U) * inner
