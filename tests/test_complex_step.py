@@ -61,6 +61,9 @@ def test_split_tangents_are_not_a_copy_of_the_gradient_rules(monkeypatch):
     psi_before = psi_gradient(network, sample.wbar, x, y)
     rule = network.activations[0].np_derivative
     monkeypatch.setattr(type(network.activations[0]), "np_derivative", property(lambda self: lambda z: 2 * rule(z)))
+    of_output = network.activations[0].np_derivative_of_output  # the same rule read off a = tanh(z)
+    monkeypatch.setattr(type(network.activations[0]), "np_derivative_of_output",
+                        property(lambda self: lambda a: 2 * of_output(a)))
     assert not np.allclose(psi_gradient(network, sample.wbar, x, y)[0], psi_before[0])
     after = finite_difference(network, sample.wbar, x, y, "complex-step").values
     assert all(np.array_equal(a, b) for a, b in zip(before, after))

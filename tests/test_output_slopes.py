@@ -1,4 +1,4 @@
-"""The output's slopes ∂E/∂zₖ, all n complex steps taken in one call (numeric/differences/complex_step.py),
+"""The derivatives the complex step and Ψ read. The output's slopes ∂E/∂zₖ, all n complex steps taken in one call (numeric/differences/complex_step.py),
 against one complex step per output unit, written here as the definition reads: the same numbers, bit for
 bit, and the same error bounds where slopes underflow."""
 
@@ -47,3 +47,16 @@ def test_all_units_at_once_equal_one_unit_at_a_time(activation, loss, scale):
     assert (errors is None) == (expected_errors is None)
     if errors is not None:
         np.testing.assert_array_equal(errors, expected_errors)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_the_derivative_read_off_the_output_is_the_rule_at_z_bit_for_bit(name):
+    """Ψ's step reads a'(z) off a = a(z) where the rule has that form (σ·(1 − σ), 1 − tanh²): the same
+    numbers as the rule at z, in the tails too, and complex z keeps the rule at z."""
+    from gradproof.derive.model.activations import ACTIVATIONS
+    act = ACTIVATIONS[name]
+    z = np.concatenate([np.linspace(-800, 800, 4001), np.random.default_rng(0).normal(0, 5, 1000)])
+    g = np.random.default_rng(1).normal(size=z.shape)
+    np.testing.assert_array_equal(act.np_vjp(z, act.np_forward(z), g), g * act.np_derivative(z))
+    zc = z[:50] + 1e-20j
+    np.testing.assert_array_equal(act.np_vjp(zc, act.np_forward(zc), g[:50]), g[:50] * act.np_derivative(zc))

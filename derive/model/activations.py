@@ -62,13 +62,19 @@ class Elementwise(Activation):
     np_derivative: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     #: points where a' jumps (a finite difference across one decides nothing)
     kinks: tuple[float, ...] = ()
+    #: the same rule read off a = a(z) (σ·(1 − σ), 1 − tanh²), where it has that form: for real z and a
+    #: the kernel's own output there, the very numbers ``np_derivative(z)`` gives, without a(z) again
+    np_derivative_of_output: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     def np_forward(self, z):
         self._require_numpy()
         return self.numpy(z)
 
     def np_vjp(self, z, a, g):
+        """g ⊙ a'(z); ``a``, if given, must be ``np_forward(z)`` (it saves computing a(z) again)."""
         self._require_numpy()
+        if a is not None and self.np_derivative_of_output is not None and not np.iscomplexobj(z):
+            return g * self.np_derivative_of_output(a)
         return g * self.np_derivative(z)
 
     def np_vjp_scale(self, z, a, g_scale):
@@ -110,9 +116,11 @@ ACTIVATIONS: dict[str, Activation] = {
     act.name: act for act in (
         Elementwise("sigmoid", "σ(z) = 1/(1 + e^(−z)), σ' = σ·(1 − σ)",
                     r"\sigma(z) = 1/(1 + e^{-z}),\ \sigma' = \sigma\,(1 - \sigma)",
-                    numpy=kernels.sigmoid, np_derivative=kernels.sigmoid_derivative),
+                    numpy=kernels.sigmoid, np_derivative=kernels.sigmoid_derivative,
+                    np_derivative_of_output=kernels.sigmoid_derivative_of_output),
         Elementwise("tanh", "tanh(z), tanh' = 1 − tanh²", r"\tanh(z),\ \tanh' = 1 - \tanh^2",
-                    numpy=kernels.tanh, np_derivative=kernels.tanh_derivative),
+                    numpy=kernels.tanh, np_derivative=kernels.tanh_derivative,
+                    np_derivative_of_output=kernels.tanh_derivative_of_output),
         Elementwise("relu", "max(0, z), relu' = H(z) with relu'(0) = 0",
                     r"\max(0, z),\ \operatorname{relu}' = H(z),\ \operatorname{relu}'(0) = 0",
                     numpy=kernels.relu, np_derivative=kernels.relu_derivative, kinks=(0.0,)),

@@ -85,6 +85,16 @@ def tanh_derivative(z):
     return 1 - t * t
 
 
+def sigmoid_derivative_of_output(s):
+    """σ' from s = σ(z): s·(1 − s), the same operations as :func:`sigmoid_derivative`."""
+    return s * (1 - s)
+
+
+def tanh_derivative_of_output(t):
+    """tanh' from t = tanh(z): 1 − t², the same operations as :func:`tanh_derivative`."""
+    return 1 - t * t
+
+
 def relu_derivative(z):
     """relu'(z) = H(z), with relu'(0) = 0."""
     return heaviside(z, 0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 from gradproof.derive.model import display
@@ -135,12 +136,12 @@ class Network:
             raise NetworkSpecError(f"{feature} supports dense layers only: this network has convolution "
                                    "layers (gradproof check and prove --method random handle them)")
 
-    @property
+    @cached_property
     def sizes(self) -> tuple[int, ...]:
-        """[n0, n1, …, nL]: the input width and every layer's output width."""
+        """[n0, n1, …, nL]: the input width and every layer's output width (kept: the hot loops read it)."""
         return (self.layers[0].inputs,) + tuple(layer.outputs for layer in self.layers)
 
-    @property
+    @cached_property
     def activations(self) -> tuple[Activation, ...]:
         return tuple(layer.activation for layer in self.layers)
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from gradproof.derive.model.conv_arrays import TRANSPOSED, kernel_of, patches, to_flat, to_maps, with_ones
 from gradproof.derive.model.network import Network
-from gradproof.numeric.compiled.matrix import reduce
+from gradproof.numeric.compiled.matrix import check_reduction, reduce
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,7 +103,7 @@ class ConvRecurrence:
 
     def psis(self, network: Network, wbar, fwd: ConvForward, y_columns: np.ndarray, reduction: str) -> list:
         """Ψ[0] … Ψ[L−1], each shaped like z[l] (the mean's 1/B included)."""
-        reduce(np.zeros(1), reduction)  # validates the name
+        check_reduction(reduction)
         psi = self.output_psi(network, fwd, y_columns)
         if reduction == "mean":
             psi = psi / y_columns.shape[1]

@@ -39,24 +39,33 @@ def with_bias(columns: np.ndarray, bias: bool) -> np.ndarray:
     """[1; columns] with a bias, columns without (along axis 0)."""
     if not bias:
         return columns
-    return np.concatenate([np.ones((1,) + columns.shape[1:], dtype=columns.dtype), columns], axis=0)
+    out = np.empty((columns.shape[0] + 1,) + columns.shape[1:], dtype=columns.dtype)
+    out[0] = 1
+    out[1:] = columns
+    return out
 
 
-def forward(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray) -> Forward:
-    """The forward phase: X̄[l], z[l] = W̄[l]·X̄[l], a = a(z[L−1]) and E per sample."""
+def forward(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray, errors: bool = True) -> Forward:
+    """The forward phase: X̄[l], z[l] = W̄[l]·X̄[l], a = a(z[L−1]) and E per sample (None without
+    ``errors``: the gradient does not need E itself)."""
     xbar, z = [], []
     values = x_columns
     for layer, act in enumerate(network.activations):
         xbar.append(with_bias(values, network.bias))
         z.append(wbar[layer] @ xbar[-1])
         values = act.np_forward(z[-1])
-    return Forward(tuple(xbar), tuple(z), values, network.loss.np_error(z[-1], values, y_columns))
+    return Forward(tuple(xbar), tuple(z), values, network.loss.np_error(z[-1], values, y_columns) if errors else None)
+
+
+def check_reduction(reduction: str) -> None:
+    """A reduction's name must be one of ``REDUCTIONS``."""
+    if reduction not in REDUCTIONS:
+        raise InputError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
 
 
 def reduce(per_sample: np.ndarray, reduction: str) -> np.ndarray:
     """Mean or sum over the last axis (the samples)."""
-    if reduction not in REDUCTIONS:
-        raise InputError(f"reduction must be one of {', '.join(REDUCTIONS)}, not {reduction!r}")
+    check_reduction(reduction)
     return per_sample.mean(axis=-1) if reduction == "mean" else per_sample.sum(axis=-1)
 
 
@@ -84,14 +93,14 @@ class MatrixRecurrence:
     def propagate(self, network: Network, wbar, fwd: Forward, layer: int, psi: np.ndarray) -> np.ndarray:
         """Ψ[l−1] = a'(z[l−1]) ⊙ (W̄[l][:, 1:]ᵀ · Ψ[l])."""
         bias = int(network.bias)
-        back = wbar[layer][:, bias:].T @ psi
+        back = (wbar[layer].T @ psi)[bias:]  # W̄ whole (contiguous for BLAS), then the bias column's row dropped
         return network.activations[layer - 1].np_vjp(fwd.z[layer - 1], fwd.xbar[layer][bias:], back)
 
     def gradient(self, network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray,
                  reduction: str = "mean") -> list[np.ndarray]:
         """∂E/∂W̄[l] for every layer, shaped like W̄[l]: the batch's mean or sum."""
-        reduce(np.zeros(1), reduction)  # validates the name
-        fwd = forward(network, wbar, x_columns, y_columns)
+        check_reduction(reduction)
+        fwd = forward(network, wbar, x_columns, y_columns, errors=False)
         scale = 1.0 / x_columns.shape[1] if reduction == "mean" else 1.0
         psi = self.output_psi(network, fwd, y_columns)
         grads = [None] * network.depth
