@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from gradproof.derive.model.network import Network, WeightIndex
 
 
 def _layers(network: Network, layers) -> set[WeightIndex]:
-    return {w for w in network.weights() if w.layer in set(layers)}
+    layers = set(layers)
+    return {w for w in network.weights() if w.layer in layers}
 
 
 def _below_highest(network: Network, layers) -> set[WeightIndex]:
@@ -61,16 +63,22 @@ class Entry:
     description: str
     harm: Callable[[Network], set[WeightIndex]]
 
-    def affected(self, network: Network) -> set[WeightIndex]:
+    def affected(self, network: Network) -> frozenset[WeightIndex]:
         """The weights whose gradient the mistake makes wrong on ``network``. A softmax over one output is
         the constant 1, so there E and every gradient are 0 and no mistake can do harm."""
-        if network.activations[-1].name == "softmax" and network.sizes[-1] == 1:
-            return set()
-        return self.harm(network)
+        return _affected(self, network)
 
     def applies(self, network: Network) -> bool:
         """Whether the mistake does harm on ``network`` (and can be written down for it)."""
         return bool(self.affected(network))
+
+
+@lru_cache(maxsize=1024)
+def _affected(entry: Entry, network: Network) -> frozenset[WeightIndex]:
+    """:meth:`Entry.affected`, kept per network (a diagnosis asks every entry after every failed check)."""
+    if network.activations[-1].name == "softmax" and network.sizes[-1] == 1:
+        return frozenset()
+    return frozenset(entry.harm(network))
 
 
 CATALOGUE: dict[str, Entry] = {e.name: e for e in (
