@@ -42,22 +42,24 @@ class Setup:
     delta_z: list
     slope_slack: list
     out_slack: np.ndarray
+    absw: list              # |W̄| per layer, taken once
 
     def magnitudes(self, chain: int) -> Point:
         """The point of magnitudes for a chain of ``chain`` roundings, slack as floors."""
         slopes, out = bounds.floors(chain, self.slope_slack, self.out_slack)
-        return absolute(self.point, slopes, out)
+        return absolute(self.point, slopes, out, self.absw)
 
 
 def setup(network: Network, wbar, x, y, reduction: str) -> Setup:
     fwd = forward(network, wbar, x, y)
     point = linearize(network, wbar, fwd, y, reduction)
-    delta_z = bounds.forward_rounding(network, wbar, fwd, point.slopes)
+    absw = [np.abs(w) for w in wbar]
+    delta_z = bounds.forward_rounding(network, wbar, fwd, point.slopes, absw)
     point = replace(point, kinks=bounds.kink_masks(network, fwd, delta_z))
     slacks = [bounds.slope_slack(act, z, s, dz) for act, z, s, dz in
               zip(network.activations[:-1], fwd.z, point.slopes, delta_z)]
     out = bounds.output_slack(network, fwd.z[-1], y, delta_z[-1]) / (x.shape[1] if reduction == "mean" else 1)
-    return Setup(fwd, point, delta_z, slacks, out)
+    return Setup(fwd, point, delta_z, slacks, out, absw)
 
 
 @dataclass(frozen=True, eq=False)
@@ -126,7 +128,7 @@ def _direction(network: Network, analytic, prepared: Setup, y, reduction: str, s
     found = pushes(point, v)
     value = float(np.sum(point.out * found[-1]))
     claimed = inner(analytic, v)
-    magnitudes = absolute(point, prepared.slope_slack, prepared.out_slack)  # |Ψ| is bounded from these
+    magnitudes = absolute(point, prepared.slope_slack, prepared.out_slack, prepared.absw)  # |Ψ| is bounded from these
     bound = direction_bound(network, point.wbar, prepared.fwd, point, magnitudes, prepared.slope_slack,
                             prepared.out_slack, prepared.delta_z, found, absv, analytic)
     return claimed, value, bound

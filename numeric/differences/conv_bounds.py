@@ -31,12 +31,13 @@ from gradproof.numeric.differences.conv_tangents import slope
 from gradproof.numeric.differences.error_model import FUNCTION_ULPS, U, gamma, output_sensitivity, second_derivative
 
 
-def forward_rounding(network: Network, wbar, fwd: ConvForward, slopes) -> list[np.ndarray]:
+def forward_rounding(network: Network, wbar, fwd: ConvForward, slopes, magnitudes=None) -> list[np.ndarray]:
     """δz[l]: how far each computed z may be from the exact z at these weights and inputs:
-    δz = γ(fan-in + 1)·|W̄|·|X̄| + |W̄|·δx, with δx above = |a'|·δz + FUNCTION_ULPS·u·|a(z)|."""
+    δz = γ(fan-in + 1)·|W̄|·|X̄| + |W̄|·δx, with δx above = |a'|·δz + FUNCTION_ULPS·u·|a(z)|
+    (``magnitudes``: |W̄| per layer, if already taken)."""
     deltas, delta_x = [], None
     for layer, spec in enumerate(network.layers):
-        absw = np.abs(wbar[layer])
+        absw = np.abs(wbar[layer]) if magnitudes is None else magnitudes[layer]
         sums = np.abs(fwd.xbar[layer]) @ absw.T
         delta = gamma(wbar[layer].shape[1] + 1) * sums
         if delta_x is not None:

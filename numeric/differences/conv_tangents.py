@@ -81,13 +81,13 @@ def linearize(network: Network, wbar, fwd: ConvForward, y_columns: np.ndarray, r
                  [None] * network.depth)
 
 
-def absolute(point: Point, slope_floors=None, out_floor=None) -> Point:
+def absolute(point: Point, slope_floors=None, out_floor=None, absw=None) -> Point:
     """The same point with every factor replaced by its magnitude (plus floors): carried through the same
-    code it gives Σ over paths of |products|, what rounding errors scale with."""
+    code it gives Σ over paths of |products|, what rounding errors scale with (``absw``: |W̄|, if taken)."""
     floors = slope_floors or [0.0] * len(point.slopes)
     slopes = [np.abs(s) + f for s, f in zip(point.slopes, floors)]
     out = np.abs(point.out) + (0.0 if out_floor is None else out_floor)
-    wbar = [np.abs(w) for w in point.wbar]
+    wbar = [np.abs(w) for w in point.wbar] if absw is None else list(absw)
     return Point(point.network, wbar, [np.abs(r) for r in point.rows], _weights_only(point.network, wbar),
                  slopes, out, point.kinks)
 
