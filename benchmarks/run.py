@@ -80,6 +80,13 @@ def build(ref: str, workdir: str) -> str:
     return site
 
 
+def installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
 def load() -> float:
     return os.getloadavg()[0]
 
@@ -174,11 +181,13 @@ WARM = [  # (figure, name in figures.py, repeats, quick too)
 
 def measure_warm(sides: list[Side], name: str, repeats: int, rounds: int) -> dict:
     """Per side, figures.py's result with the least median over ``rounds`` rounds, the sides alternating
-    round by round; every side runs the external baselines too (the same work around its own runs)."""
+    round by round; every side runs the interleaved external baselines too (the same work around its own
+    runs), but only this tree the single gradcheck run after them (seconds, not interleaved)."""
     best = {}
     for _ in range(rounds):
         for side in sides:
-            found = side.json([str(HERE / "figures.py"), name, "--repeats", str(repeats), "--external"])
+            external = ["--external"] if side.name == "after" or name != "full-mid" else []
+            found = side.json([str(HERE / "figures.py"), name, "--repeats", str(repeats), *external])
             if found and (side.name not in best or found["seconds"] < best[side.name]["seconds"]):
                 best[side.name] = found
     return best
@@ -225,7 +234,7 @@ print(json.dumps({"ok": bool(proof.ok), "seconds": proof.seconds}))
 
 
 def proof_figures(sides: list[Side], quick: bool) -> None:
-    has_symengine = importlib.util.find_spec("symengine") is not None
+    has_symengine = installed("symengine")
     cases = [("exact proof, the source text's [2,3,3,2], sigmoid", ("2,3,3,2", "sigmoid", "exact", "sympy")),
              ("exact proof [4,8,8,4], sympy backend", ("4,8,8,4", "generic", "exact", "sympy")),
              ("exact proof [4,8,8,4], symengine backend", ("4,8,8,4", "generic", "exact", "symengine")),
