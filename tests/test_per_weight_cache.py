@@ -118,3 +118,13 @@ def test_the_probe_sees_sympy_when_the_forms_must_be_compiled(cache):
                           text=True, env=env, cwd=str(cache), timeout=120)
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("LOADED 0 [") and "'sympy'" in last and "lambdified" in last, done.stdout + done.stderr
+
+
+def test_an_entry_others_may_write_is_never_executed(cache):
+    network = Network.from_spec("2,2,1")
+    per_weight.compiled(network, "psi")
+    path = per_weight.cache_path(network, "psi")
+    path.chmod(0o666)
+    per_weight.compiled.cache_clear()
+    assert per_weight.compiled(network, "psi").origin == "sympy"  # compiled again, and stored afresh
+    assert not path.stat().st_mode & 0o022

@@ -15,7 +15,8 @@ gradproof's version, which an edit does not change) and sympy's ``release.py`` (
 where sympy is installed without importing it: another gradproof or sympy is a new key, never a stale form. A network with an activation or a
 loss defined in the running process (``define_activation``, ``define_loss``) is never cached (its numpy
 names live in that process only). A cache entry that cannot be read or run is compiled again; a cache
-that cannot be written is skipped. The folder is ``$GRADPROOF_CACHE``, else ``$XDG_CACHE_HOME/gradproof``,
+that cannot be written is skipped; a file or folder that is not the user's own, or that others may write,
+is never executed. The folder is ``$GRADPROOF_CACHE``, else ``$XDG_CACHE_HOME/gradproof``,
 else ``~/.cache/gradproof``; ``GRADPROOF_CACHE=off`` turns the cache off.
 
 The cached source is the text sympy generated, byte for byte; a test compares the forms loaded from it
@@ -167,8 +168,11 @@ def namespace() -> dict:
 
 
 def _load(path: Path):
-    """(function, source) from a cache file, or None when it is missing or cannot be run."""
+    """(function, source) from a cache file, or None when it is missing, cannot be run, or is not this
+    user's own (a file another user could have written is never executed)."""
     try:
+        if not _own(path) or not _own(path.parent):
+            return None
         source = path.read_text(encoding="utf-8")
         scope: dict = {}
         exec(compile(source, str(path), "exec"), namespace(), scope)  # noqa: S102 - gradproof's own output
@@ -177,11 +181,17 @@ def _load(path: Path):
         return None
 
 
+def _own(path: Path) -> bool:
+    """Whether ``path`` belongs to this user and no one else may write it."""
+    found = path.stat()
+    return found.st_uid == os.getuid() and not found.st_mode & 0o022
+
+
 def _store(path: Path, source: str) -> None:
     """Write the source atomically (a reader never sees half a file); a cache that cannot be written is
     skipped."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp",
                                          delete=False) as handle:
             handle.write(source)
