@@ -29,6 +29,7 @@ import importlib.util
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -52,10 +53,13 @@ class Side:
             self.env["PYTHONPATH"] = path + os.pathsep + self.env.get("PYTHONPATH", "")
 
     def run(self, args: list[str], timeout: float = 1800) -> tuple[float, subprocess.CompletedProcess]:
-        start = time.perf_counter()
+        """Wall seconds and the finished process; its CPU seconds (user + system) in ``done.cpu``."""
+        before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
         done = subprocess.run([sys.executable, *args], cwd=self.workdir, env=self.env, capture_output=True,
                               text=True, timeout=timeout)
-        return time.perf_counter() - start, done
+        wall, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+        done.cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return wall, done
 
     def json(self, args: list[str], timeout: float = 1800) -> dict | None:
         _, done = self.run(args, timeout)
@@ -128,24 +132,23 @@ HEADER = ["figure", "how", "before", "after", "before/after", "baseline (same ru
 # --- fresh processes ------------------------------------------------------------------------------------
 
 def fresh(sides: list[Side], args: list[str], repeats: int) -> dict:
-    """Per side: median wall and median reported ``seconds`` (if the command prints JSON), alternating
-    the sides run for run."""
-    walls = {s.name: [] for s in sides}
-    reported = {s.name: [] for s in sides}
+    """Per side: the medians of wall seconds, CPU seconds and reported ``seconds`` (if the command prints
+    JSON), the sides alternating run for run."""
+    found = {s.name: {"wall": [], "cpu": [], "reported": []} for s in sides}
     for _ in range(repeats):
         for side in sides:
             wall, done = side.run(["-m", "gradproof", *args])
-            walls[side.name].append(wall)
+            found[side.name]["wall"].append(wall)
+            found[side.name]["cpu"].append(done.cpu)
             try:
-                reported[side.name].append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
+                found[side.name]["reported"].append(json.loads(done.stdout.strip().splitlines()[-1])["seconds"])
             except (IndexError, KeyError, TypeError, json.JSONDecodeError):
                 pass
-    return {name: (statistics.median(walls[name]),
-                   statistics.median(reported[name]) if reported[name] else None) for name in walls}
+    return {name: {key: statistics.median(v) if v else None for key, v in runs.items()}
+            for name, runs in found.items()}
 
 
 def fresh_figures(sides: list[Side], repeats: int) -> None:
-    by = {s.name: s for s in sides}
     for side in sides:  # the small network's per-weight forms on disk, where that gradproof caches them
         side.run(["-m", "gradproof", "check", "--layers", "2,3,3,2"])
     how = f"fresh, median of {repeats}"
@@ -156,10 +159,10 @@ def fresh_figures(sides: list[Side], repeats: int) -> None:
                         ("check --network atari --quick (1,685,667 weights)",
                          ["check", "--network", "atari", "--quick", "--json"])]:
         found = fresh(sides, args, repeats)
-        record(label + ": wall", how, found["after"][0], found["before"][0] if "before" in by else None)
-        if found["after"][1] is not None:
-            record(label + ": its reported seconds", how, found["after"][1],
-                   found["before"][1] if "before" in by else None)
+        before = found.get("before", {})
+        for key, text in (("wall", "wall"), ("cpu", "CPU (user + system)"), ("reported", "its reported seconds")):
+            if found["after"][key] is not None:
+                record(f"{label}: {text}", how, found["after"][key], before.get(key))
 
 
 # --- warm figures, in figures.py --------------------------------------------------------------------------
