@@ -71,10 +71,11 @@ PDFFONTS, PDFTOTEXT = shutil.which("pdffonts"), shutil.which("pdftotext")
 @needs_pdflatex
 @pytest.mark.parametrize("layers, activation, loss, bias, weights", [
     ("2,3,3,2", "sigmoid", "half-sse", True, None),
-    ("2,3,3,2", "generic", "softmax-ce", True, "all"),
-    ("3,4,2", "tanh", "mse", False, "all"),
-    ("2,3,3,3", "tanh,tanh,softmax", "half-sse", True, None),
-    ("4,6,5,3", "relu", "bce", True, None),
+    # pdflatex takes ~15 s a document here: the source text's network is the default suite's representative
+    pytest.param("2,3,3,2", "generic", "softmax-ce", True, "all", marks=pytest.mark.slow),
+    pytest.param("3,4,2", "tanh", "mse", False, "all", marks=pytest.mark.slow),
+    pytest.param("2,3,3,3", "tanh,tanh,softmax", "half-sse", True, None, marks=pytest.mark.slow),
+    pytest.param("4,6,5,3", "relu", "bce", True, None, marks=pytest.mark.slow),
 ])
 def test_documents_compile_clean_with_vector_fonts(tmp_path, layers, activation, loss, bias, weights):
     network = Network.from_spec(layers, activation, loss, bias=bias)

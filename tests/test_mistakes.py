@@ -58,6 +58,7 @@ def test_the_proof_names_the_mistake(name):
     assert any(f"({name})" in sentence for sentence in proof.diagnosis)
 
 
+@pytest.mark.slow  # a minute; its fast representative: test_the_proof_refutes_exactly_the_weights_a_mistake_makes_wrong
 @given(architectures(min_depth=1, max_depth=3, max_width=3, activations=ALL_ACTIVATIONS),
        st.sampled_from(sorted(MISTAKES)))
 def test_mistakes_on_random_architectures_are_refuted_exactly_where_they_harm(network, name):

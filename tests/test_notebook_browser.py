@@ -69,6 +69,7 @@ def _errors(dom: str) -> list[str]:
                       r'|mathcolor=&quot;red&quot;', body)  # the last: an unknown command, as noUndefined marks it
 
 
+@pytest.mark.slow  # a browser: ~30 s; the notebook's rows are read back in test_roundtrip
 @needs_browser
 def test_the_notebook_displays_typeset_in_a_browser(tmp_path):
     shown = displays()

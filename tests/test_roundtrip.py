@@ -184,6 +184,7 @@ def claims_hold(derivation: Derivation) -> None:
 LATEX_EXAMPLES = settings(max_examples=max(3, settings.default.max_examples // 4))
 
 
+@pytest.mark.slow  # ~45 s; fast representatives: the fixed networks' round trips below
 @given(network=networks(), width=st.integers(40, 140))
 def test_unicode_derivation_reads_back(network, width):
     derivation = Derivation.of(network, "all" if network.n_weights <= 12 else None)
