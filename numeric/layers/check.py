@@ -21,7 +21,8 @@ with a finite difference of φ, computed by calling the user's forward only.
   is differentiated by central differences), ±ih compared to find ties; it can only confirm agreement.
 - An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg;
   it agrees when within, and the tolerance is below 1% of the gradient's scale (the largest returned
-  entry; for a gradient that is zero everywhere, √ε·Σ|dout|·max(1, |out|)).
+  entry; for a gradient that is zero everywhere, √ε·Σ|dout|·max(1, |out|)) and of its own input's (a
+  random direction through every input agrees for an input only where its own part resolves).
 - Finally φ at the point is evaluated again: code that keeps state between calls is undecidable.
 
 **What is decided where**: the user's code runs under :func:`gradproof.derive.usercode.guard.call`
@@ -82,7 +83,8 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     except Stop as stop:
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
-    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"])
+    own = tuple(float(np.max(np.abs(c))) if c is not None and c.size else 0.0 for c in point.claimed)
+    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"], own)
     judged = _judge_directions(ev, point, measures, rng, method)
     _sweep(ev, point, measures, judged, rng, entries, budget, max(budget - (time.perf_counter() - start), 0.0))
     if ev.sweep(lambda: ev.phi(point.values), what=point.layer.forward_name) != point.phi0:
