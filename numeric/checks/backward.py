@@ -30,6 +30,7 @@ from gradproof.numeric.checks.check import check_gradient
 from gradproof.numeric.checks.contract import Backward, user_gradient
 from gradproof.numeric.errors import FiniteDifferenceUnreliable
 from gradproof.numeric.samples import random_sample
+from gradproof.numeric.checks.repeatable import twice
 from gradproof.numeric.strategies.networks import networks
 
 __all__ = ["Backward", "NetworksChecked", "UndecidedNetworksWarning", "assert_backward_correct",
@@ -47,7 +48,7 @@ def check_backward(backward: Backward, network: Network, sample=None, *, seed: i
         sample = random_sample(network, seed=seed, batch=batch)
     elif sample.network != network:
         raise InputError("the sample was drawn for another network: pass the same Network to both")
-    return check_gradient(sample, user_gradient(backward, network, batched, timeout),
+    return check_gradient(sample, user_gradient(twice(backward), network, batched, timeout),
                           analytic_name=f"your backward pass {getattr(backward, '__name__', '')}".rstrip(),
                           seed=seed if drawn else None, **options)
 
