@@ -48,10 +48,22 @@ def _erf(u):
     return _real_erf(x) + 1j * np.imag(u) * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
+class _RealSign(sp.sign):
+    """sign of a real argument: d/dx sign(u) = 2·DiracDelta(u)·u'. sympy leaves the derivative unevaluated
+    when it cannot tell u is real (u = σ(z) − y with σ opaque), which nothing can print or evaluate; every
+    argument here is real (the network's values)."""
+
+    def _eval_derivative(self, x):
+        return 2 * sp.Derivative(self.args[0], x, evaluate=True) * sp.DiracDelta(self.args[0])
+
+
+_RealSign.__name__ = "sign"  # printed, and lambdified (COMPLEX_SAFE's sign), as sign
+
+
 Z, A, Y = sp.Symbol("z", real=True), sp.Symbol("a", real=True), sp.Symbol("y", real=True)
 ALLOWED = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
            "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "erf": sp.erf, "Abs": sp.Abs, "abs": sp.Abs,
-           "sign": sp.sign, "Max": sp.Max, "Min": sp.Min, "max": sp.Max, "min": sp.Min, "Heaviside": sp.Heaviside,
+           "sign": _RealSign, "Max": sp.Max, "Min": sp.Min, "max": sp.Max, "min": sp.Min, "Heaviside": sp.Heaviside,
            "Piecewise": sp.Piecewise, "pi": sp.pi, "E": sp.E, "sigmoid": sigmoid, "softplus": softplus}
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 def _analytic_abs(u):
@@ -64,9 +76,15 @@ def _real_sign(u):
     return np.sign(np.real(u))
 
 
+def _dirac_delta(u, *order):
+    """sympy's DiracDelta (d/dz of sign or Heaviside) where numbers are evaluated: 0 off the kink; at the
+    kink itself the numeric check refuses anyway (the kinks are found and marked)."""
+    return 0 * u
+
+
 #: lambdify's names for the functions numpy lacks or computes non-analytically for complex numbers (the
 #: numeric check takes complex steps through them); registered in gradproof's table when a form uses them
-COMPLEX_SAFE = {"erf": _erf, "Abs": _analytic_abs, "sign": _real_sign}
+COMPLEX_SAFE = {"erf": _erf, "Abs": _analytic_abs, "sign": _real_sign, "DiracDelta": _dirac_delta}
 _MODULES = LAMBDIFY_MODULES
 
 
@@ -156,7 +174,8 @@ def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp
     function = type(name, (sp.Function,), {"fdiff": lambda self, argindex=1: rule.xreplace({Z: self.args[0]})})
     explicit_closed = explicit(closed)  # the lemma differentiates the closed form by the definition
     form = ElementwiseForm(function, lambda z: explicit_closed.xreplace({Z: z}))
-    NUMPY_FUNCTIONS[name] = sp.lambdify(Z, closed, modules=_MODULES)
+    numpy_closed = sp.lambdify(Z, closed, modules=_MODULES)
+    NUMPY_FUNCTIONS[name] = lambda z: _broadcast(numpy_closed(z), z)   # a constant (c=1) as an array too
     numpy_rule = sp.lambdify(Z, rule, modules=_MODULES)
     return Elementwise(name, f"{name}(z) = {closed}, {name}' = {rule} ({shown})",
                        f"\\operatorname{{{name}}}(z) = {sp.latex(closed)}", symbolic=form,
