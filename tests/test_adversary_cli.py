@@ -1,0 +1,55 @@
+"""Found by the adversarial tester: bad argument specs for check-layer ended as internal errors (exit 70,
+numpy's own message) or were silently ignored (a misspelt option); `gradproof check --help` promised exit
+status 3 for "cannot decide", which exits 1."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradproof.derive.errors import InputError
+from gradproof.numeric.layers.arguments import parse_value
+
+LAYERS = Path(__file__).resolve().parents[1] / "examples" / "my_layers.py"
+
+BAD = {"randint:4,2:high=0": "high must be a whole number", "randint:4,2:high=nan": "not a finite number",
+       "randint:4,2:high=1e30": "high must be a whole number", "randint:4:high=2.5": "high must be a whole number",
+       "uniform:4,2:low=2,high=1": "low ≤ high", "mask:4,2:p=2": "a probability", "mask:3:p=-0.5": "a probability",
+       "randn:4,2:scale=inf": "not a finite number", "randn:4,2:scal=2": "no option 'scal'",
+       "rand:4:scale=2": "takes no options", "away:3:gap=nan": "not a finite number"}
+GOOD = ["randint:4,2:high=1", "uniform:4,2:low=1,high=1", "mask:4,2:p=0", "mask:4:p=1", "randn:3:scale=0",
+        "away:3:gap=0.1", "distinct:2,3:scale=0.5", "randint:5:high=4"]
+
+
+@pytest.mark.parametrize("spec", sorted(BAD))
+def test_a_bad_spec_is_one_clear_line(spec):
+    with pytest.raises(InputError, match=BAD[spec]):
+        parse_value(spec, np.random.default_rng(0), "--arg x")
+
+
+@pytest.mark.parametrize("spec", GOOD)
+def test_a_good_spec_draws(spec):
+    """The negative control: the edges of each range are accepted."""
+    value = parse_value(spec, np.random.default_rng(0), "--arg x")
+    assert isinstance(value, np.ndarray) and value.size
+
+
+@pytest.mark.parametrize("spec", ["randint:4,2:high=0", "uniform:4,2:low=2,high=1", "randint:5:high=nan"])
+def test_the_command_line_exits_2(spec):
+    run = subprocess.run([sys.executable, "-m", "gradproof", "check-layer", f"{LAYERS}:affine",
+                          "--arg", f"x={spec}", "--arg", "w=randn:2,5", "--arg", "b=randn:5"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1 and "internal error" not in run.stderr
+
+
+def test_check_help_states_the_exit_status_it_uses():
+    run = subprocess.run([sys.executable, "-m", "gradproof", "check", "--help"], capture_output=True, text=True)
+    text = " ".join(run.stdout.split())
+    assert "3: the check cannot decide" not in text
+    assert "1: a mismatch, or the check cannot decide" in text
+    undecided = subprocess.run([sys.executable, "-m", "gradproof", "check", "--method", "central", "--step", "1e-16"],
+                               capture_output=True, text=True)
+    assert undecided.returncode == 1 and "cannot decide" in undecided.stdout
