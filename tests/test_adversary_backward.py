@@ -133,3 +133,42 @@ def test_the_command_line_refuses_it_too(tmp_path, name, status):
     assert run.returncode == status, run.stderr
     if status:
         assert "called again with the same wbar" in run.stdout
+
+
+def batched_summed(wbar, x, y):           # the batch's gradient as a sum where the mean is asked for
+    return [sum(parts) for parts in zip(*(correct(wbar, xb, yb) for xb, yb in zip(x, y)))]
+
+
+def batched_first(wbar, x, y):            # the first sample's gradient for the whole batch
+    return correct(wbar, x[0], y[0])
+
+
+def batched_mean(wbar, x, y):
+    return [g / len(x) for g in batched_summed(wbar, x, y)]
+
+
+@pytest.mark.parametrize("batch", [None, 1])
+@pytest.mark.parametrize("wrong", [batched_summed, batched_first])
+def test_a_batched_backward_on_one_sample_is_refused(wrong, batch):
+    """On one sample the wrong reductions give the right numbers (torch: the mean's gradient of a batch of
+    one is its sample's), so a check there could not have failed."""
+    network = gradproof.Network.from_spec(NETWORK)
+    sample = gradproof.random_sample(network, seed=0, batch=1)
+    truth = torch_gradient(sample.wbar, sample.x[0], sample.y[0])
+    for mine, theirs in zip(wrong(sample.wbar, sample.x, sample.y), truth):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+    with pytest.raises(gradproof.InputError, match="--batched needs a batch of at least 2"):
+        gradproof.check_backward(wrong, network, seed=0, batch=batch, batched=True)
+
+
+@pytest.mark.parametrize("backward, verdict", [(batched_summed, "differ"), (batched_first, "differ"),
+                                               (batched_mean, "agree")])
+def test_a_batched_backward_on_two_samples_is_decided(backward, verdict):
+    network = gradproof.Network.from_spec(NETWORK)
+    assert gradproof.check_backward(backward, network, seed=0, batch=2, batched=True).verdict == verdict
+
+
+def test_the_command_line_refuses_batched_on_one_sample():
+    run = subprocess.run([sys.executable, "-m", "gradproof", "check", "--batched", "--backward",
+                          f"{HERE.parent / 'examples' / 'my_grad.py'}:backward"], capture_output=True, text=True)
+    assert run.returncode == 2 and "--batched needs a batch of at least 2" in run.stderr

@@ -21,7 +21,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.usercode.isolation import IsolatedFunction
 from gradproof.numeric.budget import require_memory
 from gradproof.numeric.checks.contract import user_gradient
-from gradproof.numeric.checks.repeatable import twice
+from gradproof.numeric.checks.repeatable import BATCHED_NEEDS_A_BATCH, twice
 from gradproof.numeric.checks.check import check_gradient, compiled
 from gradproof.numeric.compiled.per_weight import per_weight_feasible
 from gradproof.numeric.checks.conv_check import complex_step_gradient
@@ -61,6 +61,8 @@ def _timeout(args) -> float | None:
 def run_check(args) -> int:
     if args.batched and not args.backward:
         raise InputError("--batched describes your --backward function: give --backward FILE.py:FUNCTION too")
+    if args.batched and (args.batch or 1) < 2:
+        raise InputError(BATCHED_NEEDS_A_BATCH)
     timeout = _timeout(args)
     sample = _sample(args)
     if not args.backward:

@@ -18,6 +18,12 @@ import numpy as np
 from gradproof.derive.usercode.guard import UserCodeError
 
 
+#: a batched backward pass on one sample: its mean, its sum and its first sample's gradient are one number
+BATCHED_NEEDS_A_BATCH = ("--batched needs a batch of at least 2 samples (--batch B, batch= in Python): on one sample "
+                         "the batch's mean, its sum and the first sample's gradient are the same numbers, so a wrong "
+                         "reduction (a sum for a mean, one sample for all) could not fail")
+
+
 def twice(backward):
     """``backward``, called twice per call on separate copies of its arguments; the first result is returned
     when the second is identical to it."""
