@@ -87,3 +87,19 @@ def test_a_right_tiny_gradient_still_agrees_by_the_complex_step(kind, tiny):
     result = gradproof.check_layer(forward, right, _args(kind, tiny, np.random.default_rng(0)))
     assert result.status == "agree", result.report()
     assert result.inputs[slot].status == "agree"
+
+
+def affine_backward_db_doubled(dout, cache):
+    x, w = cache
+    return dout @ w.T, x.T @ dout, 2 * dout.sum(0)
+
+
+@pytest.mark.parametrize("backward, status", [(affine_backward, "agree"), (affine_backward_db_doubled, "differ")])
+def test_a_small_gradient_the_directions_cannot_resolve_is_decided_entry_by_entry(backward, status):
+    """db of an affine layer with x and w at 1e5: its random directions drown in φ's rounding, so its entries
+    are checked one by one (every entry, not a budget's sample), and a right db still agrees."""
+    rng = np.random.default_rng(0)
+    args = (1e5 * rng.standard_normal((40, 30)), 1e5 * rng.standard_normal((30, 20)), rng.standard_normal(20))
+    result = gradproof.check_layer(affine_forward, backward, args)
+    assert result.status == status, result.report()
+    assert result.inputs[2].status == status

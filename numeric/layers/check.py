@@ -163,11 +163,17 @@ def _sweep(ev, point: Point, m: J.Measures, judged: list, rng, entries: str, bud
         _entries(ev, point, m, j, order, allowance)
     for j, order in zip(judged, orders):
         # a third of the time entry by entry (a dense error shows at once), then halving for a sparse one
-        if j.failing or j.claimed is None:
+        if j.failing or j.claimed is None or _directions_unresolved(j) and entries != "directions":
             _entries(ev, point, m, j, order, np.inf if entries == "all" else LOCALIZE * budget / 3)
         if j.failing and not any(e.verdict == DIFFER for e in j.entries.values()):
             deadline = J.now() + 2 * LOCALIZE * budget / 3
             ev.sweep(lambda: J.bisect_entries(ev, point.values, j, m, rng, deadline), what=point.layer.forward_name)
+
+
+def _directions_unresolved(j: J.Judged) -> bool:
+    """Its random directions could not resolve it (a gradient far smaller than the layer's others) and some
+    entries are still unchecked: only entries can decide it."""
+    return any(d.verdict == UNDECIDABLE for d in j.directions) and len(j.reference) < j.value.size
 
 
 def _entries(ev, point, m: J.Measures, j: J.Judged, order, allowance: float) -> None:
