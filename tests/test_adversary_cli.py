@@ -53,3 +53,17 @@ def test_check_help_states_the_exit_status_it_uses():
     undecided = subprocess.run([sys.executable, "-m", "gradproof", "check", "--method", "central", "--step", "1e-16"],
                                capture_output=True, text=True)
     assert undecided.returncode == 1 and "cannot decide" in undecided.stdout
+
+
+@pytest.mark.parametrize("network, status", [(["--layers", "2,1", "--activation", "softmax", "--loss", "softmax-ce"], 2),
+                                             (["--layers", "2,3,2", "--define", "c=1", "--activation", "c"], 2),
+                                             (["--layers", "2,2", "--activation", "tanh"], 0)])
+def test_plot_error_vs_step_of_a_gradient_that_is_zero_everywhere(tmp_path, network, status):
+    """A one-output softmax (E = 0 whatever the weights) divided the errors by a zero scale: internal error."""
+    pytest.importorskip("matplotlib")
+    run = subprocess.run([sys.executable, "-m", "gradproof", "plot", "error-vs-step", *network, "-o",
+                          str(tmp_path / "p.png")], capture_output=True, text=True)
+    assert run.returncode == status, run.stderr
+    assert "internal error" not in run.stderr
+    if status:
+        assert "no relative error to plot" in run.stderr
