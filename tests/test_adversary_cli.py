@@ -2,6 +2,7 @@
 numpy's own message) or were silently ignored (a misspelt option); `gradproof check --help` promised exit
 status 3 for "cannot decide", which exits 1."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,37 @@ def test_plot_error_vs_step_of_a_gradient_that_is_zero_everywhere(tmp_path, netw
     assert "internal error" not in run.stderr
     if status:
         assert "no relative error to plot" in run.stderr
+
+
+RAW_WRITER = '''
+import os
+import numpy as np
+os.write(1, b"raw at import\\n")
+
+
+def double_forward(x):
+    os.write(1, b"raw in forward\\n")
+    return 2 * x, x
+
+
+def double_backward(dout, cache):
+    os.write(1, b"raw in backward\\n")
+    return 2 * dout
+'''
+
+
+@pytest.mark.parametrize("verb", [["check-layer", "{path}:double", "--arg", "x=randn:3"],
+                                  ["check-layers", "{path}", "--spec", "{spec}"],
+                                  ["prove-layer", "{path}:double", "--arg", "x=randn:3"]])
+def test_raw_writes_to_descriptor_1_in_layer_code_stay_off_the_json(tmp_path, verb):
+    """check-layer runs your code in its own process; a print was kept off stdout, but os.write(1, …) (or a C
+    extension's output) went into the --json answer and broke it."""
+    path, spec = tmp_path / "raw.py", tmp_path / "spec.json"
+    path.write_text(RAW_WRITER)
+    spec.write_text('{"double": {"x": "randn:3"}}')
+    command = [part.format(path=path, spec=spec) for part in verb]
+    run = subprocess.run([sys.executable, "-m", "gradproof", "--json", *command], capture_output=True, text=True)
+    assert run.returncode in (0, 1), run.stderr
+    answer = json.loads(run.stdout)          # exactly one JSON object
+    assert answer["ok"] is True
+    assert "raw in forward" in run.stderr and "raw at import" in run.stderr
