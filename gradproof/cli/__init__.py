@@ -72,6 +72,9 @@ def _descriptor_1_to_stderr():
     """While a verb runs the user's code in this process, file descriptor 1 is stderr, and gradproof's own
     output (``sys.stdout``) goes to the real stdout through a copy of it: a raw ``os.write(1, …)`` or a C
     extension's output in the user's code cannot break ``--json``'s one object (prints are the guard's)."""
+    if not _bound_to_descriptor_1(sys.stdout):  # stdout replaced in this process (pytest's capsys): leave it
+        yield
+        return
     sys.stdout.flush()
     original, saved = sys.stdout, os.dup(1)
     os.dup2(2, 1)
@@ -84,6 +87,13 @@ def _descriptor_1_to_stderr():
         sys.stdout = original
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def _bound_to_descriptor_1(stream) -> bool:
+    try:
+        return stream.fileno() == 1
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
 
 
 def _one_line(message, category, filename, lineno, file=None, line=None) -> None:
