@@ -82,3 +82,17 @@ def test_the_command_line_gives_a_verdict_not_an_internal_error(tmp_path, verb, 
                           name, *extra], capture_output=True, text=True)
     assert run.returncode in (0, 1), run.stderr
     assert "internal error" not in run.stderr
+
+
+@pytest.mark.parametrize("arguments, status, message", [
+    (["--define", "l=3", "--loss", "l"], 1, "cannot decide"),        # a constant loss: every gradient 0
+    (["--loss", "l=3"], 1, "cannot decide"),
+    (["--define", "l=z**2", "--loss", "l"], 2, "unknown name z"),
+    (["--define", "l=(a - y)**2", "--loss", "l"], 0, "passed")])
+def test_a_definition_named_by_loss_is_a_loss(arguments, status, message):
+    """A constant has neither z nor a, y: it was defined as an activation, and --loss then printed the
+    activation object's repr as an 'unknown loss'."""
+    run = subprocess.run([sys.executable, "-m", "gradproof", "check", "--layers", "2,3,2", *arguments],
+                         capture_output=True, text=True)
+    assert run.returncode == status, run.stderr
+    assert message in run.stdout + run.stderr and "Elementwise(" not in run.stderr

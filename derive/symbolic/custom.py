@@ -214,8 +214,9 @@ def define_loss(name: str, expression: str | sp.Expr, gradient: str | sp.Expr | 
                 targets="unit-interval" if unit else "any", symbolic=form)
 
 
-def parse_definitions(definitions: list[str]) -> dict:
-    """Name → Activation or Loss, from ``NAME=EXPRESSION`` and ``NAME'=RULE`` strings."""
+def parse_definitions(definitions: list[str], losses: frozenset = frozenset()) -> dict:
+    """Name → Activation or Loss, from ``NAME=EXPRESSION`` and ``NAME'=RULE`` strings; a name in ``losses``
+    (the one --loss names) is a loss whatever its expression holds (a constant has neither z nor a, y)."""
     bodies, rules = {}, {}
     for text in definitions:
         head, sep, body = text.partition("=")
@@ -228,7 +229,7 @@ def parse_definitions(definitions: list[str]) -> dict:
         raise InputError(f"--define {orphans[0]}'=…: no {orphans[0]}=… to go with it")
     defined = {}
     for name, body in bodies.items():
-        is_loss = bool(re.search(r"\b[ay]\b", body)) and not re.search(r"\bz\b", body)
+        is_loss = name in losses or bool(re.search(r"\b[ay]\b", body)) and not re.search(r"\bz\b", body)
         defined[name] = (define_loss if is_loss else define_activation)(name, body, rules.get(name))
     return defined
 
@@ -243,6 +244,6 @@ def resolve(activation_text: str | None, loss_text: str | None, definitions: lis
     if loss_text and "=" in loss_text:
         texts.append(loss_text)
         loss_text = loss_text.partition("=")[0].strip()
-    defined = parse_definitions(texts)
+    defined = parse_definitions(texts, frozenset({loss_text}) if loss_text else frozenset())
     acts = None if activation_text is None else [defined.get(n.strip(), n.strip()) for n in activation_text.split(",")]
     return acts, (defined.get(loss_text, loss_text) if loss_text is not None else None)
