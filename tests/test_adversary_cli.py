@@ -102,3 +102,12 @@ def test_raw_writes_to_descriptor_1_in_layer_code_stay_off_the_json(tmp_path, ve
     answer = json.loads(run.stdout)          # exactly one JSON object
     assert answer["ok"] is True
     assert "raw in forward" in run.stderr and "raw at import" in run.stderr
+
+
+@pytest.mark.parametrize("outputs, status", [("-1", 2), ("0", 2), ("1", 0)])
+def test_outputs_below_one_is_bad_input(outputs, status):
+    """--outputs -1 was reported as the layer's ERROR (exit 1), as if the user's code had failed."""
+    run = subprocess.run([sys.executable, "-m", "gradproof", "check-layer", f"{LAYERS}:affine", "--arg", "x=randn:4,2",
+                          "--arg", "w=randn:2,5", "--arg", "b=randn:5", "--outputs", outputs],
+                         capture_output=True, text=True)
+    assert run.returncode == status, run.stderr

@@ -73,6 +73,9 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
       of entries besides the random directions), all, directions.
     """
     _check_options(method, entries, budget, seed)
+    if outputs is not None and (isinstance(outputs, bool) or not isinstance(outputs, (int, np.integer)) or outputs < 1):
+        raise InputError(f"outputs is how many leading values of the forward's result are outputs: a whole "
+                         f"number ≥ 1, not {outputs!r}")
     layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
     start, notes = time.perf_counter(), []
     rng = np.random.default_rng(seed_sequence(seed))
