@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import gradproof
 from gradproof.derive.errors import InputError
 from gradproof.numeric.layers.arguments import parse_value
 
@@ -111,3 +112,24 @@ def test_outputs_below_one_is_bad_input(outputs, status):
                           "--arg", "w=randn:2,5", "--arg", "b=randn:5", "--outputs", outputs],
                          capture_output=True, text=True)
     assert run.returncode == status, run.stderr
+
+
+@pytest.mark.parametrize("verb", [["check"], ["check", "--quick"], ["gradient", "--json"]])
+def test_a_convolution_as_the_output_layer_is_refused_by_the_numeric_half(verb):
+    """`--layers 1x4x4,conv2k3` (no dense layer after the convolution) crashed the numeric half (the loss
+    broadcast a map against the target: internal error)."""
+    run = subprocess.run([sys.executable, "-m", "gradproof", *verb, "--layers", "1x4x4,conv2k3"],
+                         capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert "output layer is symbolic only" in run.stderr and "internal error" not in run.stderr
+
+
+def test_a_convolution_as_the_output_layer_in_python():
+
+    network = gradproof.Network.from_spec("1x4x4,conv2k3")
+    with pytest.raises(InputError, match="output layer is symbolic only"):
+        gradproof.random_sample(network)
+    with pytest.raises(InputError, match="output layer is symbolic only"):
+        gradproof.make_sample(network, [np.zeros(s) for s in network.shapes], np.zeros(16), np.zeros(8))
+    # the control: with a dense output layer it is checked
+    assert gradproof.check_gradient(gradproof.random_sample(gradproof.Network.from_spec("1x4x4,conv2k3,3"))).ok
