@@ -172,3 +172,22 @@ def test_the_command_line_refuses_batched_on_one_sample():
     run = subprocess.run([sys.executable, "-m", "gradproof", "check", "--batched", "--backward",
                           f"{HERE.parent / 'examples' / 'my_grad.py'}:backward"], capture_output=True, text=True)
     assert run.returncode == 2 and "--batched needs a batch of at least 2" in run.stderr
+
+
+def test_check_gradient_with_a_gradient_of_your_own_that_keeps_state():
+    """check_gradient(sample, gradient) called a gradient of one's own once: an accumulating one agreed on its
+    first check and differed on its second."""
+    network = gradproof.Network.from_spec(NETWORK)
+    sample = gradproof.random_sample(network, seed=0, batch=2)
+    psi, buffer = gradproof.numeric.checks.check.matrix_psi(network), []
+
+    def accumulating_gradient(wbar, x, y, reduction):
+        grads = psi(wbar, x, y, reduction)
+        if not buffer:
+            buffer.extend(np.zeros_like(g) for g in grads)
+        for b, g in zip(buffer, grads):
+            b += g
+        return buffer
+    with pytest.raises(gradproof.InputError, match="the gradient under test returned another"):
+        gradproof.check_gradient(sample, accumulating_gradient)
+    assert gradproof.check_gradient(sample, psi).verdict == "agree"   # the control: no state

@@ -69,6 +69,7 @@ def run_check(args) -> int:
         return _report(args, _check(args, sample, None, None))
     with IsolatedFunction(args.backward, "--backward", "your backward pass", timeout) as backward:
         gradient = user_gradient(twice(backward), sample.network, args.batched, timeout=None)
+        gradient.repeated = True  # each call already made twice
         return _report(args, _check(args, sample, gradient, f"your backward pass {args.backward}"))
 
 

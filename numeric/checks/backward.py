@@ -50,7 +50,9 @@ def check_backward(backward: Backward, network: Network, sample=None, *, seed: i
         sample = random_sample(network, seed=seed, batch=batch)
     elif sample.network != network:
         raise InputError("the sample was drawn for another network: pass the same Network to both")
-    return check_gradient(sample, user_gradient(twice(backward), network, batched, timeout),
+    gradient = user_gradient(twice(backward), network, batched, timeout)
+    gradient.repeated = True  # each call already made twice (numeric.checks.repeatable)
+    return check_gradient(sample, gradient,
                           analytic_name=f"your backward pass {getattr(backward, '__name__', '')}".rstrip(),
                           seed=seed if drawn else None, **options)
 

@@ -43,6 +43,21 @@ def twice(backward):
     return called_twice
 
 
+def same_again(gradient, *arguments) -> list:
+    """``gradient(*arguments)`` (the ``gradient(wbar, x_columns, y_columns, reduction)`` a check takes, called on
+    copies), called a second time on fresh copies: the first result, once the second is identical to it."""
+    first = gradient(*_copies(arguments))
+    kept = _snapshot(first)
+    if kept is not None:
+        _compare(kept, _snapshot(gradient(*_copies(arguments))), "the gradient under test")
+    return first
+
+
+def _copies(arguments):
+    return [[np.array(a) for a in arg] if isinstance(arg, list) else np.array(arg) if isinstance(arg, np.ndarray)
+            else arg for arg in arguments]
+
+
 def _snapshot(value):
     """The returned arrays as float64 copies, or None where the value is not a list of numeric arrays (the
     contract's own check then says what it is)."""
@@ -55,16 +70,16 @@ def _snapshot(value):
     return arrays
 
 
-def _compare(first: list, second) -> None:
+def _compare(first: list, second, what: str = "your backward pass") -> None:
     if second is None or len(second) != len(first) or any(a.shape != b.shape for a, b in zip(first, second)):
-        raise UserCodeError("your backward pass returned arrays of other shapes when called again with the same "
+        raise UserCodeError(f"{what} returned arrays of other shapes when called again with the same "
                                 "wbar, x and y: it keeps state between calls; a check needs a function of its arguments")
     for layer, (a, b) in enumerate(zip(first, second)):
         same = (a == b) | (np.isnan(a) & np.isnan(b))
         if not np.all(same):
             where = tuple(int(i) for i in np.argwhere(~same)[0])
             raise UserCodeError(
-                f"your backward pass returned another ∂E/∂W̄[{layer}] when called again with the same wbar, x and y "
+                f"{what} returned another ∂E/∂W̄[{layer}] when called again with the same wbar, x and y "
                 f"(at {where}: {a[where]:.10e}, then {b[where]:.10e}): it keeps state between calls — a gradient "
                 "buffer accumulated into and not reset to zero, a counter, a cache — or is random; a check needs a "
                 "function of its arguments")
