@@ -44,6 +44,10 @@ def step_errors(sample: Sample, method: str, steps) -> np.ndarray:
     x, y = sample.columns()
     exact = psi_gradient(sample.network, sample.wbar, x, y)
     scale = max(float(np.max(np.abs(g))) for g in exact)
+    if not scale > 0:
+        raise InputError(f"every ∂E/∂w of {sample.network.describe()} is 0 at this seed (E does not depend on the "
+                         "weights here: a one-output softmax, a constant activation, dead units): there is no "
+                         "relative error to plot; try another network or --seed")
     out = []
     for h in steps:
         try:

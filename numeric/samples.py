@@ -56,6 +56,7 @@ class Sample:
 
 def make_sample(network: Network, wbar: Sequence, x, y) -> Sample:
     """Validate and convert: one clear error per problem (shape, count, dtype, NaN/inf)."""
+    _require_numeric(network)
     wbar = list(wbar) if isinstance(wbar, (list, tuple)) else _not_a_list(wbar)
     if len(wbar) != network.depth:
         raise InputError(f"wbar has {len(wbar)} arrays for {network.depth} weight layers: give one "
@@ -216,3 +217,6 @@ def _require_numeric(network: Network) -> None:
         if not act.has_numpy_form:
             raise InputError(f"the {act.name} activation is symbolic only: pick a concrete activation "
                              "(sigmoid, tanh, relu, softplus, identity) for numbers")
+    if network.has_conv and network.layers[-1].kind == "conv":
+        raise InputError("a convolution as the output layer is symbolic only (derive, prove): the numeric half "
+                         "needs a dense output layer; end --layers with a dense width (e.g. …,conv2k3,4)")

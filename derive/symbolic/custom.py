@@ -48,10 +48,22 @@ def _erf(u):
     return _real_erf(x) + 1j * np.imag(u) * (2 / math.sqrt(math.pi)) * np.exp(-x * x)
 
 
+class _RealSign(sp.sign):
+    """sign of a real argument: d/dx sign(u) = 2·DiracDelta(u)·u'. sympy leaves the derivative unevaluated
+    when it cannot tell u is real (u = σ(z) − y with σ opaque), which nothing can print or evaluate; every
+    argument here is real (the network's values)."""
+
+    def _eval_derivative(self, x):
+        return 2 * sp.Derivative(self.args[0], x, evaluate=True) * sp.DiracDelta(self.args[0])
+
+
+_RealSign.__name__ = "sign"  # printed, and lambdified (COMPLEX_SAFE's sign), as sign
+
+
 Z, A, Y = sp.Symbol("z", real=True), sp.Symbol("a", real=True), sp.Symbol("y", real=True)
 ALLOWED = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
            "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "erf": sp.erf, "Abs": sp.Abs, "abs": sp.Abs,
-           "sign": sp.sign, "Max": sp.Max, "Min": sp.Min, "max": sp.Max, "min": sp.Min, "Heaviside": sp.Heaviside,
+           "sign": _RealSign, "Max": sp.Max, "Min": sp.Min, "max": sp.Max, "min": sp.Min, "Heaviside": sp.Heaviside,
            "Piecewise": sp.Piecewise, "pi": sp.pi, "E": sp.E, "sigmoid": sigmoid, "softplus": softplus}
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 def _analytic_abs(u):
@@ -64,9 +76,15 @@ def _real_sign(u):
     return np.sign(np.real(u))
 
 
+def _dirac_delta(u, *order):
+    """sympy's DiracDelta (d/dz of sign or Heaviside) where numbers are evaluated: 0 off the kink; at the
+    kink itself the numeric check refuses anyway (the kinks are found and marked)."""
+    return 0 * u
+
+
 #: lambdify's names for the functions numpy lacks or computes non-analytically for complex numbers (the
 #: numeric check takes complex steps through them); registered in gradproof's table when a form uses them
-COMPLEX_SAFE = {"erf": _erf, "Abs": _analytic_abs, "sign": _real_sign}
+COMPLEX_SAFE = {"erf": _erf, "Abs": _analytic_abs, "sign": _real_sign, "DiracDelta": _dirac_delta}
 _MODULES = LAMBDIFY_MODULES
 
 
@@ -156,7 +174,8 @@ def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp
     function = type(name, (sp.Function,), {"fdiff": lambda self, argindex=1: rule.xreplace({Z: self.args[0]})})
     explicit_closed = explicit(closed)  # the lemma differentiates the closed form by the definition
     form = ElementwiseForm(function, lambda z: explicit_closed.xreplace({Z: z}))
-    NUMPY_FUNCTIONS[name] = sp.lambdify(Z, closed, modules=_MODULES)
+    numpy_closed = sp.lambdify(Z, closed, modules=_MODULES)
+    NUMPY_FUNCTIONS[name] = lambda z: _broadcast(numpy_closed(z), z)   # a constant (c=1) as an array too
     numpy_rule = sp.lambdify(Z, rule, modules=_MODULES)
     return Elementwise(name, f"{name}(z) = {closed}, {name}' = {rule} ({shown})",
                        f"\\operatorname{{{name}}}(z) = {sp.latex(closed)}", symbolic=form,
@@ -195,8 +214,9 @@ def define_loss(name: str, expression: str | sp.Expr, gradient: str | sp.Expr | 
                 targets="unit-interval" if unit else "any", symbolic=form)
 
 
-def parse_definitions(definitions: list[str]) -> dict:
-    """Name → Activation or Loss, from ``NAME=EXPRESSION`` and ``NAME'=RULE`` strings."""
+def parse_definitions(definitions: list[str], losses: frozenset = frozenset()) -> dict:
+    """Name → Activation or Loss, from ``NAME=EXPRESSION`` and ``NAME'=RULE`` strings; a name in ``losses``
+    (the one --loss names) is a loss whatever its expression holds (a constant has neither z nor a, y)."""
     bodies, rules = {}, {}
     for text in definitions:
         head, sep, body = text.partition("=")
@@ -209,7 +229,7 @@ def parse_definitions(definitions: list[str]) -> dict:
         raise InputError(f"--define {orphans[0]}'=…: no {orphans[0]}=… to go with it")
     defined = {}
     for name, body in bodies.items():
-        is_loss = bool(re.search(r"\b[ay]\b", body)) and not re.search(r"\bz\b", body)
+        is_loss = name in losses or bool(re.search(r"\b[ay]\b", body)) and not re.search(r"\bz\b", body)
         defined[name] = (define_loss if is_loss else define_activation)(name, body, rules.get(name))
     return defined
 
@@ -224,6 +244,6 @@ def resolve(activation_text: str | None, loss_text: str | None, definitions: lis
     if loss_text and "=" in loss_text:
         texts.append(loss_text)
         loss_text = loss_text.partition("=")[0].strip()
-    defined = parse_definitions(texts)
+    defined = parse_definitions(texts, frozenset({loss_text}) if loss_text else frozenset())
     acts = None if activation_text is None else [defined.get(n.strip(), n.strip()) for n in activation_text.split(",")]
     return acts, (defined.get(loss_text, loss_text) if loss_text is not None else None)

@@ -11,7 +11,9 @@ numeric command never pays for sympy.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import json
 import os
 import signal
@@ -25,6 +27,8 @@ from gradproof.derive.runtime.threads import default_blas_threads
 #: the verbs' modules, by the name the parser records
 VERB_MODULES = {name: f"gradproof.cli.{name}" for name in ("symbolic", "numeric", "documents", "layers",
                                                                    "proving")}
+#: the verbs' modules that run the user's code in this process (check-layer, check-layers, prove-layer)
+IN_PROCESS_USER_CODE = ("layers", "proving")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(error), as_json)
     try:
         run = getattr(importlib.import_module(VERB_MODULES[args.module]), args.handler)
-        return run(args)
+        if args.module not in IN_PROCESS_USER_CODE:
+            return run(args)
+        with _descriptor_1_to_stderr():
+            return run(args)
     except InputError as error:
         return fail(str(error), as_json)
     except KeyboardInterrupt:
@@ -58,6 +65,35 @@ def main(argv: list[str] | None = None) -> int:
                    "GRADPROOF_DEBUG=1 shows the traceback)")
         fail(message, as_json)
         return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _descriptor_1_to_stderr():
+    """While a verb runs the user's code in this process, file descriptor 1 is stderr, and gradproof's own
+    output (``sys.stdout``) goes to the real stdout through a copy of it: a raw ``os.write(1, …)`` or a C
+    extension's output in the user's code cannot break ``--json``'s one object (prints are the guard's)."""
+    if not _bound_to_descriptor_1(sys.stdout):  # stdout replaced in this process (pytest's capsys): leave it
+        yield
+        return
+    sys.stdout.flush()
+    original, saved = sys.stdout, os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = io.TextIOWrapper(io.FileIO(saved, "w", closefd=False), encoding=original.encoding,
+                                  errors="backslashreplace", line_buffering=original.line_buffering)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stdout = original
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _bound_to_descriptor_1(stream) -> bool:
+    try:
+        return stream.fileno() == 1
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
 
 
 def _one_line(message, category, filename, lineno, file=None, line=None) -> None:

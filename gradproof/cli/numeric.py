@@ -21,6 +21,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.usercode.isolation import IsolatedFunction
 from gradproof.numeric.budget import require_memory
 from gradproof.numeric.checks.contract import user_gradient
+from gradproof.numeric.checks.repeatable import BATCHED_NEEDS_A_BATCH, twice
 from gradproof.numeric.checks.check import check_gradient, compiled
 from gradproof.numeric.compiled.per_weight import per_weight_feasible
 from gradproof.numeric.checks.conv_check import complex_step_gradient
@@ -60,12 +61,15 @@ def _timeout(args) -> float | None:
 def run_check(args) -> int:
     if args.batched and not args.backward:
         raise InputError("--batched describes your --backward function: give --backward FILE.py:FUNCTION too")
+    if args.batched and (args.batch or 1) < 2:
+        raise InputError(BATCHED_NEEDS_A_BATCH)
     timeout = _timeout(args)
     sample = _sample(args)
     if not args.backward:
         return _report(args, _check(args, sample, None, None))
     with IsolatedFunction(args.backward, "--backward", "your backward pass", timeout) as backward:
-        gradient = user_gradient(backward, sample.network, args.batched, timeout=None)
+        gradient = user_gradient(twice(backward), sample.network, args.batched, timeout=None)
+        gradient.repeated = True  # each call already made twice
         return _report(args, _check(args, sample, gradient, f"your backward pass {args.backward}"))
 
 

@@ -135,8 +135,8 @@ def _check(verbs) -> None:
                   help="check the Ψ gradient of a random network against the finite difference",
                   description="Draw a random network (weights, input, target) from a seed and compare, for every "
                               "weight, the Ψ recurrence, the compiled sympy.diff form (small networks) and the "
-                              "finite difference of E. Exit status 0: all agree; 1: a mismatch; 2: bad input; "
-                              "3: the check cannot decide (the finite difference does not resolve the gradient).")
+                              "finite difference of E. Exit status 0: all agree; 1: a mismatch, or the check cannot "
+                              "decide (the finite difference does not resolve the gradient); 2: bad input.")
     _add_sample_options(check)
     check.add_argument("--quick", action="store_true",
                        help="check along one random direction only; every weight only if that fails")

@@ -30,6 +30,7 @@ from gradproof.numeric.checks.check import check_gradient
 from gradproof.numeric.checks.contract import Backward, user_gradient
 from gradproof.numeric.errors import FiniteDifferenceUnreliable
 from gradproof.numeric.samples import random_sample
+from gradproof.numeric.checks.repeatable import BATCHED_NEEDS_A_BATCH, twice
 from gradproof.numeric.strategies.networks import networks
 
 __all__ = ["Backward", "NetworksChecked", "UndecidedNetworksWarning", "assert_backward_correct",
@@ -42,12 +43,16 @@ def check_backward(backward: Backward, network: Network, sample=None, *, seed: i
     difference and, for small networks, the compiled ``sympy.diff`` form. ``timeout``: seconds one call
     of ``backward`` may take (None: no limit). ``options`` go to
     :func:`gradproof.numeric.checks.check.check_gradient` (``method``, ``step``, ``reduction``, ``tier``, …)."""
+    if batched and ((batch or 1) if sample is None else (sample.batch or 1)) < 2:
+        raise InputError(BATCHED_NEEDS_A_BATCH)
     drawn = sample is None
     if drawn:
         sample = random_sample(network, seed=seed, batch=batch)
     elif sample.network != network:
         raise InputError("the sample was drawn for another network: pass the same Network to both")
-    return check_gradient(sample, user_gradient(backward, network, batched, timeout),
+    gradient = user_gradient(twice(backward), network, batched, timeout)
+    gradient.repeated = True  # each call already made twice (numeric.checks.repeatable)
+    return check_gradient(sample, gradient,
                           analytic_name=f"your backward pass {getattr(backward, '__name__', '')}".rstrip(),
                           seed=seed if drawn else None, **options)
 

@@ -25,6 +25,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 from gradproof.numeric.checks import conv_check
 from gradproof.numeric.checks.diagnosis import diagnose
+from gradproof.numeric.checks.repeatable import same_again
 from gradproof.numeric.checks.result import CheckResult, Comparison, DirectionCheck, WeightComparison
 from gradproof.numeric.compiled.kernels import abs_dot
 from gradproof.numeric.compiled.per_weight import PerWeightForm, compiled, per_weight_feasible
@@ -141,7 +142,10 @@ def _analytic(gradient, sample: Sample, reduction, default: bool, network: Netwo
     default form overflowed)."""
     x, y = (np.array(c) for c in sample.columns())
     with np.errstate(over="ignore", invalid="ignore"):
-        values = gradient([np.array(w) for w in sample.wbar], x, y, reduction)
+        if default or getattr(gradient, "repeated", False):
+            values = gradient([np.array(w) for w in sample.wbar], x, y, reduction)
+        else:  # a gradient of your own: called twice, it must give the same (state kept between calls)
+            values = same_again(gradient, list(sample.wbar), x, y, reduction)
     if not isinstance(values, (list, tuple)) or len(values) != network.depth:
         raise InputError(f"the gradient under test returned {type(values).__name__}, not {network.depth} "
                          "arrays shaped like W̄")

@@ -52,11 +52,17 @@ def parse_value(spec, rng: np.random.Generator, where: str = "argument"):
     return _literal_array(value, where) if isinstance(value, list) else value
 
 
+#: the options each kind takes
+OPTIONS = {"randn": ("scale",), "uniform": ("low", "high"), "away": ("gap",), "distinct": ("scale",),
+           "randint": ("high",), "mask": ("p",)}
+
+
 def _draw(text: str, rng, where: str) -> np.ndarray:
     kind, _, rest = text.partition(":")
     shape_text, _, options_text = rest.partition(":")
     shape = _shape(shape_text, where)
     options = _options(options_text, where)
+    _check_options(kind, options, where)
     size = int(np.prod(shape)) if shape else 1
     if kind == "randn":
         return options.get("scale", 1.0) * rng.standard_normal(shape)
@@ -75,6 +81,26 @@ def _draw(text: str, rng, where: str) -> np.ndarray:
     if kind == "mask":
         return rng.random(shape) < options.get("p", 0.5)
     return np.zeros(shape) if kind == "zeros" else np.ones(shape)
+
+
+def _check_options(kind: str, options: dict, where: str) -> None:
+    """Options the kind takes, with values numpy can draw from (else one clear line, not numpy's error)."""
+    allowed = OPTIONS.get(kind, ())
+    for key, value in options.items():
+        if key not in allowed:
+            takes = f"takes {', '.join(allowed)}" if allowed else "takes no options"
+            raise InputError(f"{where}: {kind} has no option {key!r} ({kind} {takes})")
+        if not np.isfinite(value):
+            raise InputError(f"{where}: option {key}={value} is not a finite number")
+    if kind == "randint" and not (options.get("high", 10) == int(options.get("high", 10)) and
+                                  1 <= options.get("high", 10) <= 2 ** 62):
+        raise InputError(f"{where}: randint draws from 0 … high − 1: high must be a whole number ≥ 1, not "
+                         f"{options['high']:g}")
+    if kind == "uniform" and options.get("low", 0.0) > options.get("high", 1.0):
+        raise InputError(f"{where}: uniform needs low ≤ high, not low={options.get('low', 0.0):g}, "
+                         f"high={options.get('high', 1.0):g}")
+    if kind == "mask" and not 0 <= options.get("p", 0.5) <= 1:
+        raise InputError(f"{where}: mask's p is a probability (0 … 1), not {options['p']:g}")
 
 
 def _shape(text: str, where: str) -> tuple:

@@ -21,7 +21,8 @@ with a finite difference of φ, computed by calling the user's forward only.
   is differentiated by central differences), ±ih compared to find ties; it can only confirm agreement.
 - An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg;
   it agrees when within, and the tolerance is below 1% of the gradient's scale (the largest returned
-  entry; for a gradient that is zero everywhere, √ε·Σ|dout|·max(1, |out|)).
+  entry; for a gradient that is zero everywhere, √ε·Σ|dout|·max(1, |out|)) and of its own input's (a
+  random direction through every input agrees for an input only where its own part resolves).
 - Finally φ at the point is evaluated again: code that keeps state between calls is undecidable.
 
 **What is decided where**: the user's code runs under :func:`gradproof.derive.usercode.guard.call`
@@ -72,6 +73,9 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
       of entries besides the random directions), all, directions.
     """
     _check_options(method, entries, budget, seed)
+    if outputs is not None and (isinstance(outputs, bool) or not isinstance(outputs, (int, np.integer)) or outputs < 1):
+        raise InputError(f"outputs is how many leading values of the forward's result are outputs: a whole "
+                         f"number ≥ 1, not {outputs!r}")
     layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
     start, notes = time.perf_counter(), []
     rng = np.random.default_rng(seed_sequence(seed))
@@ -82,7 +86,8 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     except Stop as stop:
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
-    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"])
+    own = tuple(float(np.max(np.abs(c))) if c is not None and c.size else 0.0 for c in point.claimed)
+    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"], own)
     judged = _judge_directions(ev, point, measures, rng, method)
     _sweep(ev, point, measures, judged, rng, entries, budget, max(budget - (time.perf_counter() - start), 0.0))
     if ev.sweep(lambda: ev.phi(point.values), what=point.layer.forward_name) != point.phi0:
@@ -161,11 +166,17 @@ def _sweep(ev, point: Point, m: J.Measures, judged: list, rng, entries: str, bud
         _entries(ev, point, m, j, order, allowance)
     for j, order in zip(judged, orders):
         # a third of the time entry by entry (a dense error shows at once), then halving for a sparse one
-        if j.failing or j.claimed is None:
+        if j.failing or j.claimed is None or _directions_unresolved(j) and entries != "directions":
             _entries(ev, point, m, j, order, np.inf if entries == "all" else LOCALIZE * budget / 3)
         if j.failing and not any(e.verdict == DIFFER for e in j.entries.values()):
             deadline = J.now() + 2 * LOCALIZE * budget / 3
             ev.sweep(lambda: J.bisect_entries(ev, point.values, j, m, rng, deadline), what=point.layer.forward_name)
+
+
+def _directions_unresolved(j: J.Judged) -> bool:
+    """Its random directions could not resolve it (a gradient far smaller than the layer's others) and some
+    entries are still unchecked: only entries can decide it."""
+    return any(d.verdict == UNDECIDABLE for d in j.directions) and len(j.reference) < j.value.size
 
 
 def _entries(ev, point, m: J.Measures, j: J.Judged, order, allowance: float) -> None:

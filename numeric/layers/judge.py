@@ -3,7 +3,9 @@
 An entry **agrees** when |analytic − finite difference| is within the tolerance (the finite difference's
 bound plus the analytic side's rounding) and that tolerance is below ``RESOLUTION`` of the layer's
 gradient scale (otherwise the comparison could not have caught a missing term of that size: the entry is
-**undecidable**, as is an entry at a kink). It **differs** only on the central difference's verdict: the
+**undecidable**, as is an entry at a kink), and below ``RESOLUTION`` of its own input's gradient scale (a
+gradient far smaller than the layer's others — dw of an affine layer at a tiny x — is not resolved by a
+tolerance set by the large ones: a sign flip there could not have failed). It **differs** only on the central difference's verdict: the
 complex step only confirms agreement. A direction is judged the same way, ⟨analytic, d⟩ against the
 central difference along d.
 """
@@ -37,9 +39,17 @@ class Measures:
     delta: float
     step: float
     scale: float
+    scales: tuple = ()   # per input: the largest returned entry (0: use the layer's scale)
 
-    def resolved(self, tolerance: float, *values: float) -> bool:
-        return tolerance <= RESOLUTION * max(self.scale, *map(abs, values))
+    def scale_of(self, slot: int) -> float:
+        """The scale an agreement on input ``slot`` is resolved against: its own gradient's largest entry,
+        or the layer's scale where it returned zeros only."""
+        own = self.scales[slot] if slot < len(self.scales) else 0.0
+        return own if own > 0 else self.scale
+
+    def resolved(self, tolerance: float, *values: float, slot: int | None = None) -> bool:
+        scale = self.scale if slot is None else self.scale_of(slot)
+        return tolerance <= RESOLUTION * max(scale, *map(abs, values))
 
 
 @dataclass
@@ -87,8 +97,9 @@ def joint_directions(ev, values, judged: list[Judged], m: Measures, rng, use_com
             _validate_complex(ev, values, usable, ds, line)
         verdict = _direction_verdict(usable, ds, line, m)
         for j in usable:
-            j.directions.append(verdict)
-        agree = agree and verdict.verdict == AGREE
+            own = _own_share(verdict, j, ds[j.slot], m)
+            j.directions.append(own)
+            agree = agree and own.verdict == AGREE
     return bool(usable) and agree and count == DIRECTIONS
 
 
@@ -133,6 +144,14 @@ def _validate_complex(ev, values, judged: list[Judged], ds: dict, line: fd.Line)
             j.complex_reason = reason
 
 
+def _own_share(verdict: Direction, judged: Judged, d: np.ndarray, m: Measures) -> Direction:
+    """A joint direction's agreement, for one input: undecidable where that input's own part of it
+    (its gradient's scale along d) is below the resolution of the joint tolerance."""
+    if verdict.verdict != AGREE or verdict.tolerance <= RESOLUTION * m.scale_of(judged.slot) * float(np.sum(np.abs(d))):
+        return verdict
+    return Direction(verdict.analytic, verdict.finite_difference, verdict.tolerance, UNDECIDABLE, verdict.joint)
+
+
 def _direction_verdict(judged: list[Judged], ds: dict, line: fd.Line, m: Measures) -> Direction:
     terms = [j.claimed * ds[j.slot] for j in judged]
     analytic = float(sum(np.sum(t) for t in terms))
@@ -140,12 +159,12 @@ def _direction_verdict(judged: list[Judged], ds: dict, line: fd.Line, m: Measure
     absolute = sum(float(np.sum(np.abs(t))) for t in terms)
     tolerance = line.tolerance + sum(float(np.sum(np.abs(ds[j.slot]) * j.delta)) for j in judged) + \
         gamma(size) * absolute
-    reach = sum(float(np.sum(np.abs(ds[j.slot]))) for j in judged)
+    reach = sum(m.scale_of(j.slot) * float(np.sum(np.abs(ds[j.slot]))) for j in judged)
     if line.differs_from(analytic, tolerance - line.tolerance):
         verdict = DIFFER
     elif abs(analytic - line.value) > tolerance:
         verdict = UNDECIDABLE
-    elif tolerance <= RESOLUTION * max(m.scale * reach, abs(line.value)):
+    elif tolerance <= RESOLUTION * max(reach, abs(line.value)):
         verdict = AGREE
     else:
         verdict = UNDECIDABLE
@@ -160,7 +179,7 @@ def sweep_entries(ev, values, judged: Judged, order, m: Measures, deadline: floa
         entry = None
         if judged.complex_ok:
             try:
-                entry = _complex_entry(ev, values, judged, index)
+                entry = _complex_entry(ev, values, judged, index, m)
             except Exception as error:  # noqa: BLE001 - complex with this input alone: refused or dropped
                 judged.complex_ok = False
                 judged.complex_reason = f"with only {judged.value.shape} complex it fails ({type(error).__name__}: " \
@@ -172,7 +191,7 @@ def sweep_entries(ev, values, judged: Judged, order, m: Measures, deadline: floa
             judged.entries[index] = entry
 
 
-def _complex_entry(ev, values, judged: Judged, index) -> Entry | None:
+def _complex_entry(ev, values, judged: Judged, index, m: Measures) -> Entry | None:
     ahead, behind = fd.complex_entry(ev.phi_complex, values, judged.slot, index)
     if abs(ahead - behind) > 4 * fd.U * (abs(ahead) + abs(behind)):
         return None  # +ih and −ih take different branches: a tie or a kink, for the central difference
@@ -180,9 +199,9 @@ def _complex_entry(ev, values, judged: Judged, index) -> Entry | None:
         return Entry(index, float("nan"), ahead, 0.0, UNDECIDABLE, "complex-step")
     analytic = float(judged.claimed[index])
     tolerance = float(judged.delta[index]) + COMPLEX_ULPS * fd.U * (abs(ahead) + abs(analytic))
-    if abs(analytic - ahead) <= tolerance:
+    if abs(analytic - ahead) <= tolerance and m.resolved(tolerance, ahead, slot=judged.slot):
         return Entry(index, analytic, ahead, tolerance, AGREE, "complex-step")
-    return None
+    return None  # differs, or agrees only within a tolerance that could not have failed: for the central
 
 
 def _central_entry(ev, values, judged: Judged, index, m: Measures) -> Entry:
@@ -200,7 +219,7 @@ def _central_entry(ev, values, judged: Judged, index, m: Measures) -> Entry:
         return Entry(index, analytic, line.value, tolerance, UNDECIDABLE, "central",
                      "the finite differences at steps h and 8h disagree beyond their bounds: the forward's rounding "
                      "is larger than measured here")
-    if not m.resolved(tolerance, line.value):
+    if not m.resolved(tolerance, line.value, slot=judged.slot):
         return Entry(index, analytic, line.value, tolerance, UNDECIDABLE, "central",
                      f"the finite difference is only good to {tolerance:.1e} here (a steep change or a kink "
                      "within its step)")

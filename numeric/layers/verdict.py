@@ -60,7 +60,8 @@ def _status(point: Point, j: Judged, result: InputResult) -> str:
             result.note = ("it differs along a random direction although no entry checked differs by more than "
                            "its tolerance: small errors in many entries, or in entries not checked one by one")
         return DIFFER
-    if result.undecided or any(d.verdict == UNDECIDABLE for d in result.directions):
+    every_entry = len(j.entries) == j.value.size and all(e.verdict == AGREE for e in j.entries.values())
+    if result.undecided or (not every_entry and any(d.verdict == UNDECIDABLE for d in result.directions)):
         return UNDECIDABLE
     return AGREE
 
