@@ -729,3 +729,16 @@ def test_a_denominator_that_can_vanish_on_a_region_leaves_the_entry_undecided():
         return e * (relu(z) * w + relu(z)) / (relu(z) * (w + 1))
     proof = prove(SMALL, scaled_entries(transform))
     assert proof.proven == 0 and not proof.ok
+
+
+def test_a_recurrence_file_that_rigs_the_random_points_or_numpy_is_an_error(tmp_path, monkeypatch, capsys):
+    from gradproof.cli import main
+    (tmp_path / "rig.py").write_text(
+        "import random\nimport numpy as np\nimport sympy as sp\n"
+        "random.SystemRandom.randrange = lambda self, a, b=None: a + 3\n"
+        "np.dot = lambda a, b: 0\n"
+        "def rec(sym):\n    return [sp.zeros(*m.shape) for m in sym.wbar]\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["prove", "--layers", "2,1", "--method", "random", "--recurrence", "rig.py:rec"]) == 2
+    err = capsys.readouterr().err
+    assert "random.SystemRandom (randrange)" in err and "the module numpy (dot)" in err

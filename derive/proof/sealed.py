@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import random
 import sys
 import threading
 from collections.abc import Callable
@@ -29,8 +30,9 @@ from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PsiRecurrence, recurrence_name
 from gradproof.derive.usercode.guard import UserCodeError, call
 
-#: sympy's classes whose rules the direct side applies
-_SYMPY_CLASSES = (sp.exp, sp.log, sp.tanh, sp.Heaviside, sp.Max, sp.Add, sp.Mul, sp.Pow, sp.Symbol)
+#: sympy's classes whose rules the direct side applies, and the generators of the random method's points
+_SYMPY_CLASSES = (sp.exp, sp.log, sp.tanh, sp.Heaviside, sp.Max, sp.Add, sp.Mul, sp.Pow, sp.Symbol,
+                  random.Random, random.SystemRandom)
 
 
 def _tables(network) -> dict[str, dict]:
@@ -53,9 +55,14 @@ def _objects(network) -> dict[str, object]:
     return found
 
 
+#: the modules besides gradproof's whose namespaces a proof relies on (numpy's products in the random
+#: method, random's generators for its points, the builtins everywhere)
+_RELIED_ON = ("sympy", "mpmath", "numpy", "builtins", "math", "random", "fractions", "functools")
+
+
 def _modules() -> dict:
     return {name: module for name, module in list(sys.modules.items())
-            if module is not None and (name in ("sympy", "mpmath") or name.startswith("gradproof"))}
+            if module is not None and (name in _RELIED_ON or name.startswith("gradproof"))}
 
 
 def _classes(network) -> dict[str, type]:
