@@ -28,6 +28,8 @@ from gradproof.derive.symbolic.recurrence import PSI, PsiRecurrence
 from gradproof.derive.symbolic.vectors import column, vmap
 
 P61 = 2 ** 61 - 1
+#: the property tests that run whole proofs take half the profile's examples (ci: 10, thorough: 500)
+SOME = settings(max_examples=max(6, settings().max_examples // 2))
 SMALL = Network.from_spec("2,1")
 TWO_LAYERS = Network.from_spec("2,2,1")
 
@@ -122,7 +124,7 @@ def zero_denominators(draw):
 
 
 @given(zero_denominators())
-@settings(max_examples=12)
+@SOME
 def test_property_an_entry_that_divides_by_zero_is_never_proven(recurrence):
     for backend in ("sympy", "symengine"):
         try:
@@ -134,7 +136,7 @@ def test_property_an_entry_that_divides_by_zero_is_never_proven(recurrence):
 
 
 @given(linear_forms, linear_forms)
-@settings(max_examples=12)
+@SOME
 def test_property_a_denominator_that_cancels_is_proven_where_it_is_not_zero(first, second):
     def recurrence(sym):
         u, v = _linear(first, sym), _linear(second, sym)
@@ -180,7 +182,7 @@ def test_a_rule_that_depends_on_its_argument_is_caught_where_it_is_applied():
 
 
 @given(st.fractions(-3, 3).filter(lambda c: c != 0), st.sampled_from(["times", "plus"]))
-@settings(max_examples=10)
+@SOME
 def test_property_random_wrong_rules_are_refuted(c, how):
     c = sp.Rational(c.numerator, c.denominator)
     def fdiff(f, t):
@@ -223,7 +225,7 @@ def test_rounds_are_checked_in_python(rounds):
 
 
 @given(st.integers(1, 50), st.integers(1, 3), st.sampled_from(["times", "plus"]))
-@settings(max_examples=10)
+@SOME
 def test_property_random_multiples_of_primes_are_refuted(k, j, how):
     def transform(e, sym):
         return e * (1 + k * P61 ** j) if how == "times" else e + k * (2 ** 61) ** j * sym.y[0]
@@ -481,7 +483,7 @@ def test_correct_spellings_of_a_prime_are_never_refuted(activation, k, method):
 
 
 @given(st.sampled_from(sorted(SPELLINGS)), st.data(), st.fractions(-5, 5).filter(lambda c: c != 0))
-@settings(max_examples=6)
+@SOME
 def test_property_correct_rewritings_are_never_refuted(activation, data, c):
     slope = data.draw(st.sampled_from(SPELLINGS[activation]))
     c = sp.Rational(c.numerator, c.denominator)
@@ -526,7 +528,6 @@ def test_weird_entries_get_a_verdict_or_one_clear_line(name, backend):
 @given(st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.floats(), st.text(max_size=3),
                               st.sampled_from(["x1", sp.nan, sp.oo, sp.I, sp.Symbol("q"), sp.pi])),
                     lambda inner: st.lists(inner, max_size=3), max_leaves=8))
-@settings(max_examples=25)
 def test_property_anything_returned_is_a_verdict_or_an_input_error(value):
     try:
         proof = prove(SMALL, lambda sym: value, diagnose=False)
