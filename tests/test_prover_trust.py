@@ -24,6 +24,7 @@ from gradproof.derive.proof.prove import prove
 from gradproof.derive.proof.result import PROVEN, REFUTED, UNDECIDED
 from gradproof.derive.symbolic.forms import ElementwiseForm
 from gradproof.derive.symbolic.functions import relu, sigmoid
+from gradproof.derive.symbolic.mistakes import MISTAKES
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PSI, PsiRecurrence
 from gradproof.derive.symbolic.vectors import column, vmap
@@ -615,6 +616,34 @@ def test_a_refutation_prints_its_network_in_text_and_json(tmp_path, monkeypatch,
     example = weight["counterexample"]
     assert weight["status"] == "refuted" and set(example["point"]) == {"w0_0_1", "w0_1_1", "w0_2_1", "x1", "x2", "y1"}
     assert abs(float(example["claimed"]) - 2 * float(example["true"])) < 1e-30
+
+
+class opaque(sp.Function):  # noqa: N801 - an activation given only as a sympy function with its own rule
+    def fdiff(self, argindex=1):
+        return sp.Function("opaque'")(self.args[0])
+
+
+OPAQUE = Network.from_spec([2, 2, 1], [Elementwise("opaque", "an opaque activation",
+                                                   symbolic=ElementwiseForm(opaque)), "sigmoid"])
+
+
+@pytest.mark.parametrize("method", ["exact", "layerwise", "random"])
+def test_an_opaque_activation_gives_verdicts_not_tracebacks(method):
+    right = prove(OPAQUE, PSI, method=method)    # its a' is a function of its own: part of the vocabulary
+    assert right.proven == right.total and not right.ok   # and its rule has no closed form to be proven against
+    assert [lemma.status for lemma in right.lemmas if "opaque" in lemma.statement] == [UNDECIDED]
+    for mistake in ("sign-error", "missing-a-prime"):   # no network can be computed: never refuted, said why
+        wrong = prove(OPAQUE, MISTAKES[mistake].recurrence, method=method)
+        assert not wrong.refuted and wrong.undecided and wrong.proven < wrong.total
+        assert all("no closed form gradproof can evaluate" in r.reason for r in wrong.undecided)
+
+
+def test_an_opaque_activations_zero_over_zero_is_refuted_without_a_true_value():
+    proof = prove(OPAQUE, scaled_entries(lambda e, sym: e * hidden_zero(sym)[0] / hidden_zero(sym)[1]))
+    assert proof.refuted and not proof.proven
+    example = proof.refuted[0].counterexample
+    assert example.direct is None and example.claimed is None and "whatever its value" in example.describe()
+    assert json.dumps(example.to_dict())
 
 
 # --- more of the audit's cases ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from gradproof.derive.symbolic.functions import a
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 __all__ = ["Counterexample", "DIGITS", "WITNESS_ACTIVATION_TEXT", "evaluate", "find_counterexamples",
-           "random_point", "true_gradient"]
+           "random_point", "true_gradient", "without_numbers"]
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Counterexample:
     """A network (values of the weights, inputs and targets) where the true ∂E/∂w ≠ the claimed one."""
 
     point: dict
-    direct: sp.Float
+    direct: sp.Float | None             #: None: E applies a function gradproof cannot evaluate (no value)
     claimed: sp.Float | None            #: None: the claimed entry is undefined there (a division by zero)
     activation: str | None = None       #: the concrete activation chosen for the generic one
     note: str = ""
@@ -40,7 +40,8 @@ class Counterexample:
         where = f" with {self.activation}" if self.activation else ""
         claimed = "undefined" if self.claimed is None else f"{sp.N(self.claimed, 8)}"
         note = f" ({self.note})" if self.note else ""
-        return f"true ∂E/∂w {sp.N(self.direct, 8)} ≠ claimed {claimed}{note} at the network {self.where()}{where}"
+        true = "whatever its value" if self.direct is None else sp.N(self.direct, 8)
+        return f"true ∂E/∂w {true} ≠ claimed {claimed}{note} at the network {self.where()}{where}"
 
     def where(self, limit: int = 12) -> str:
         items = [f"{name} = {value}" for name, value in self.values().items()]
@@ -51,7 +52,7 @@ class Counterexample:
         return {str(symbol): _decimal(value) for symbol, value in self.point.items()}
 
     def to_dict(self) -> dict:
-        return {"point": self.values(), "true": str(self.direct),
+        return {"point": self.values(), "true": None if self.direct is None else str(self.direct),
                 "claimed": None if self.claimed is None else str(self.claimed),
                 "activation": self.activation, "note": self.note}
 
@@ -122,12 +123,27 @@ def _post_order(root) -> list:
     return order
 
 
+def without_numbers(sym: SymbolicNetwork, evaluator: Evaluator) -> str | None:
+    """Why no network's true gradient can be computed (E applies a function with no closed form that
+    gradproof can evaluate, such as an activation given only as an opaque sympy function), else None."""
+    for func in sorted({node.func for node in sym.error.atoms(sp.Function)}, key=str):
+        try:
+            evaluator.function(func)
+        except Undefined:
+            return (f"E applies {func}, which has no closed form gradproof can evaluate (define the activation "
+                    "from an expression), so no network can show a difference")
+    return None
+
+
 def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluator | None = None,
                          seed: int = 0, tries: int = 6) -> dict:
     """For each weight in ``claimed`` (weight symbol → claimed entry), a confirmed counterexample if one
     turns up at ``tries`` random networks; the weights with none are left out. A network where a weighted
-    sum of an activation with a kink is exactly 0 is skipped (the derivative is a convention there)."""
+    sum of an activation with a kink is exactly 0 is skipped (the derivative is a convention there), and
+    so is one where E has no value; where E cannot be evaluated at all, there is none."""
     evaluator = evaluator or Evaluator.for_network(sym)
+    if without_numbers(sym, evaluator):
+        return {}
     rng = random.Random(seed)
     activation = WITNESS_ACTIVATION_TEXT if sym.error.has(a) else None
     found, open_ = {}, dict(claimed)
@@ -135,9 +151,12 @@ def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluat
         if not open_:
             break
         point = random_point(sym, rng)
-        if _on_a_kink(sym, point, evaluator):
+        try:
+            if _on_a_kink(sym, point, evaluator):
+                continue
+            truth = true_gradient(sym, point, evaluator)
+        except Undefined:  # E itself has no value at this network (log of 0, a complex value)
             continue
-        truth = true_gradient(sym, point, evaluator)
         candidates = {}
         for weight, entry in open_.items():
             try:

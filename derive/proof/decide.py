@@ -18,13 +18,14 @@ For each weight, with ``direct`` the definition's ∂E/∂w and ``claimed`` the 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy as sp
 
 from gradproof.derive.proof.canonical import SIZE_LIMIT, reduces_to_zero, rewrite
 from gradproof.derive.proof.counterexample import (WITNESS_ACTIVATION_TEXT, Counterexample, find_counterexamples,
-                                                   random_point, true_gradient)
+                                                   random_point, true_gradient, without_numbers)
 from gradproof.derive.proof.denominators import NONZERO, POSITIVE, ZERO, DenominatorCheck
 from gradproof.derive.proof.evaluation import DIGITS, Evaluator
 from gradproof.derive.proof.identity import Decision, decide_zero
@@ -56,9 +57,12 @@ class Judge:
         self.evaluator = Evaluator.for_network(sym)
         self.denominators = DenominatorCheck(self.evaluator, seed)
         self.seed, self.tries = seed, tries
+        #: why no network can be computed (E applies a function with no closed form), else None
+        self.no_numbers = without_numbers(sym, self.evaluator)
 
-    def judge(self, entries: dict, decisions: dict) -> dict:
-        """``entries``: weight → (direct, claimed); ``decisions``: weight → the polynomial test's Decision."""
+    def judge(self, entries: dict, decisions: dict, advance: Callable[[], None] = lambda: None) -> dict:
+        """``entries``: weight → (direct, claimed); ``decisions``: weight → the polynomial test's Decision;
+        ``advance``: called once per weight as its verdict is settled (a progress bar)."""
         verdicts = {}
         for weight, decision in decisions.items():
             checked = self.denominators.of(*entries[weight])
@@ -66,6 +70,8 @@ class Judge:
                 verdicts[weight] = Verdict(REFUTED, decision, self.undefined(weight, checked.zero))
             elif decision.is_zero:
                 verdicts[weight] = self.with_denominators(weight, *entries[weight], decision)
+            if weight in verdicts:
+                advance()
         open_ = {w: entries[w][1] for w, d in decisions.items() if w not in verdicts}
         found = find_counterexamples(self.sym, open_, self.evaluator, self.seed, self.tries) if open_ else {}
         for weight in open_:
@@ -73,6 +79,7 @@ class Judge:
                 verdicts[weight] = Verdict(REFUTED, decisions[weight], found[weight])
             else:
                 verdicts[weight] = self.rewritten(weight, *entries[weight], decisions[weight])
+            advance()
         return verdicts
 
     def exactly(self, entries: dict, given: dict) -> dict:
@@ -103,19 +110,25 @@ class Judge:
     def undefined(self, weight, base) -> Counterexample:
         """A network where the claimed entry divides by ``base``, which is identically zero."""
         point = random_point(self.sym, random.Random(self.seed))
-        truth = true_gradient(self.sym, point, self.evaluator)[weight]
-        return Counterexample(point, sp.Float(truth, DIGITS), None,
+        truth = None if self.no_numbers else sp.Float(true_gradient(self.sym, point, self.evaluator)[weight], DIGITS)
+        return Counterexample(point, truth, None,
                               WITNESS_ACTIVATION_TEXT if self.sym.error.has(a) else None,
                               f"it divides by {_short(base)}, which is identically 0: the entry is 0/0 everywhere")
 
     def rewritten(self, weight, direct, claimed, decision: Decision) -> Verdict:
         if sp.count_ops(direct) + sp.count_ops(claimed) > SIZE_LIMIT:
-            return Verdict(UNDECIDED, decision, reason=NO_WITNESS.format(tries=self.tries)
+            return Verdict(UNDECIDED, decision, reason=self.no_witness()
                            .replace("even rewritten in exponentials", "(too large to rewrite in exponentials)"))
         (left, right), basis = rewrite([direct, claimed])
         if reduces_to_zero(left - right, basis):
             return self.with_denominators(weight, direct, claimed, decision, kinks=tuple(basis.kinks))
-        return Verdict(UNDECIDED, decision, reason=NO_WITNESS.format(tries=self.tries))
+        return Verdict(UNDECIDED, decision, reason=self.no_witness())
+
+    def no_witness(self) -> str:
+        """Why an entry that is not an identity is not refuted either."""
+        if self.no_numbers:
+            return f"not an identity in the activation values, even rewritten in exponentials; {self.no_numbers}"
+        return NO_WITNESS.format(tries=self.tries)
 
 
 def _short(expr, limit: int = 80) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 
 from gradproof.derive.model import activations as activation_table
 from gradproof.derive.model import losses as loss_table
@@ -189,10 +190,13 @@ def unchanged_since(network, before: dict) -> None:
 
 
 def claims_for(sym, extra=()) -> Claims:
-    """The vocabulary of claims about ``sym``: its symbols (and ``extra`` ones), its activations' functions."""
-    functions = [getattr(form, "function", None) for form in sym.activations]
+    """The vocabulary of claims about ``sym``: its symbols (and ``extra`` ones), its activations' functions
+    and those their derivative rules apply (an opaque activation's a' is a function of its own)."""
+    classes = [f for f in (getattr(form, "function", None) for form in sym.activations) if isinstance(f, type)]
+    point = sp.Dummy("z")
+    rules = [type(node) for f in classes for node in functions.rule(f)(point).atoms(AppliedUndef)]
     symbols = [w for matrix in sym.wbar for w in matrix]
-    return Claims(symbols + list(sym.x) + list(sym.y) + list(extra), [f for f in functions if isinstance(f, type)])
+    return Claims(symbols + list(sym.x) + list(sym.y) + list(extra), classes + rules)
 
 
 def user_gradients(network, recurrence, claims: Claims, own=()) -> list:
