@@ -611,6 +611,7 @@ def test_a_refutation_prints_its_network_in_text_and_json(tmp_path, monkeypatch,
     assert main(["prove", "--layers", "2,1", "--recurrence", "recs.py:NoDescription"]) == 1
     out, _ = capsys.readouterr()
     assert "true ∂E/∂w" in out and "at the network w0_0_1 = " in out
+    assert "direct" not in out and "residual (∂E/∂w by sympy.diff minus the recurrence's entry" in out  # mathematics
     assert main(["prove", "--layers", "2,1", "--recurrence", "recs.py:NoDescription", "--json"]) == 1
     weight = json.loads(capsys.readouterr().out)["weights"][0]
     example = weight["counterexample"]

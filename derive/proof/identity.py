@@ -20,9 +20,9 @@ from sympy.polys.rings import sring
 
 METHOD = "polynomial identity"
 METHOD_DESCRIPTION = (
-    "each difference direct − claimed, with every activation value a(z), a'(z) replaced by an "
-    "independent unknown, is reduced to a polynomial over ℚ (numerator after cancelling) and compared "
-    "with zero in sympy's sparse polynomial ring: exact and sound")
+    "for each weight, ∂E/∂w by sympy.diff minus the recurrence's entry, with every activation value a(z), "
+    "a'(z) replaced by an independent unknown, is reduced to a polynomial over ℚ (its numerator after "
+    "cancelling) and compared with zero in sympy's sparse polynomial ring: exact and sound")
 
 
 @dataclass(frozen=True)

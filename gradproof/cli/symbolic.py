@@ -154,7 +154,7 @@ def _failure(result, names) -> list[str]:
     lines = [f"  {result.status}: ∂E/∂{weight_text(*result.weight)}: {why}"]
     undefined = result.counterexample is not None and result.counterexample.claimed is None
     if result.residual is not None and not undefined:
-        lines.append(f"      residual (direct − claimed, expanded): {leading(result.residual, names)}")
+        lines.append(f"      residual (∂E/∂w by sympy.diff minus the recurrence's entry, expanded): {leading(result.residual, names)}")
     return lines
 
 
