@@ -56,7 +56,7 @@ def prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress:
     judge = Judge(ours)
     if fast:
         direct = list(fast.settle(claimed_entries, divides, lambda base: judge.denominators.base(base)[0] == POSITIVE))
-    results, ranges = _judged(ours, judge, direct, claimed_entries)
+    results, ranges = _judged(ours, judge, direct, claimed_entries, progress)
     seconds = time.perf_counter() - start
     diagnosis = ()
     if diagnose and any(r.status != PROVEN for r in results) and net.n_weights <= DIAGNOSIS_LIMIT \
@@ -72,12 +72,15 @@ def _direct(ours: SymbolicNetwork, given: dict, progress) -> tuple:
         return tuple(d.xreplace(given) for matrix in direct_gradients(ours, bar.advance) for d in matrix)
 
 
-def _judged(ours: SymbolicNetwork, judge: Judge, direct: list, claimed: list) -> tuple[list[WeightProof], set]:
+def _judged(ours: SymbolicNetwork, judge: Judge, direct: list, claimed: list,
+            progress: bool | None = False) -> tuple[list[WeightProof], set]:
+    """Each open weight decided (a bar over its two passes: the polynomial test, then the verdict)."""
     weights = ours.weight_symbols
     open_ = [k for k, d in enumerate(direct) if d is not None]
-    decisions = dict(zip(open_, decide_zero([direct[k] - claimed[k] for k in open_])))
-    verdicts = judge.judge({weights[k]: (direct[k], claimed[k]) for k in open_},
-                           {weights[k]: decision for k, decision in decisions.items()})
+    with Progress(2 * len(open_), "deciding", enabled=progress) as bar:
+        decisions = dict(zip(open_, decide_zero([direct[k] - claimed[k] for k in open_], bar.advance)))
+        verdicts = judge.judge({weights[k]: (direct[k], claimed[k]) for k in open_},
+                               {weights[k]: decision for k, decision in decisions.items()}, bar.advance)
     results, ranges = [], set()
     for k, index in enumerate(ours.network.weights()):
         if direct[k] is None:  # settled in symengine

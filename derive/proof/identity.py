@@ -11,7 +11,7 @@ is reported as *refuted* only with a witness: a point where the two sides differ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -50,10 +50,16 @@ def atomize(exprs: Sequence[sp.Expr]) -> tuple[list[sp.Expr], dict]:
     return [expr.xreplace(unknowns) for expr in exprs], {u: app for app, u in unknowns.items()}
 
 
-def decide_zero(differences: Sequence[sp.Expr]) -> list[Decision]:
-    """For each expression, whether it is identically zero as a rational function of its atoms."""
+def decide_zero(differences: Sequence[sp.Expr], advance: Callable[[], None] | None = None) -> list[Decision]:
+    """For each expression, whether it is identically zero as a rational function of its atoms
+    (``advance``: called once per expression as its numerator is expanded, for a progress bar; the
+    expansion is most of the work, and ``sring`` would do it anyway)."""
     atomized, back = atomize(differences)
-    numerators = [_numerator(expr) for expr in atomized]
+    numerators = []
+    for expr in atomized:
+        numerators.append(_numerator(expr).expand())
+        if advance:
+            advance()
     if not numerators:
         return []
     _, polys = sring(numerators, domain=sp.QQ) if _all_rational(numerators) else sring(numerators)
