@@ -203,13 +203,29 @@ def _confirmed(sym, point, candidates: dict, evaluator, activation) -> dict:
             del pending[weight]
             true, claimed = done
             if claimed is None:
-                confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), None, activation, undefined[weight])
+                if exactly_undefined(candidates[weight], point):
+                    confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), None, activation,
+                                                       undefined[weight])
             elif differs(sp.Float(true, DIGITS), sp.Float(claimed, DIGITS)):
                 confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), sp.Float(claimed, DIGITS), activation)
         previous = current
         if not pending:
             break
     return confirmed
+
+
+def exactly_undefined(entry: sp.Expr, point: dict) -> bool:
+    """Whether ``entry`` has no real value at ``point`` in exact arithmetic: a division by an exact 0, or a
+    value whose imaginary part stands far above 40 digits. Rounding can make a tiny value 0, or a tiny
+    negative number's root complex, at every precision (e^(10⁻⁵⁰⁰⁰·w) − 1), so a numeric "undefined" alone
+    refutes nothing."""
+    value = entry.xreplace({symbol: sp.Rational(v) for symbol, v in point.items()})
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return True
+    if not value.has(sp.I):
+        return False
+    real, imaginary = sp.N(value, DIGITS).as_real_imag()
+    return bool(abs(imaginary) > sp.Float(10, DIGITS) ** (10 - DIGITS) * max(sp.Integer(1), abs(real)))
 
 
 def _settled(before, now):
