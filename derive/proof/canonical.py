@@ -128,11 +128,16 @@ def _applications(expr) -> set:
         node = stack.pop()
         if node.is_Atom:
             continue
-        if isinstance(node, (sp.Function, sp.Max, sp.Min)):
+        if isinstance(node, (sp.Function, sp.Max, sp.Min)) or _root(node):
             found.add(node)
             continue  # its argument is part of its identity, not rewritten
         stack.extend(node.args)
     return found
+
+
+def _root(node) -> bool:
+    """√u, u^x, …: a power that is not a polynomial in its base, an unknown keyed by base and exponent."""
+    return node.is_Pow and not node.exp.is_Integer and bool(node.free_symbols)
 
 
 def _rewrite(expr, basis: Basis) -> sp.Expr:
@@ -179,7 +184,7 @@ def _piecewise_linear(node, basis: Basis):
     if c == 0:
         return None
     s = basis.sign(base, c, kink=func in (sp.Heaviside, sp.sign))
-    u = args[0]
+    u = _rewrite(args[0], basis)  # (a relu of a relu: the inner one rewritten too)
     return {sp.Heaviside: (1 + s) / 2, sp.sign: s, relu: u * (1 + s) / 2, sp.Abs: s * u,
             sp.Min: u * (1 - s) / 2}[func]
 
@@ -196,7 +201,10 @@ def reduces_to_zero(expr, basis: Basis) -> bool:
     gens = sorted(numerator.free_symbols, key=sp.default_sort_key)
     if not gens:
         return False
-    poly = sp.Poly(numerator, *gens)
+    try:
+        poly = sp.Poly(numerator, *gens)
+    except sp.PolynomialError:  # something the basis left opaque: not shown to be zero
+        return False
     reduced: dict = {}
     positions = [gens.index(s) for s in signs if s in gens]
     for monomial, coefficient in poly.terms():

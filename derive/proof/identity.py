@@ -40,14 +40,20 @@ class Decision:
 
 
 def atomize(exprs: Sequence[sp.Expr]) -> tuple[list[sp.Expr], dict]:
-    """Replace every function application by a fresh symbol, consistently across ``exprs``.
+    """Replace every function application (and every power with an exponent that is not an integer) by a
+    fresh symbol, consistently across ``exprs``.
 
     Returns the rewritten expressions and the map back (symbol → application)."""
     applications = set()
     for expr in exprs:
-        applications |= expr.atoms(sp.Function)
+        applications |= expr.atoms(sp.Function) | {power for power in expr.atoms(sp.Pow) if _root(power)}
     unknowns = {app: sp.Dummy(f"u{n}") for n, app in enumerate(sorted(applications, key=sp.default_sort_key))}
     return [expr.xreplace(unknowns) for expr in exprs], {u: app for app, u in unknowns.items()}
+
+
+def _root(power: sp.Pow) -> bool:
+    """A power that is not a polynomial in its base's symbols (√(w² + 1), x^x): an unknown of its own."""
+    return not power.exp.is_Integer and bool(power.free_symbols)
 
 
 def decide_zero(differences: Sequence[sp.Expr], advance: Callable[[], None] | None = None) -> list[Decision]:
