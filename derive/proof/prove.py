@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
+
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof import symengine_backend
@@ -55,6 +58,23 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
     _check_options(net, method, backend)
     fresh_rules(net)
     before = snapshot(net)
+    with any_length_integers():
+        return _proved(net, recurrence, diagnose, method, progress, rounds, backend, seed, before)
+
+
+@contextmanager
+def any_length_integers():
+    """Exact integers of any length print while a proof runs (Python refuses to turn one of more than 4,300
+    digits into text by default, and an entry may hold 10⁵⁰⁰⁰); the limit is restored afterwards."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+def _proved(net, recurrence, diagnose, method, progress, rounds, backend, seed, before) -> Proof:
     try:
         if method == "layerwise":
             net.require_dense("--method layerwise")
