@@ -15,6 +15,8 @@ overrides exactly the step it gets wrong.
 
 from __future__ import annotations
 
+import types
+
 import sympy as sp
 
 from gradproof.derive.symbolic import conv
@@ -118,16 +120,33 @@ def composes_its_steps(recurrence) -> bool:
 
 
 def recurrence_name(recurrence) -> str:
-    """How a proof names ``recurrence``: its own description, or "your recurrence NAME" (a subclass that
-    does not describe itself is not the source text's recurrence)."""
-    if isinstance(recurrence, PsiRecurrence):
-        described = "description" in vars(recurrence) or any(
-            "description" in vars(cls) for cls in type(recurrence).__mro__ if cls is not PsiRecurrence
-            and issubclass(cls, PsiRecurrence))
-        if type(recurrence) is PsiRecurrence or described:
-            return str(recurrence.description)
-        return f"your recurrence {type(recurrence).__name__}"
-    return f"your recurrence {getattr(recurrence, '__name__', type(recurrence).__name__)}()"
+    """How a proof names ``recurrence``: the source text's, one of gradproof's own by its description, and
+    anything else "your recurrence NAME" (with its description, on one line, when it gives a text): a
+    subclass that does not describe itself, or describes itself as the source text's, is not the source
+    text's recurrence. No attribute of the user's object is run (a ``description`` property is ignored)."""
+    if type(recurrence) is PsiRecurrence:
+        return PsiRecurrence.description
+    if not isinstance(recurrence, PsiRecurrence):
+        plain = isinstance(recurrence, (types.FunctionType, types.MethodType, types.BuiltinFunctionType))
+        return f"your recurrence {recurrence.__name__ if plain else type(recurrence).__name__}()"
+    cls = type(recurrence)
+    described = _declared_description(recurrence)
+    if (cls.__module__ or "").startswith("gradproof.") and described:
+        return described
+    return f"your recurrence {cls.__name__}" + (f" ({described})" if described else "")
+
+
+def _declared_description(recurrence) -> str | None:
+    """The ``description`` text the instance or a subclass declares, as one short line (else None)."""
+    for space in [vars(recurrence)] + [vars(cls) for cls in type(recurrence).__mro__
+                                       if cls is not PsiRecurrence and issubclass(cls, PsiRecurrence)]:
+        if "description" in space:
+            text = space["description"]
+            if not isinstance(text, str) or not text.strip():
+                return None
+            line = " ".join(text.split())
+            return line if len(line) <= 80 else line[:79] + "…"
+    return None
 
 
 PSI = PsiRecurrence()
