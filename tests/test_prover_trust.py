@@ -647,6 +647,120 @@ def test_an_opaque_activations_zero_over_zero_is_refuted_without_a_true_value():
     assert json.dumps(example.to_dict())
 
 
+# --- rounding is not a counterexample; roots, relu of relu, long integers, names ---------------------
+
+TINY = sp.Rational(1, 10 ** 1000)
+
+
+def tiny_quotient(e, sym):
+    """e·(e^(2cw) − 1)/((e^(cw) − 1)(e^(cw) + 1)) = e wherever w ≠ 0; with c = 10⁻¹⁰⁰⁰ both factors round
+    to exactly 0 at every precision the counterexample search uses."""
+    t = sp.exp(TINY * sym.wbar[0][0, 0])
+    return e * (sp.exp(2 * TINY * sym.wbar[0][0, 0]) - 1) / ((t - 1) * (t + 1))
+
+
+@pytest.mark.parametrize("method", ["exact", "random"])
+def test_a_value_that_rounds_to_zero_is_never_a_refutation(method):
+    assert not prove(TWO_LAYERS, scaled_entries(tiny_quotient), method=method, diagnose=False).refuted
+    # negative control: an entry that is complex in exact arithmetic (the log of a negative number) is refuted
+    def complex_entry(e, sym):
+        w = sym.wbar[0][0, 0]
+        return e * sp.log(-1 - w ** 2) / sp.log(1 + w ** 2)
+    proof = prove(TWO_LAYERS, scaled_entries(complex_entry), method=method, diagnose=False)
+    assert proof.refuted and proof.refuted[0].counterexample.claimed is None
+
+
+ROOTS = {
+    "root of a hidden zero": (lambda e, sym: e + sp.sqrt(sp.sin(sym.x[0]) ** 2 + sp.cos(sym.x[0]) ** 2 - 1), "right"),
+    "root that cancels": (lambda e, sym: e * sp.sqrt(1 + sym.x[0] ** 2) ** 2 / (1 + sym.x[0] ** 2), "right"),
+    "cube root": (lambda e, sym: e + (1 + sym.x[0] ** 2) ** sp.Rational(1, 3), "wrong"),
+    "power of a symbol": (lambda e, sym: e + (2 + sym.x[0]) ** sym.x[1] - (2 + sym.x[0]) ** sym.x[1] * 2, "wrong"),
+}
+
+
+@pytest.mark.parametrize("method", ["exact", "random"])
+@pytest.mark.parametrize("name", sorted(ROOTS))
+def test_roots_and_symbolic_powers_get_verdicts(name, method):
+    form, truth = ROOTS[name]
+    proof = prove(TWO_LAYERS, scaled_entries(form), method=method, diagnose=False)
+    assert not proof.refuted if truth == "right" else proof.refuted and not proof.proven
+
+
+@pytest.mark.parametrize("method", ["exact", "layerwise", "random"])
+@pytest.mark.parametrize("slope", [lambda z: sp.Max(0, sp.sign(z)), lambda z: sp.Piecewise((1, z > 0), (0, True)),
+                                   lambda z: sp.Heaviside(z, 1)], ids=["max-sign", "piecewise", "heaviside"])
+def test_relu_of_relu_in_another_spelling_is_never_refuted(slope, method):
+    proof = prove(Network.from_spec("2,2,1", "relu"), with_slope(slope), method=method, diagnose=False)
+    assert not proof.refuted
+
+
+def test_a_mistake_on_relu_of_relu_is_refuted_not_a_polynomial_error():
+    from gradproof.derive.symbolic.mistakes import MISTAKES
+    network = Network.from_spec([1, 2, 2], "relu", bias=False)   # found by the round-trip property test
+    proof = prove(network, MISTAKES["a-prime-at-activation"].recurrence, diagnose=False)
+    assert not proof.ok and proof.total == 6
+
+
+@pytest.mark.parametrize("method", ["exact", "random"])
+def test_integers_of_any_length_are_decided_and_printed(method, tmp_path, monkeypatch, capsys):
+    from gradproof.cli import main
+    huge = scaled_entries(lambda e, sym: e + 10 ** 5000 * sym.y[0])
+    assert prove(SMALL, huge, method=method, diagnose=False).refuted
+    (tmp_path / "huge.py").write_text("from gradproof.derive.symbolic.recurrence import PSI\n"
+                                      "def huge(sym):\n    return [m.applyfunc(lambda e: e + 10 ** 5000 * sym.y[0]) "
+                                      "for m in PSI.gradients(sym)]\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["prove", "--layers", "2,1", "--method", method, "--recurrence", "huge.py:huge"]) == 1
+    out, err = capsys.readouterr()
+    assert not err and ("10000000000000000" in out if method == "exact" else "refuted" in out)  # the residual
+
+
+class Impostor(PsiRecurrence):
+    description = "the source text's Ψ recurrence"
+
+    def weight_gradient(self, sym, layer, psi):
+        return 2 * super().weight_gradient(sym, layer, psi)
+
+
+class Multiline(Impostor):
+    description = "line one\nline two"
+
+
+class NotText(Impostor):
+    description = 123
+
+
+class RaisingName(Impostor):
+    @property
+    def description(self):
+        raise RuntimeError("no name")
+
+
+@pytest.mark.parametrize("recurrence, name", [
+    (Impostor(), "your recurrence Impostor (the source text's Ψ recurrence)"),
+    (Multiline(), "your recurrence Multiline (line one line two)"), (NotText(), "your recurrence NotText"),
+    (RaisingName(), "your recurrence RaisingName"),
+])
+def test_a_subclass_is_always_named_as_yours_on_one_line(recurrence, name):
+    from gradproof.derive.symbolic.mistakes import MISTAKES
+    assert prove(SMALL, recurrence, diagnose=False).recurrence == name
+    assert prove(SMALL).recurrence == "the source text's Ψ recurrence"          # gradproof's own keep theirs
+    assert prove(SMALL, MISTAKES["sign-error"].recurrence, diagnose=False).recurrence.startswith("a sign error")
+
+
+def test_a_warning_from_the_users_code_is_one_line(tmp_path, monkeypatch, capsys):
+    from gradproof.cli import main
+    (tmp_path / "eq.py").write_text("import sympy as sp\nfrom gradproof.derive.symbolic.recurrence import PSI\n"
+                                    "def eq(sym):\n    return [m.applyfunc(lambda e: sp.Eq(e, e)) for m in PSI.gradients(sym)]\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["prove", "--layers", "2,1", "--recurrence", "eq.py:eq"]) == 2
+    err = capsys.readouterr().err
+    assert err and all(line.startswith("gradproof: ") for line in err.strip().splitlines())
+    from gradproof.cli import _one_line     # sympy's deprecation warnings span several lines
+    _one_line("non-Expr objects in a Matrix is deprecated.\n\nSee https://…", DeprecationWarning, "x.py", 1)
+    assert capsys.readouterr().err == "gradproof: warning: non-Expr objects in a Matrix is deprecated. See https://…\n"
+
+
 # --- more of the audit's cases ------------------------------------------------------------------------
 
 class FloatMean(PsiRecurrence):
