@@ -806,6 +806,31 @@ def test_patching_gradproof_or_sympy_from_a_recurrence_is_undone(monkeypatch):
     assert decide.Judge.judge is judge and sp.diff is diff
 
 
+DEEP_PATCHES = {  # sympy's machinery below its namespace, which the decision computes with
+    "PolyElement.__eq__": (lambda: __import__("sympy.polys.rings").polys.rings.PolyElement, "__eq__",
+                           lambda self, other: True),
+    "Expr.expand": (lambda: sp.Expr, "expand", lambda self, *args, **kwargs: sp.Integer(0)),
+    "Basic.__eq__": (lambda: sp.Basic, "__eq__", lambda self, other: True),
+    "Zero.__eq__": (lambda: type(sp.S.Zero), "__eq__", lambda self, other: True),
+}
+
+
+@pytest.mark.parametrize("method", ["exact", "random"])
+@pytest.mark.parametrize("name", sorted(DEEP_PATCHES))
+def test_patching_sympys_machinery_from_a_recurrence_is_an_error_and_undone(name, method):
+    owner, attribute, replacement = DEEP_PATCHES[name]
+    cls = owner()
+    original = vars(cls).get(attribute)
+
+    def patches(sym):
+        gradients = [2 * m for m in PSI.gradients(sym)]   # wrong: the patch would have hidden it
+        setattr(cls, attribute, replacement)
+        return gradients
+    with pytest.raises(InputError, match=attribute):
+        prove(SMALL, patches, method=method, diagnose=False)
+    assert vars(cls).get(attribute) is original
+
+
 def test_a_recurrence_file_that_patches_gradproof_at_import_is_an_error(tmp_path, monkeypatch, capsys):
     from gradproof.cli import main
     (tmp_path / "patch.py").write_text(

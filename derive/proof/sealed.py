@@ -4,10 +4,12 @@ A proof computes its own side (E, ``sympy.diff``, the lemmas) from fresh objects
 runs, and calls the user's code through :func:`gradproof.derive.usercode.guard.call`. What the code could
 still change is shared state: the tables of activations, losses and their symbolic forms, the opaque
 functions' derivative rules, the Ψ recurrence's own steps, any function or class of gradproof's modules,
-sympy's and mpmath's namespaces. :func:`run` takes a snapshot of them before the call and compares after
+sympy's and mpmath's namespaces, and the modules and classes of sympy the decision computes with
+(expressions, numbers, polynomials and their rings). :func:`run` takes a snapshot of them before the call and compares after
 it: a change is undone and reported as an error (a verdict reached on changed rules would be about other
-rules), never silently accepted. (Code that rewrites sympy's internals deeper than its namespace and the
-classes listed here, or kills the process, is beyond an in-process check.)
+rules), never silently accepted. (Code that rewrites sympy's internals deeper than the modules and
+classes listed here, swaps a function's code object in place, or kills the process, is beyond an
+in-process check.)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from functools import cached_property
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
+from sympy.polys.rings import PolyElement, PolyRing
 
 from gradproof.derive.model import activations as activation_table
 from gradproof.derive.model import losses as loss_table
@@ -31,8 +34,12 @@ from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PsiRecurrence, recurrence_name
 from gradproof.derive.usercode.guard import UserCodeError, call
 
-#: sympy's classes whose rules the direct side applies, and the generators of the random method's points
+#: sympy's classes whose rules the direct side applies, those the decision computes with (expressions,
+#: numbers, polynomials and their rings), and the generators of the random method's points
 _SYMPY_CLASSES = (sp.exp, sp.log, sp.tanh, sp.Heaviside, sp.Max, sp.Add, sp.Mul, sp.Pow, sp.Symbol,
+                  sp.Basic, sp.Expr, sp.core.expr.AtomicExpr, sp.Atom, sp.Function, sp.core.function.Application,
+                  sp.Dummy, sp.Number, sp.Rational, sp.Integer, sp.Float, type(sp.S.Zero), type(sp.S.One),
+                  type(sp.S.NegativeOne), sp.Poly, PolyElement, PolyRing, sp.Piecewise, sp.MatrixBase,
                   random.Random, random.SystemRandom)
 
 
@@ -58,7 +65,10 @@ def _objects(network) -> dict[str, object]:
 
 #: the modules besides gradproof's whose namespaces a proof relies on (numpy's products in the random
 #: method, random's generators for its points, the builtins everywhere)
-_RELIED_ON = ("sympy", "mpmath", "numpy", "builtins", "math", "random", "fractions", "functools")
+_RELIED_ON = ("sympy", "mpmath", "numpy", "builtins", "math", "random", "fractions", "functools",
+              "sympy.core.basic", "sympy.core.expr", "sympy.core.function", "sympy.core.add", "sympy.core.mul",
+              "sympy.core.power", "sympy.core.numbers", "sympy.core.exprtools", "sympy.polys.rings",
+              "sympy.polys.polytools", "sympy.polys.polyutils", "sympy.simplify.radsimp")
 
 
 def _modules() -> dict:
@@ -110,7 +120,8 @@ def restore(network, before: dict) -> list[str]:
             changed.append(name)
     for name, (cls, attributes) in before["classes"].items():
         now = dict(vars(cls))
-        altered = [k for k in now.keys() | attributes.keys() if now.get(k) is not attributes.get(k)]
+        altered = [k for k in now.keys() | attributes.keys()
+                   if now.get(k) is not attributes.get(k) and (cls, k) not in _COUNTERS]
         if altered:
             for key in altered:
                 if key in attributes:
@@ -133,6 +144,8 @@ def restore(network, before: dict) -> list[str]:
 
 
 _GONE = object()
+#: class attributes that change whenever anyone computes (sympy numbers its Dummy symbols)
+_COUNTERS = frozenset({(sp.Dummy, "_count")})
 _BUILTINS = frozenset(vars(builtins))
 
 
