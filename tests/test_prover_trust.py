@@ -346,6 +346,36 @@ def test_patching_psi_recurrence_itself_fails_the_general_proof(monkeypatch):
     assert not proof.ok and {l.status for l in proof.lemmas if l.name.startswith("step")} == {UNDECIDED}
 
 
+ORIGINAL_PSIS, ORIGINAL_GRADIENTS = PsiRecurrence.psis, PsiRecurrence.gradients
+
+
+def _reversed_gradients(self, sym):
+    return tuple(reversed(ORIGINAL_GRADIENTS(self, sym)))
+
+
+def _no_propagation(self, sym):
+    return tuple(self.output_psi(sym) for _ in range(sym.network.depth))
+
+
+def _early_exit(self, sym):  # right up to depth 4, then one layer's Ψ is reused
+    psis = list(ORIGINAL_PSIS(self, sym))
+    return tuple(psis[:1] + psis[:-1]) if sym.network.depth > 4 else tuple(psis)
+
+
+@pytest.mark.parametrize("method, loop", [("gradients", _reversed_gradients), ("psis", _no_propagation),
+                                          ("psis", _early_exit)], ids=["reversed", "no-propagation", "deep-only"])
+def test_breaking_the_loop_of_the_code_fails_the_general_proof(monkeypatch, method, loop):
+    monkeypatch.setattr(PsiRecurrence, method, loop)
+    proof = prove_general(**GENERAL)
+    found = next(item for item in proof.lemmas if item.name == "loop")
+    assert not proof.ok and found.status == REFUTED and "at depth" in found.detail
+
+
+def test_the_loop_of_the_code_is_proven_at_the_depths_it_is_checked():
+    from gradproof.derive.proof.general import ASSUMED, LOOP_DEPTHS, loop_lemma
+    assert loop_lemma().status == PROVEN and LOOP_DEPTHS == tuple(range(1, 9)) and "loop" in ASSUMED
+
+
 def test_breaking_a_losss_collapsed_form_refutes_the_base():
     from gradproof.derive.symbolic.forms import LOSS_FORMS
     form = LOSS_FORMS["softmax-ce"]

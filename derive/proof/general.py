@@ -15,7 +15,9 @@ activation and loss, with and without biases:
 - **activation**: the rule ``sympy.diff`` applies to the activation is d/dz of its closed form;
 - **base**: the code's Ψ at the output is ∂E/∂uₚ for every output width n2 and 1 ≤ p ≤ n2;
 - **step**: the code's Ψ[l−1]_q is Σᵢ gᵢ·∂z'ᵢ/∂z_q for z' = W̄·[1; a(z)], every n1, n2, 1 ≤ q ≤ n1;
-- **weight**: the code's ∂E/∂W̄ entry (p, q) is ∂/∂v_pq Σᵢ gᵢ·zᵢ for z = W̄·[1; x] (q = 0: the bias).
+- **weight**: the code's ∂E/∂W̄ entry (p, q) is ∂/∂v_pq Σᵢ gᵢ·zᵢ for z = W̄·[1; x] (q = 0: the bias);
+- **loop**: the code's ``psis``/``gradients`` compose those steps as the induction does (run with stand-in
+  steps at depths 1 … 8: Python, not an expression, so the other depths are assumed).
 
 Induction on the distance from the output then gives ∂E/∂W̄[l] = the recurrence's entry for every depth
 and width: the base, and the step carries "Ψ[l] = ∂E/∂z[l]" down a layer because E depends on z[l−1]
@@ -48,7 +50,8 @@ n0, n1, n2 = sp.symbols("n0 n1 n2", integer=True, positive=True)
 i, j, k, p, q = sp.symbols("i j k p q", integer=True)
 V, W, X, Z, U, G, Y = (sp.IndexedBase(name) for name in ("v", "w", "x", "z", "u", "g", "y"))
 ASSUMED = ("the multivariable chain rule; induction on the number of layers; the network's layered "
-           "structure (E depends on W̄[l] and z[l−1] only through z[l])")
+           "structure (E depends on W̄[l] and z[l−1] only through z[l]); the recurrence's loop composing its "
+           "steps at every depth as it does at the depths checked")
 METHOD = "the code at symbolic widths: settle, normalize, expand; checked at concrete widths"
 
 
@@ -237,6 +240,56 @@ def weight_lemma(bias: bool, recurrence: PsiRecurrence = PSI) -> Lemma:
     return _lemma(f"weight{'' if bias else ' (no bias)'}", statement, found, compare)
 
 
+#: the depths at which the loop that assembles the steps is checked (its code does not depend on the depth
+#: but through range(depth); a loop is Python, not an expression: checked, and the rest assumed)
+LOOP_DEPTHS = tuple(range(1, 9))
+
+
+def loop_lemma(recurrence: PsiRecurrence = PSI) -> Lemma:
+    """The code's loop (``psis``, ``gradients``) composes the steps as the induction does: Ψ[L−1] the output
+    step, Ψ[l−1] = propagate(l, Ψ[l]), ∂E/∂W̄[l] = weight_gradient(l, Ψ[l]); run with stand-in steps that
+    return what they were given, at depths 1 … 8."""
+    traced = type("Traced", (type(recurrence),), {
+        "output_psi": lambda self, sym: ("output Ψ",),
+        "propagate": lambda self, sym, layer, psi: ("propagate", layer, psi),
+        "weight_gradient": lambda self, sym, layer, psi: ("weight", layer, psi)})
+    statement = (f"the recurrence's loop assembles ∂E/∂W̄[l] from Ψ[L−1] = the output step and Ψ[l−1] = the step "
+                 f"from Ψ[l] (checked at depths {LOOP_DEPTHS[0]} … {LOOP_DEPTHS[-1]}; the same code for every depth)")
+    for depth in LOOP_DEPTHS:
+        expected, psi = [None] * depth, ("output Ψ",)
+        for layer in range(depth - 1, -1, -1):
+            expected[layer] = ("weight", layer, psi)
+            psi = ("propagate", layer, psi)
+        try:
+            found = tuple(traced.gradients(object.__new__(traced), _Depth(depth)))
+        except Exception as error:  # noqa: BLE001 - the loop's own failure is the lemma's result
+            return Lemma("loop", statement, UNDECIDED, "the loop run with stand-in steps",
+                         detail=f"the loop could not be run at depth {depth}: {type(error).__name__}: {error}")
+        if found != tuple(expected):
+            return Lemma("loop", statement, REFUTED, "the loop run with stand-in steps",
+                         detail=f"at depth {depth} it assembles {_steps(found)}, the induction {_steps(expected)}")
+    return Lemma("loop", statement, PROVEN, "the loop run with stand-in steps")
+
+
+@dataclass(frozen=True)
+class _Depth:
+    """What the loop reads of a network: its depth (``sym.network.depth``)."""
+
+    depth: int
+
+    @property
+    def network(self):
+        return self
+
+
+def _steps(gradients) -> str:
+    def shown(step):
+        if not isinstance(step, tuple) or not step:
+            return repr(step)
+        return "Ψ[L−1]" if step == ("output Ψ",) else f"{step[0]}({', '.join(shown(s) for s in step[1:])})"
+    return "[" + "; ".join(shown(g) for g in gradients) + "]"
+
+
 @dataclass(frozen=True)
 class GeneralProof:
     """The recurrence for every architecture: the lemmas, what they prove together, what is assumed."""
@@ -281,7 +334,7 @@ def prove_general(activations=("generic",), losses=tuple(LOSSES), recurrence: Ps
     fresh_rules(generic_network("identity", "identity", "half-sse").network)
     rules = list(dict.fromkeys(activations))
     rules += ["sigmoid"] * ("bce" in losses and "sigmoid" not in rules) + ["softmax"] * ("softmax-ce" in losses)
-    lemmas = [activation_lemma(get_activation(name)) for name in rules]
+    lemmas = [activation_lemma(get_activation(name)) for name in rules] + [loop_lemma(recurrence)]
     for bias in (True, False):
         lemmas += [step_lemma(act, bias, recurrence) for act in activations] + [weight_lemma(bias, recurrence)]
     for loss in losses:
