@@ -700,6 +700,37 @@ def test_a_value_that_rounds_to_zero_is_never_a_refutation(method):
     assert proof.refuted and proof.refuted[0].counterexample.claimed is None
 
 
+TINY_IDENTITIES = [  # each quotient is 1 wherever u ≠ 0; with c tiny, a factor rounds to exactly 0
+    lambda t: (sp.exp(2 * t) - 1) / ((sp.exp(t) - 1) * (sp.exp(t) + 1)),
+    lambda t: (sp.cosh(2 * t) - 1) / (2 * sp.sinh(t) ** 2),
+    lambda t: (sp.exp(t) - 1) * (sp.exp(t) + 1) / (sp.exp(2 * t) - 1),
+    lambda t: 2 * sp.sinh(t) * sp.cosh(t) / sp.sinh(2 * t),
+]
+
+
+@given(st.integers(400, 3000), st.sampled_from(range(len(TINY_IDENTITIES))), linear_forms)
+@SOME
+def test_property_values_that_round_to_zero_never_refute(digits, which, form):
+    def entry(e, sym):
+        return e * TINY_IDENTITIES[which](sp.Rational(1, 10 ** digits) * _linear(form, sym))
+    for method in ("exact", "random"):
+        assert not prove(SMALL, scaled_entries(entry), method=method, diagnose=False).refuted, method
+
+
+@pytest.mark.parametrize("method", ["exact", "random"])
+def test_a_quantity_below_every_precision_is_never_a_counterexample(method):
+    """t = e^(−e^(e^(2 + x₁))) < 10⁻⁷⁰⁰ with no large number written: cosh(2t) − 1 rounds to 0 at every
+    precision tried, so the claimed entry evaluates to 0 stably; its interval enclosure is wide, so no
+    refutation. Negative control: an entry wrong by 10⁻²⁰·w is refuted (the enclosure is narrow there)."""
+    def nested(e, sym):
+        t = sp.exp(-sp.exp(sp.exp(2 + sym.x[0])))
+        return e * (sp.cosh(2 * t) - 1) / (2 * sp.sinh(t) ** 2)
+    assert not prove(SMALL, scaled_entries(nested), method=method, diagnose=False).refuted
+    slightly = prove(SMALL, scaled_entries(lambda e, sym: e + sym.wbar[0][0, 0] / 10 ** 20), method=method,
+                     diagnose=False)
+    assert len(slightly.refuted) == slightly.total
+
+
 ROOTS = {
     "root of a hidden zero": (lambda e, sym: e + sp.sqrt(sp.sin(sym.x[0]) ** 2 + sp.cos(sym.x[0]) ** 2 - 1), "right"),
     "root that cancels": (lambda e, sym: e * sp.sqrt(1 + sym.x[0] ** 2) ** 2 / (1 + sym.x[0] ** 2), "right"),

@@ -19,6 +19,7 @@ import sympy as sp
 
 from gradproof.derive.proof.evaluation import (DIGITS, PRECISIONS, WITNESS_ACTIVATION_TEXT, Evaluator, Undefined,
                                                agree)
+from gradproof.derive.proof.intervals import enclose, outside
 from gradproof.derive.symbolic.functions import a
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
@@ -126,7 +127,9 @@ def _post_order(root) -> list:
 def without_numbers(sym: SymbolicNetwork, evaluator: Evaluator) -> str | None:
     """Why no network's true gradient can be computed (E applies a function with no closed form that
     gradproof can evaluate, such as an activation given only as an opaque sympy function), else None."""
-    for func in sorted({node.func for node in sym.error.atoms(sp.Function)}, key=str):
+    applied = {node.func for node in sym.error.atoms(sp.Function)
+               if len(node.args) == 1 and node.func not in (sp.Heaviside, sp.Max, sp.Min, sp.Piecewise)}
+    for func in sorted(applied, key=str):  # (what the evaluator computes through a closed form or sympy)
         try:
             evaluator.function(func)
         except Undefined:
@@ -206,12 +209,24 @@ def _confirmed(sym, point, candidates: dict, evaluator, activation) -> dict:
                 if exactly_undefined(candidates[weight], point):
                     confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), None, activation,
                                                        undefined[weight])
-            elif differs(sp.Float(true, DIGITS), sp.Float(claimed, DIGITS)):
+            elif differs(sp.Float(true, DIGITS), sp.Float(claimed, DIGITS)) and \
+                    certified(candidates[weight], point, evaluator, true):
                 confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), sp.Float(claimed, DIGITS), activation)
         previous = current
         if not pending:
             break
     return confirmed
+
+
+def certified(entry: sp.Expr, point: dict, evaluator: Evaluator, true) -> bool:
+    """Whether the true gradient lies outside an interval that encloses the claimed entry at ``point``
+    (outward rounding: agreement between precisions is evidence, the enclosure a certificate)."""
+    enclosure = enclose(entry, point, evaluator.closed, 2 * DIGITS)
+    if enclosure is None:
+        return False
+    with mpmath.workdps(3 * DIGITS):  # the comparison itself exact enough not to matter
+        tolerance = mpmath.mpf(10) ** (10 - DIGITS) * max(1, abs(true))  # the true gradient's own accuracy
+        return outside(true, enclosure, tolerance)
 
 
 def exactly_undefined(entry: sp.Expr, point: dict) -> bool:
