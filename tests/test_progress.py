@@ -41,6 +41,9 @@ def test_finite_differences_and_exact_proofs_report_progress(monkeypatch, capsys
     finite_difference(network, sample.wbar, *sample.columns(), method="central", progress=True)
     assert "finite differences (central) [" in capsys.readouterr().err
     assert prove(network, progress=True).ok
-    assert "differentiating E [" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "differentiating E [" in err and "deciding [" in err   # every phase of the exact proof
+    assert prove(network).ok                                      # off unless asked (or a tty)
+    assert capsys.readouterr().err == ""
     finite_difference(network, sample.wbar, *sample.columns(), method="central")
     assert capsys.readouterr().err == ""

@@ -10,7 +10,7 @@ from gradproof.derive.symbolic.forms import ElementwiseForm
 from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES, a, a_prime, sigmoid
 from gradproof.derive.errors import InputError
 from gradproof.derive.symbolic.recurrence import PSI, direct_gradients
-from gradproof.derive.proof.result import PROVEN
+from gradproof.derive.proof.result import PROVEN, REFUTED
 from gradproof.derive.symbolic.mistakes import MISTAKES
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof.prove import prove
@@ -86,8 +86,11 @@ def test_a_wrong_activation_rule_is_caught_by_its_lemma_and_by_the_weights():
     proof = prove(network)
     assert not proof.ok
     # one definition of the rule: sympy.diff and the recurrence both apply the wrong fdiff, so the
-    # weights agree with each other and the lemma about the rule is what fails
-    assert [lemma.status for lemma in proof.lemmas if lemma.name == "sigmoid'"] != [PROVEN]
+    # weights agree with each other and the lemma about the rule is what fails: refuted, with the point
+    (lemma,) = [lemma for lemma in proof.lemmas if lemma.name == "sigmoid'"]
+    assert lemma.status == REFUTED
+    assert lemma.detail.startswith("at z = ") and "d/dz of the closed form = " in lemma.detail
+    assert lemma.to_dict()["counterexample"] == lemma.detail
 
 
 def test_a_user_recurrence_given_as_a_function():

@@ -219,7 +219,7 @@ def test_refuted_residuals_read_back(network, mistake):
     assume(proof.refuted)
     sym = SymbolicNetwork(network)
     lines = [line.split("expanded): ", 1)[1] for line in proof_summary(proof).splitlines()
-             if "residual (direct − claimed" in line]
+             if "      residual (" in line]
     assert len(lines) == len(proof.refuted)
     for line, result in zip(lines, proof.refuted):
         shown, cut, rest = line.partition(" + … (")

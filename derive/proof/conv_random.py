@@ -268,4 +268,4 @@ def _proof(network: Network, recurrence, rounds: int, agree: list, bound: int, s
     assumptions = ("every a(z), a'(z), σ(z), e^z … an independent unknown (as in the exact method)",)
     status = tuple(PROVEN if ok else UNDECIDED for ok in agree)
     return ConvProof(network, recurrence.description, METHOD, statement, (), tuple(lemmas + lemmas_for(network)),
-                     assumptions, seconds, (), status)
+                     assumptions, seconds, (), layer_status=status)

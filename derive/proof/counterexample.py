@@ -1,9 +1,12 @@
-"""Counterexamples: a concrete point where a claimed gradient differs from the direct one.
+"""Counterexamples: a real network where a claimed gradient differs from the true one.
 
-A refutation needs one. The point draws weights and inputs at random, targets as the loss requires
-(probabilities for cross-entropy), evaluates both sides with 40 significant digits, and counts only a
-difference far above that precision. For the generic activation the point also fixes a concrete
-activation, a(t) = e^(t/2) + sin(t)/3, so the counterexample is a real network.
+A refutation needs one. A point is a network: weights and inputs drawn in [−1, 1], targets as the loss
+requires (probabilities for cross-entropy); for the generic activation also a concrete activation,
+a(t) = e^(t/2) + sin(t)/3. The claimed entry is evaluated there with 40 significant digits, every
+opaque function by its closed form. The true gradient is computed independently of the rules under
+test: reverse accumulation over E's expression graph, each function differentiated through its closed
+form (σ through 1/(1 + e^(−t)), never through σ's own ``fdiff``), in mpmath. A difference counts only
+when it stands far above the precision and is confirmed at twice the digits.
 """
 
 from __future__ import annotations
@@ -14,25 +17,54 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from gradproof.derive.symbolic.functions import Exp, a, a_prime, explicit, relu, sigmoid, softplus
+from gradproof.derive.proof.evaluation import (DIGITS, PRECISIONS, WITNESS_ACTIVATION_TEXT, Evaluator, Undefined,
+                                               agree)
+from gradproof.derive.proof.intervals import enclose, outside
+from gradproof.derive.symbolic.functions import a
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
-DIGITS = 40
-WITNESS_ACTIVATION_TEXT = "a(t) = e^(t/2) + sin(t)/3"
+__all__ = ["Counterexample", "DIGITS", "WITNESS_ACTIVATION_TEXT", "evaluate", "find_counterexamples",
+           "random_point", "true_gradient", "without_numbers"]
 
 
 @dataclass(frozen=True)
 class Counterexample:
-    """Values of the weights, inputs and targets where direct ≠ claimed."""
+    """A network (values of the weights, inputs and targets) where the true ∂E/∂w ≠ the claimed one."""
 
     point: dict
-    direct: sp.Float
-    claimed: sp.Float
-    activation: str | None = None  # the concrete activation chosen for the generic one
+    direct: sp.Float | None             #: None: E applies a function gradproof cannot evaluate (no value)
+    claimed: sp.Float | None            #: None: the claimed entry is undefined there (a division by zero)
+    activation: str | None = None       #: the concrete activation chosen for the generic one
+    note: str = ""
 
     def describe(self) -> str:
         where = f" with {self.activation}" if self.activation else ""
-        return (f"direct {sp.N(self.direct, 8)} ≠ claimed {sp.N(self.claimed, 8)} at a random point{where}")
+        claimed = "undefined" if self.claimed is None else f"{sp.N(self.claimed, 8)}"
+        note = f" ({self.note})" if self.note else ""
+        true = "whatever its value" if self.direct is None else sp.N(self.direct, 8)
+        return f"true ∂E/∂w {true} ≠ claimed {claimed}{note} at the network {self.where()}{where}"
+
+    def where(self, limit: int = 12) -> str:
+        items = [f"{name} = {value}" for name, value in self.values().items()]
+        shown = ", ".join(items[:limit])
+        return shown + (f", … ({len(items) - limit} more)" if len(items) > limit else "")
+
+    def values(self) -> dict[str, str]:
+        return {str(symbol): _decimal(value) for symbol, value in self.point.items()}
+
+    def to_dict(self) -> dict:
+        return {"point": self.values(), "true": None if self.direct is None else str(self.direct),
+                "claimed": None if self.claimed is None else str(self.claimed),
+                "activation": self.activation, "note": self.note}
+
+
+def _decimal(value) -> str:
+    """An exact rational as the decimal it is (the points are multiples of 10⁻⁶), else p/q."""
+    value = sp.Rational(value)
+    scaled = value * 10 ** 6
+    if scaled.is_Integer:
+        return str(sp.Float(value, 12)).rstrip("0").rstrip(".") if value != 0 else "0"
+    return str(value)
 
 
 def random_point(sym: SymbolicNetwork, rng: random.Random) -> dict:
@@ -44,99 +76,186 @@ def random_point(sym: SymbolicNetwork, rng: random.Random) -> dict:
     point.update({x: uniform(-1, 1) for x in sym.x})
     targets = [uniform(0, 1) for _ in sym.y]
     if sym.network.loss.targets == "probabilities":
-        total = sum(targets)
-        targets = [t / total for t in targets]
+        total = sum(targets) or 1
+        targets = [t / total for t in targets] if sum(targets) else [sp.Rational(1, len(targets))] * len(targets)
     elif sym.network.loss.targets == "any":
         targets = [2 * t - 1 for t in targets]
     point.update(zip(sym.y, targets))
     return point
 
 
-def evaluate(expr: sp.Expr, point: dict) -> sp.Float:
+def evaluate(expr: sp.Expr, point: dict, evaluator: Evaluator | None = None) -> sp.Float:
     """``expr`` at ``point`` with 40 significant digits (mpmath), each shared subexpression once."""
+    evaluator = evaluator or Evaluator()
     with mpmath.workdps(DIGITS + 10):
-        value = _evaluate(expr, {k: mpmath.mpf(v.p) / v.q for k, v in point.items()}, {})
-        return sp.Float(value, DIGITS)
+        return sp.Float(evaluator.value(expr, evaluator.environment(point)), DIGITS)
 
 
-def _evaluate(node, env, cache):
-    if node in cache:
-        return cache[node]
-    if isinstance(node, sp.Piecewise):
-        value = next(_evaluate(expr, env, cache) for expr, cond in node.args if _holds(cond, env, cache))
-    elif node.is_Symbol:
-        value = env[node]
-    elif node.is_Number:
-        value = mpmath.mpf(node.p) / node.q if node.is_Rational else mpmath.mpf(str(node))
-    else:
-        args = [_evaluate(arg, env, cache) for arg in node.args]
-        if node.is_Add:
-            value = mpmath.fsum(args)
-        elif node.is_Mul:
-            value = mpmath.fprod(args)
-        elif node.is_Pow:
-            value = mpmath.power(*args)
-        elif isinstance(node, sp.Heaviside):
-            value = mpmath.mpf(1) if args[0] > 0 else (args[1] if args[0] == 0 else mpmath.mpf(0))
-        elif node.func in _MPMATH:
-            value = _MPMATH[node.func](*args)
-        else:
-            value = _by_sympy(node, args)
-    cache[node] = value
-    return value
+def true_gradient(sym: SymbolicNetwork, point: dict, evaluator: Evaluator, digits: int = DIGITS) -> dict:
+    """∂E/∂w at ``point`` for every weight, by reverse accumulation over E's graph (closed forms)."""
+    with mpmath.workdps(digits + 10):
+        env = evaluator.environment(point)
+        order = _post_order(sym.error)
+        values = {}
+        for node in order:
+            values[node] = evaluator.value(node, env)
+        adjoint = {sym.error: mpmath.mpf(1)}
+        for node in reversed(order):
+            weight = adjoint.get(node)
+            if weight is None or node.is_Atom:
+                continue
+            for arg, partial in evaluator.partials(node, values):
+                adjoint[arg] = adjoint.get(arg, 0) + weight * partial
+        return {w: adjoint.get(w, mpmath.mpf(0)) for w in sym.weight_symbols}
 
 
-_MPMATH = {
-    sigmoid: lambda z: 1 / (1 + mpmath.exp(-z)),
-    softplus: lambda z: mpmath.log1p(mpmath.exp(z)),
-    relu: lambda z: max(z, mpmath.mpf(0)),
-    Exp: mpmath.exp, sp.exp: mpmath.exp, sp.log: mpmath.log, sp.tanh: mpmath.tanh,
-    a: lambda t: mpmath.exp(t / 2) + mpmath.sin(t) / 3,
-    a_prime: lambda t: mpmath.exp(t / 2) / 2 + mpmath.cos(t) / 3,
-}
+def _post_order(root) -> list:
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((arg, False) for arg in Evaluator.children(node))
+    return order
 
 
-_COMPARE = {sp.StrictLessThan: lambda a, b: a < b, sp.LessThan: lambda a, b: a <= b,
-            sp.StrictGreaterThan: lambda a, b: a > b, sp.GreaterThan: lambda a, b: a >= b,
-            sp.Equality: lambda a, b: a == b, sp.Unequality: lambda a, b: a != b}
-
-
-def _holds(condition, env, cache) -> bool:
-    """A Piecewise condition at the point (comparisons, And, Or, Not, True, False)."""
-    if condition is sp.true or condition is sp.false:
-        return bool(condition)
-    if isinstance(condition, sp.And):
-        return all(_holds(c, env, cache) for c in condition.args)
-    if isinstance(condition, sp.Or):
-        return any(_holds(c, env, cache) for c in condition.args)
-    if isinstance(condition, sp.Not):
-        return not _holds(condition.args[0], env, cache)
-    compare = _COMPARE[type(condition)]
-    return compare(_evaluate(condition.lhs, env, cache), _evaluate(condition.rhs, env, cache))
-
-
-def _by_sympy(node, args):
-    """A function the table lacks (cosh, erf, Abs, a user's own activation, …), applied to the values of its
-    arguments and evaluated by sympy with the same precision. Arguments that are not numbers (the
-    conditions of a Piecewise) are evaluated by sympy whole."""
-    if any(not isinstance(arg, (mpmath.mpf, mpmath.mpc)) for arg in args) or not node.args:
-        raise TypeError(f"cannot evaluate {node.func.__name__} numerically")
-    values = [sp.Float(mpmath.nstr(arg, DIGITS + 10), DIGITS + 10) for arg in args]
-    result = sp.N(explicit(node.func(*values)), DIGITS + 10)
-    if not result.is_number or not result.is_real:
-        raise TypeError(f"{node.func.__name__} has no real value at this point")
-    return mpmath.mpf(str(result))
-
-
-def find_counterexample(sym: SymbolicNetwork, direct: sp.Expr, claimed: sp.Expr,
-                        seed: int = 0, tries: int = 32) -> Counterexample | None:
-    """A point where ``direct`` and ``claimed`` differ by far more than the evaluation's precision."""
-    rng = random.Random(seed)
-    generic = direct.has(a) or claimed.has(a)
-    for _ in range(tries):
-        point = random_point(sym, rng)
-        left, right = evaluate(direct, point), evaluate(claimed, point)
-        scale = max(abs(left), abs(right), sp.Integer(1))
-        if abs(left - right) > scale * sp.Float(10) ** (10 - DIGITS):
-            return Counterexample(point, left, right, WITNESS_ACTIVATION_TEXT if generic else None)
+def without_numbers(sym: SymbolicNetwork, evaluator: Evaluator) -> str | None:
+    """Why no network's true gradient can be computed (E applies a function with no closed form that
+    gradproof can evaluate, such as an activation given only as an opaque sympy function), else None."""
+    applied = {node.func for node in sym.error.atoms(sp.Function)
+               if len(node.args) == 1 and node.func not in (sp.Heaviside, sp.Max, sp.Min, sp.Piecewise)}
+    for func in sorted(applied, key=str):  # (what the evaluator computes through a closed form or sympy)
+        try:
+            evaluator.function(func)
+        except Undefined:
+            return (f"E applies {func}, which has no closed form gradproof can evaluate (define the activation "
+                    "from an expression), so no network can show a difference")
     return None
+
+
+def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluator | None = None,
+                         seed: int = 0, tries: int = 6) -> dict:
+    """For each weight in ``claimed`` (weight symbol → claimed entry), a confirmed counterexample if one
+    turns up at ``tries`` random networks; the weights with none are left out. A network where a weighted
+    sum of an activation with a kink is exactly 0 is skipped (the derivative is a convention there), and
+    so is one where E has no value; where E cannot be evaluated at all, there is none."""
+    evaluator = evaluator or Evaluator.for_network(sym)
+    if without_numbers(sym, evaluator):
+        return {}
+    rng = random.Random(seed)
+    activation = WITNESS_ACTIVATION_TEXT if sym.error.has(a) else None
+    found, open_ = {}, dict(claimed)
+    for _ in range(tries):
+        if not open_:
+            break
+        point = random_point(sym, rng)
+        try:
+            if _on_a_kink(sym, point, evaluator):
+                continue
+            truth = true_gradient(sym, point, evaluator)
+        except Undefined:  # E itself has no value at this network (log of 0, a complex value)
+            continue
+        candidates = {}
+        for weight, entry in open_.items():
+            try:
+                if differs(sp.Float(truth[weight], DIGITS), evaluate(entry, point, evaluator)):
+                    candidates[weight] = entry
+            except Undefined:
+                candidates[weight] = entry
+        found.update(_confirmed(sym, point, candidates, evaluator, activation))
+        open_ = {w: e for w, e in open_.items() if w not in found}
+    return found
+
+
+def _on_a_kink(sym: SymbolicNetwork, point: dict, evaluator: Evaluator) -> bool:
+    for layer, act in enumerate(sym.network.activations):
+        if getattr(act, "kinks", ()):
+            with mpmath.workdps(DIGITS + 10):
+                env = evaluator.environment(point)
+                if any(evaluator.value(z, env) in act.kinks for z in sym.z[layer]):
+                    return True
+    return False
+
+
+def _confirmed(sym, point, candidates: dict, evaluator, activation) -> dict:
+    """The candidates whose true gradient and claimed entry are both stable under rising precision (two
+    successive precisions agree to 40 digits) and then differ; an entry undefined at every precision is
+    refuted as undefined there."""
+    confirmed, previous, undefined = {}, {}, {}
+    pending = dict(candidates)
+    for digits in PRECISIONS[1:]:
+        truth = true_gradient(sym, point, evaluator, digits)
+        with mpmath.workdps(digits + 10):
+            env = evaluator.environment(point)
+            current = {}
+            for weight, entry in pending.items():
+                try:
+                    current[weight] = (truth[weight], evaluator.value(entry, env))
+                except Undefined as error:
+                    undefined.setdefault(weight, str(error))
+                    current[weight] = (truth[weight], None)
+        for weight in list(pending):
+            done = _settled(previous.get(weight), current[weight])
+            if done is None:
+                continue
+            del pending[weight]
+            true, claimed = done
+            if claimed is None:
+                if exactly_undefined(candidates[weight], point):
+                    confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), None, activation,
+                                                       undefined[weight])
+            elif differs(sp.Float(true, DIGITS), sp.Float(claimed, DIGITS)) and \
+                    certified(candidates[weight], point, evaluator, true):
+                confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), sp.Float(claimed, DIGITS), activation)
+        previous = current
+        if not pending:
+            break
+    return confirmed
+
+
+def certified(entry: sp.Expr, point: dict, evaluator: Evaluator, true) -> bool:
+    """Whether the true gradient lies outside an interval that encloses the claimed entry at ``point``
+    (outward rounding: agreement between precisions is evidence, the enclosure a certificate)."""
+    enclosure = enclose(entry, point, evaluator.closed, 2 * DIGITS)
+    if enclosure is None:
+        return False
+    with mpmath.workdps(3 * DIGITS):  # the comparison itself exact enough not to matter
+        tolerance = mpmath.mpf(10) ** (10 - DIGITS) * max(1, abs(true))  # the true gradient's own accuracy
+        return outside(true, enclosure, tolerance)
+
+
+def exactly_undefined(entry: sp.Expr, point: dict) -> bool:
+    """Whether ``entry`` has no real value at ``point`` in exact arithmetic: a division by an exact 0, or a
+    value whose imaginary part stands far above 40 digits. Rounding can make a tiny value 0, or a tiny
+    negative number's root complex, at every precision (e^(10⁻⁵⁰⁰⁰·w) − 1), so a numeric "undefined" alone
+    refutes nothing."""
+    value = entry.xreplace({symbol: sp.Rational(v) for symbol, v in point.items()})
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return True
+    if not value.has(sp.I):
+        return False
+    real, imaginary = sp.N(value, DIGITS).as_real_imag()
+    return bool(abs(imaginary) > sp.Float(10, DIGITS) ** (10 - DIGITS) * max(sp.Integer(1), abs(real)))
+
+
+def _settled(before, now):
+    """(true, claimed) once two successive precisions agree on both (claimed None: undefined at both)."""
+    if before is None:
+        return None
+    (true_before, claimed_before), (true_now, claimed_now) = before, now
+    if not agree(true_before, true_now):
+        return None
+    if claimed_before is None or claimed_now is None:
+        return (true_now, None) if claimed_before is None and claimed_now is None else None
+    return (true_now, claimed_now) if agree(claimed_before, claimed_now) else None
+
+
+def differs(left, right) -> bool:
+    """|left − right| far above the 40-digit evaluation's error."""
+    scale = max(abs(left), abs(right), sp.Integer(1))
+    return abs(left - right) > scale * sp.Float(10) ** (10 - DIGITS)

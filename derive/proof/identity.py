@@ -11,7 +11,7 @@ is reported as *refuted* only with a witness: a point where the two sides differ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,9 +20,9 @@ from sympy.polys.rings import sring
 
 METHOD = "polynomial identity"
 METHOD_DESCRIPTION = (
-    "each difference direct − claimed, with every activation value a(z), a'(z) replaced by an "
-    "independent unknown, is reduced to a polynomial over ℚ (numerator after cancelling) and compared "
-    "with zero in sympy's sparse polynomial ring: exact and sound")
+    "for each weight, ∂E/∂w by sympy.diff minus the recurrence's entry, with every activation value a(z), "
+    "a'(z) replaced by an independent unknown, is reduced to a polynomial over ℚ (its numerator after "
+    "cancelling) and compared with zero in sympy's sparse polynomial ring: exact and sound")
 
 
 @dataclass(frozen=True)
@@ -40,20 +40,32 @@ class Decision:
 
 
 def atomize(exprs: Sequence[sp.Expr]) -> tuple[list[sp.Expr], dict]:
-    """Replace every function application by a fresh symbol, consistently across ``exprs``.
+    """Replace every function application (and every power with an exponent that is not an integer) by a
+    fresh symbol, consistently across ``exprs``.
 
     Returns the rewritten expressions and the map back (symbol → application)."""
     applications = set()
     for expr in exprs:
-        applications |= expr.atoms(sp.Function)
+        applications |= expr.atoms(sp.Function) | {power for power in expr.atoms(sp.Pow) if _root(power)}
     unknowns = {app: sp.Dummy(f"u{n}") for n, app in enumerate(sorted(applications, key=sp.default_sort_key))}
     return [expr.xreplace(unknowns) for expr in exprs], {u: app for app, u in unknowns.items()}
 
 
-def decide_zero(differences: Sequence[sp.Expr]) -> list[Decision]:
-    """For each expression, whether it is identically zero as a rational function of its atoms."""
+def _root(power: sp.Pow) -> bool:
+    """A power that is not a polynomial in its base's symbols (√(w² + 1), x^x): an unknown of its own."""
+    return not power.exp.is_Integer and bool(power.free_symbols)
+
+
+def decide_zero(differences: Sequence[sp.Expr], advance: Callable[[], None] | None = None) -> list[Decision]:
+    """For each expression, whether it is identically zero as a rational function of its atoms
+    (``advance``: called once per expression as its numerator is expanded, for a progress bar; the
+    expansion is most of the work, and ``sring`` would do it anyway)."""
     atomized, back = atomize(differences)
-    numerators = [_numerator(expr) for expr in atomized]
+    numerators = []
+    for expr in atomized:
+        numerators.append(_numerator(expr).expand())
+        if advance:
+            advance()
     if not numerators:
         return []
     _, polys = sring(numerators, domain=sp.QQ) if _all_rational(numerators) else sring(numerators)

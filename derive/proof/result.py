@@ -29,10 +29,14 @@ class Lemma:
     status: str
     method: str
     latex: str = ""   #: the statement in LaTeX (text with inline math)
+    #: where refuted: the point and both values, in words; where undecided: why
+    detail: str = ""
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "statement": self.statement, "status": self.status,
-                "method": self.method}
+        found = {"name": self.name, "statement": self.statement, "status": self.status, "method": self.method}
+        if self.detail:
+            found["counterexample" if self.status == REFUTED else "reason"] = self.detail
+        return found
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,10 @@ class WeightProof:
     claimed: sp.Expr | None = field(default=None, repr=False)
     decision: Decision | None = field(default=None, repr=False)
     counterexample: Counterexample | None = field(default=None, repr=False)
+    #: the entry is proven where each of these is not zero (a denominator, a Heaviside argument)
+    conditions: tuple = field(default=(), repr=False)
+    #: why it is undecided
+    reason: str = ""
 
     @property
     def residual(self) -> sp.Expr | None:
@@ -53,7 +61,14 @@ class WeightProof:
 
     def to_dict(self) -> dict:
         layer, source, target = self.weight
-        return {"layer": layer, "from": source, "to": target, "status": self.status}
+        found = {"layer": layer, "from": source, "to": target, "status": self.status}
+        if self.counterexample is not None:
+            found["counterexample"] = self.counterexample.to_dict()
+        if self.conditions:
+            found["where"] = [f"{condition} ≠ 0" for condition in self.conditions]
+        if self.reason:
+            found["reason"] = self.reason
+        return found
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,8 @@ class Proof:
     assumptions: tuple[str, ...]
     seconds: float
     diagnosis: tuple[str, ...] = ()
+    #: what else the verdict rests on or where it stops (a method that declined, and what decided instead)
+    notes: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -90,6 +107,11 @@ class Proof:
     def ok(self) -> bool:
         """True when every weight and every lemma is proven."""
         return self.proven == self.total and all(lemma.status == PROVEN for lemma in self.lemmas)
+
+    @property
+    def conditions(self) -> tuple:
+        """Every condition some entry is proven under (each: this expression is not zero), once."""
+        return tuple(dict.fromkeys(c for w in self.weights for c in w.conditions))
 
     def by_layer(self) -> list[tuple[int, int, int]]:
         """(layer, proven, total) for every weight layer."""
@@ -114,6 +136,7 @@ class Proof:
                 "method": self.method, "method_description": self.method_description,
                 "recurrence": self.recurrence, "seconds": round(self.seconds, 6),
                 "network": self.network.spec(), "assumptions": list(self.assumptions),
-                "diagnosis": list(self.diagnosis),
+                "diagnosis": list(self.diagnosis), "notes": list(self.notes),
+                "where": [f"{condition} ≠ 0" for condition in self.conditions],
                 "lemmas": [lemma.to_dict() for lemma in self.lemmas],
                 "weights": [w.to_dict() for w in self.weights]}

@@ -12,6 +12,8 @@ verdicts are sympy's: the two backends give identical results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
@@ -101,16 +103,35 @@ class Converter:
                              lambda node: self.functions[node.func.__name__](*node.args))
 
 
-def direct_and_decided(error: sp.Expr, weights, claimed) -> tuple[list, list[bool]]:
-    """∂E/∂w for every weight (in sympy where symengine could not settle it, else None), and whether
-    each difference with ``claimed`` expands to 0 in symengine."""
-    require()
-    convert = Converter()
-    e = convert(error)
-    directs, decided = [], []
-    for weight, c in zip(weights, claimed):
-        d = convert.differentiate(e, convert(weight))
-        done = se.expand(d - convert(c)) == 0
-        directs.append(None if done else convert.back(d))
-        decided.append(done)
-    return directs, decided
+class Differentiated:
+    """∂E/∂w for every weight, in symengine, computed before any claim is known (so before the user's
+    code runs); :meth:`settle` then expands each difference with a claimed entry there."""
+
+    def __init__(self, error: sp.Expr, weights, divides: Callable[[sp.Expr], bool]):
+        require()
+        self.convert = Converter()
+        e = self.convert(error)
+        self.derivatives = tuple(self.convert.differentiate(e, self.convert(w)) for w in weights)
+        # ∂E/∂w can have a denominator only if E divides, takes a log, or a rule divides
+        rules = [self.convert.back(rule) for _, rule in self.convert.templates.values()]
+        self.fractions = divides(error) or any(isinstance(n, sp.log) for n in error.atoms(sp.Function)) or \
+            any(divides(rule) for rule in rules)
+
+    def settle(self, claimed, divides: Callable[[sp.Expr], bool], positive: Callable[[sp.Expr], bool]) -> list:
+        """Per weight: None where d − c expands to 0 in symengine and neither side divides by anything
+        but bases ``positive`` accepts; otherwise ∂E/∂w in sympy, for sympy's decision."""
+        found = []
+        for d, c in zip(self.derivatives, claimed):
+            settled = False
+            if not divides(c):
+                try:
+                    settled = se.expand(d - self.convert(c)) == 0 and (not self.fractions or all(
+                        positive(self.convert.back(base)) for base in _negative_bases(d)))
+                except InputError:  # a claimed entry symengine cannot carry: sympy decides it
+                    settled = False
+            found.append(None if settled else self.convert.back(d))
+        return found
+
+
+def _negative_bases(expr) -> list:
+    return [power.args[0] for power in expr.atoms(se.Pow) if power.args[1].is_number and power.args[1] < 0]

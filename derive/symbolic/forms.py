@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import sympy as sp
 
@@ -18,6 +17,7 @@ from gradproof.derive.errors import NetworkSpecError
 from gradproof.derive.model.activations import Activation
 from gradproof.derive.model.losses import Loss
 from gradproof.derive.symbolic.functions import EXPLICIT_FORMS, Exp, a, relu, rule, sigmoid, softplus
+from gradproof.derive.symbolic.vectors import vmap, vsum, width
 
 Vector = Sequence[sp.Expr]
 
@@ -30,17 +30,19 @@ class ElementwiseForm:
     function: Callable[[sp.Expr], sp.Expr] = field(repr=False)
     closed_form: Callable[[sp.Expr], sp.Expr] | None = field(default=None, repr=False)
 
-    @cached_property
+    @property
     def derivative(self) -> Callable[[sp.Expr], sp.Expr]:
-        """a'(z): the rule ``sympy.diff`` applies to ``function``."""
+        """a'(z): the rule ``sympy.diff`` applies to ``function``, read from it every time (never a copy
+        that could outlive a change of the function's ``fdiff``)."""
         return rule(self.function)
 
     def forward(self, z: Vector) -> list[sp.Expr]:
-        return [self.function(zi) for zi in z]
+        return vmap(self.function, z)
 
     def vjp(self, z: Vector, g: Vector) -> list[sp.Expr]:
         """(∂a/∂z)ᵀ·g = g ⊙ a'(z)."""
-        return [gi * self.derivative(zi) for zi, gi in zip(z, g)]
+        derivative = self.derivative
+        return vmap(lambda zi, gi: gi * derivative(zi), z, g)
 
 
 @dataclass(frozen=True)
@@ -48,14 +50,14 @@ class SoftmaxForm:
     """softmax(z)ₖ = e^(zₖ)/Σⱼ e^(zⱼ), with e^z the opaque ``Exp``; its backward rule a ⊙ (g − aᵀg)."""
 
     def forward(self, z: Vector) -> list[sp.Expr]:
-        exps = [Exp(zi) for zi in z]
-        total = sp.Add(*exps)
-        return [e / total for e in exps]
+        exps = vmap(Exp, z)
+        total = vsum(exps)
+        return vmap(lambda e: e / total, exps)
 
     def vjp(self, z: Vector, g: Vector) -> list[sp.Expr]:
         out = self.forward(z)
-        inner = sp.Add(*(ak * gk for ak, gk in zip(out, g)))
-        return [aj * (gj - inner) for aj, gj in zip(out, g)]
+        inner = vsum(vmap(lambda ak, gk: ak * gk, out, g))
+        return vmap(lambda aj, gj: aj * (gj - inner), out, g)
 
 
 @dataclass(frozen=True)
@@ -68,23 +70,28 @@ class LossForm:
 
 
 def _half_sse(out, y):
-    return sp.Rational(1, 2) * sp.Add(*((ak - yk) ** 2 for ak, yk in zip(out, y)))
+    return sp.Rational(1, 2) * vsum(vmap(lambda ak, yk: (ak - yk) ** 2, out, y))
 
 
 def _mse(out, y):
-    return sp.Add(*((ak - yk) ** 2 for ak, yk in zip(out, y))) / len(out)
+    return vsum(vmap(lambda ak, yk: (ak - yk) ** 2, out, y)) / width(out)
+
+
+def _mse_gradient(out, y):
+    n = width(out)
+    return vmap(lambda ak, yk: 2 * (ak - yk) / n, out, y)
 
 
 def _bce(out, y):
-    return -sp.Add(*(yk * sp.log(ak) + (1 - yk) * sp.log(1 - ak) for ak, yk in zip(out, y)))
+    return -vsum(vmap(lambda ak, yk: yk * sp.log(ak) + (1 - yk) * sp.log(1 - ak), out, y))
 
 
 def _cross_entropy(out, y):
-    return -sp.Add(*(yk * sp.log(ak) for ak, yk in zip(out, y)))
+    return -vsum(vmap(lambda ak, yk: yk * sp.log(ak), out, y))
 
 
 def _a_minus_y(out, y):
-    return [ak - yk for ak, yk in zip(out, y)]
+    return vmap(lambda ak, yk: ak - yk, out, y)
 
 
 ACTIVATION_FORMS: dict[str, ElementwiseForm | SoftmaxForm] = {
@@ -99,9 +106,9 @@ ACTIVATION_FORMS: dict[str, ElementwiseForm | SoftmaxForm] = {
 
 LOSS_FORMS: dict[str, LossForm] = {
     "half-sse": LossForm(_half_sse, _a_minus_y),
-    "mse": LossForm(_mse, lambda out, y: [2 * (ak - yk) / len(out) for ak, yk in zip(out, y)]),
-    "bce": LossForm(_bce, lambda out, y: [(ak - yk) / (ak * (1 - ak)) for ak, yk in zip(out, y)], _a_minus_y),
-    "softmax-ce": LossForm(_cross_entropy, lambda out, y: [-yk / ak for ak, yk in zip(out, y)], _a_minus_y),
+    "mse": LossForm(_mse, _mse_gradient),
+    "bce": LossForm(_bce, lambda out, y: vmap(lambda ak, yk: (ak - yk) / (ak * (1 - ak)), out, y), _a_minus_y),
+    "softmax-ce": LossForm(_cross_entropy, lambda out, y: vmap(lambda ak, yk: -yk / ak, out, y), _a_minus_y),
 }
 
 

@@ -20,6 +20,8 @@ import sympy as sp
 
 from gradproof.derive.proof.counterexample import evaluate, random_point
 from gradproof.derive.symbolic.recurrence import PsiRecurrence
+from gradproof.derive.proof.denominators import NONZERO, POSITIVE, DenominatorCheck
+from gradproof.derive.proof.evaluation import Undefined
 from gradproof.derive.proof.identity import decide_zero
 from gradproof.derive.model.mistakes import CATALOGUE
 from gradproof.derive.model.network import Network, WeightIndex
@@ -183,18 +185,26 @@ MISTAKES: dict[str, Mistake] = {name: Mistake(name, recurrence) for name, recurr
 )}
 
 
+def _close_at(pairs, point) -> bool:
+    try:
+        return all(abs(evaluate(c, point) - evaluate(t, point)) <= 1e-25 * (1 + abs(evaluate(c, point)))
+                   for c, t in pairs)
+    except Undefined:
+        return False
+
+
 def recognise(sym, claimed) -> list[str]:
     """The catalogued mistakes whose gradients equal ``claimed`` (one matrix per layer) on every weight:
     screened at a random point (40 digits), then decided exactly."""
     point = random_point(sym, random.Random(0))
-    found = []
+    found, check = [], DenominatorCheck()
     for name, mistake in MISTAKES.items():
         if not mistake.applies(sym.network):
             continue
         pairs = [(c, t) for cm, tm in zip(claimed, mistake.recurrence.gradients(sym)) for c, t in zip(cm, tm)]
-        if any(abs(evaluate(c, point) - evaluate(t, point)) > 1e-25 * (1 + abs(evaluate(c, point)))
-               for c, t in pairs):
+        if not _close_at(pairs, point):
             continue
-        if all(d.is_zero for d in decide_zero([c - t for c, t in pairs])):
+        if all(d.is_zero for d in decide_zero([c - t for c, t in pairs])) and \
+                check.of(*(e for pair in pairs for e in pair)).status in (POSITIVE, NONZERO):
             found.append(f"this looks like a known mistake: {mistake.description} ({name})")
     return found

@@ -62,7 +62,8 @@ class SymbolicNetwork:
         net = self.network
         xbar, z = [self._with_bias(self.x)], []
         for l in range(net.depth):
-            z.append(conv.weighted_sums(self, l, xbar[l]))
+            dense = net.layers[l].kind != "conv"
+            z.append(_product(self.wbar[l], xbar[l]) if dense else conv.weighted_sums(self, l, xbar[l]))
             activated = self.activations[l].forward(list(z[l]))
             if l + 1 < net.depth:
                 xbar.append(self._with_bias(activated))
@@ -100,3 +101,10 @@ class SymbolicNetwork:
 
     def _with_bias(self, values) -> sp.ImmutableMatrix:
         return sp.ImmutableMatrix([sp.Integer(1)] * self.network.bias + list(values))
+
+
+def _product(matrix: sp.ImmutableMatrix, column: sp.ImmutableMatrix) -> sp.ImmutableMatrix:
+    """W̄·X̄, each entry the sum of its products (the expression sympy's matrix product gives, built without
+    its general machinery: several times faster for wide layers)."""
+    entries = list(column)
+    return sp.ImmutableMatrix([sp.Add(*(w * x for w, x in zip(matrix.row(r), entries))) for r in range(matrix.rows)])

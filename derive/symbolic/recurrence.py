@@ -15,10 +15,13 @@ overrides exactly the step it gets wrong.
 
 from __future__ import annotations
 
+import types
+
 import sympy as sp
 
 from gradproof.derive.symbolic import conv
 from gradproof.derive.symbolic.network import SymbolicNetwork
+from gradproof.derive.symbolic.vectors import column, outer
 
 
 def direct_gradients(sym: SymbolicNetwork, advance=None) -> tuple[sp.ImmutableMatrix, ...]:
@@ -72,14 +75,14 @@ class PsiRecurrence:
         the output activation's backward rule applied to the loss's gradient ∂E/∂a."""
         net = sym.network
         if net.loss.collapses_with(net.activations[-1]):
-            return sp.ImmutableMatrix(sym.loss.collapsed(sym.output, sym.y))
-        return sp.ImmutableMatrix(sym.activations[-1].vjp(list(sym.z[-1]), sym.loss.gradient(sym.output, sym.y)))
+            return column(sym.loss.collapsed(sym.output, sym.y))
+        return column(sym.activations[-1].vjp(sym.z[-1], sym.loss.gradient(sym.output, sym.y)))
 
     def weight_gradient(self, sym: SymbolicNetwork, layer: int, psi) -> sp.ImmutableMatrix:
         """∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l] (a convolution: Σₚ Ψ[l]ₚ ⊗ X̄[l]ₚ, :mod:`.conv`)."""
         if sym.network.layers[layer].kind == "conv":
             return conv.weight_gradient(sym, layer, psi)
-        return sp.ImmutableMatrix(psi * sym.xbar[layer].T)
+        return outer(psi, sym.xbar[layer])
 
     def propagate(self, sym: SymbolicNetwork, layer: int, psi) -> sp.ImmutableMatrix:
         """Ψ[l−1] = (W̄[l][:, 1:]ᵀ · Ψ[l]) ⊙ a'(z[l−1])."""
@@ -88,7 +91,7 @@ class PsiRecurrence:
             back = conv.back(sym, layer, psi)
         else:
             back = sym.wbar[layer][:, int(net.bias):].T * psi
-        return sp.ImmutableMatrix(sym.activations[layer - 1].vjp(list(sym.z[layer - 1]), list(back)))
+        return column(sym.activations[layer - 1].vjp(sym.z[layer - 1], back))
 
     def psis(self, sym: SymbolicNetwork) -> tuple[sp.ImmutableMatrix, ...]:
         """Ψ[0] … Ψ[L−1], in layer order."""
@@ -103,6 +106,10 @@ class PsiRecurrence:
         """∂E/∂W̄[l] for every layer, by the recurrence."""
         return tuple(self.weight_gradient(sym, layer, psi) for layer, psi in enumerate(self.psis(sym)))
 
+    def __call__(self, sym: SymbolicNetwork) -> tuple[sp.ImmutableMatrix, ...]:
+        """A recurrence is also a function of the network (``prove --recurrence file.py:INSTANCE``)."""
+        return self.gradients(sym)
+
 
 def composes_its_steps(recurrence) -> bool:
     """Whether ``recurrence`` is a PsiRecurrence that assembles its gradients from its steps with the
@@ -110,6 +117,36 @@ def composes_its_steps(recurrence) -> bool:
     layer by layer, speak for its gradients."""
     return (isinstance(recurrence, PsiRecurrence) and type(recurrence).gradients is PsiRecurrence.gradients
             and type(recurrence).psis is PsiRecurrence.psis)
+
+
+def recurrence_name(recurrence) -> str:
+    """How a proof names ``recurrence``: the source text's, one of gradproof's own by its description, and
+    anything else "your recurrence NAME" (with its description, on one line, when it gives a text): a
+    subclass that does not describe itself, or describes itself as the source text's, is not the source
+    text's recurrence. No attribute of the user's object is run (a ``description`` property is ignored)."""
+    if type(recurrence) is PsiRecurrence:
+        return PsiRecurrence.description
+    if not isinstance(recurrence, PsiRecurrence):
+        plain = isinstance(recurrence, (types.FunctionType, types.MethodType, types.BuiltinFunctionType))
+        return f"your recurrence {recurrence.__name__ if plain else type(recurrence).__name__}()"
+    cls = type(recurrence)
+    described = _declared_description(recurrence)
+    if (cls.__module__ or "").startswith("gradproof.") and described:
+        return described
+    return f"your recurrence {cls.__name__}" + (f" ({described})" if described else "")
+
+
+def _declared_description(recurrence) -> str | None:
+    """The ``description`` text the instance or a subclass declares, as one short line (else None)."""
+    for space in [vars(recurrence)] + [vars(cls) for cls in type(recurrence).__mro__
+                                       if cls is not PsiRecurrence and issubclass(cls, PsiRecurrence)]:
+        if "description" in space:
+            text = space["description"]
+            if not isinstance(text, str) or not text.strip():
+                return None
+            line = " ".join(text.split())
+            return line if len(line) <= 80 else line[:79] + "…"
+    return None
 
 
 PSI = PsiRecurrence()

@@ -16,8 +16,9 @@ class Weight(sp.Symbol):
     """The weight ˡwʲᵢ from neuron ``source`` of layer ``layer`` (0 = bias) to neuron ``target``."""
 
     def __new__(cls, layer: int, source: int, target: int):
+        layer, source, target = int(layer), int(source), int(target)  # (formatting sympy Integers is slow)
         obj = sp.Symbol.__xnew__(cls, f"w{layer}_{source}_{target}", real=True)
-        obj.layer, obj.source, obj.target = int(layer), int(source), int(target)
+        obj.layer, obj.source, obj.target = layer, source, target
         return obj
 
     def __getnewargs_ex__(self):

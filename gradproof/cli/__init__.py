@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     warnings.showwarning = _one_line
+    sys.set_int_max_str_digits(0)  # an exact integer of any length prints (Python's default stops at 4,300 digits)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as error:
@@ -97,7 +98,7 @@ def _bound_to_descriptor_1(stream) -> bool:
 
 
 def _one_line(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"gradproof: warning: {message}", file=sys.stderr)
+    print(f"gradproof: warning: {' '.join(str(message).split())}", file=sys.stderr)  # (sympy's span lines)
 
 
 def fail(message: str, as_json: bool) -> int:

@@ -108,7 +108,7 @@ def _prove(verbs) -> None:
     add_network_options(prove)
     prove.set_defaults(activation=None, loss=None, layers=None)  # general: every activation and loss
     prove.add_argument("--method", choices=PROOF_METHODS, default="exact", help="how to prove it (default exact)")
-    prove.add_argument("--rounds", type=int, default=2, help="random points for --method random (default 2)")
+    prove.add_argument("--rounds", type=int, default=None, help="random points for --method random (default 2)")
     prove.add_argument("--backend", choices=("sympy", "symengine"), default="sympy",
                        help="symengine: the exact method's differentiation in C++ (pip install "
                             "'gradproof[fast]'), same verdicts")

@@ -11,11 +11,13 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.proof.general import ASSUMED, prove_general
 from gradproof.derive.model.losses import LOSSES, get_loss
 from gradproof.derive.symbolic.recurrence import PSI, PsiRecurrence
+from gradproof.derive.proof import sealed
 from gradproof.derive.usercode.loading import load_function
 from gradproof.derive.model.network import Network
 from gradproof.derive.model.notation import weight_text
-from gradproof.derive.render.printing import leading, z_abbreviations
+from gradproof.derive.render.printing import leading, text, z_abbreviations
 from gradproof.derive.proof.prove import SYMBOLIC_CONV_LIMIT, prove
+from gradproof.derive.proof.randomized import check_rounds
 from gradproof.derive.proof.result import Proof
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
@@ -50,14 +52,13 @@ def run_derive(args) -> int:
 def run_prove(args) -> int:
     if args.method == "general":
         return run_general(args)
-    if args.rounds < 1:
-        raise InputError(f"--rounds must be at least 1, not {args.rounds}")
+    if args.rounds is not None and args.method != "random":
+        raise InputError(f"--rounds is for --method random, not {args.method}")
+    args.rounds = 2 if args.rounds is None else args.rounds
+    if args.method == "random":
+        check_rounds(args.rounds)
     network = network_from_args(args)
-    recurrence = PSI
-    if args.recurrence:
-        recurrence = load_function(args.recurrence, "--recurrence")
-        if isinstance(recurrence, type) and issubclass(recurrence, PsiRecurrence):
-            recurrence = recurrence()
+    recurrence = load_recurrence(args.recurrence, network) if args.recurrence else PSI
     proof = prove(network, recurrence, method=args.method, progress=None, rounds=args.rounds,
                   backend=args.backend)
     if args.json:
@@ -68,6 +69,21 @@ def run_prove(args) -> int:
     return EXIT_OK if proof.ok else EXIT_FAILED
 
 
+def load_recurrence(spec: str, network: Network):
+    """The user's recurrence from FILE.py:NAME, loaded (and a class instantiated) under the guard, with
+    gradproof's shared state checked around the import (a file that patches gradproof is an error)."""
+    try:
+        recurrence = sealed.run(load_function, spec, "--recurrence", network=network, what=f"--recurrence {spec}")
+    except InputError as error:  # the loader's own message, not "… raised InputError: …"
+        raise (error.__cause__ if isinstance(error.__cause__, InputError) else error) from None
+    if isinstance(recurrence, type):
+        if not issubclass(recurrence, PsiRecurrence):
+            raise InputError(f"--recurrence: {spec} is a class but not a PsiRecurrence: give a PsiRecurrence "
+                             "subclass or a function of the SymbolicNetwork")
+        recurrence = sealed.run(recurrence, network=network, what=f"{recurrence.__name__}()")
+    return recurrence
+
+
 def run_general(args) -> int:
     """``prove --method general``: every architecture, for the given (or every) activation and loss."""
     if args.recurrence:
@@ -76,6 +92,9 @@ def run_general(args) -> int:
     if args.layers or args.no_bias:
         raise InputError("--method general proves every architecture, with and without biases: drop "
                          f"{'--layers' if args.layers else '--no-bias'} (or prove one network with --method exact)")
+    if args.rounds is not None or args.backend != "sympy":
+        raise InputError(f"--method general takes no {'--rounds' if args.rounds is not None else '--backend'}: "
+                         "it proves the code at symbolic widths, with sympy")
     activations = tuple(a.strip() for a in args.activation.split(",")) if args.activation else ("generic",)
     for name in activations:
         if not isinstance(get_activation(name), Elementwise):
@@ -87,7 +106,8 @@ def run_general(args) -> int:
         print(json.dumps(proof.to_dict(), ensure_ascii=False))
     else:
         print("Proof for every architecture")
-        print("\n".join(f"  lemma {lemma.name}: {lemma.statement}: {lemma.status}" for lemma in proof.lemmas))
+        print("\n".join(f"  lemma {lemma.name}: {lemma.statement}: {lemma.status}"
+                        + (f" ({lemma.detail})" if lemma.detail else "") for lemma in proof.lemmas))
         print(f"assumed: {ASSUMED}")
         verdict = f"proven {proof.statement}" if proof.ok else "NOT proven: a lemma failed"
         print(f"{sum(l.status == 'proven' for l in proof.lemmas)}/{len(proof.lemmas)} lemmas proven in "
@@ -95,25 +115,53 @@ def run_general(args) -> int:
     return EXIT_OK if proof.ok else EXIT_FAILED
 
 
+def _short(printed: str, limit: int = 160) -> str:
+    return printed if len(printed) <= limit else printed[: limit - 1] + "…"
+
+
 def proof_summary(proof: Proof) -> str:
-    """Per-layer counts, lemmas, failures with their counterexamples, method and verdict."""
+    """Per-layer counts, lemmas, failures with their counterexamples, notes, method and verdict."""
     counted = "agree at random points" if proof.method == "random" else "proven"
     lines = [f"  layer {layer}: {proven}/{total} weights {counted}" for layer, proven, total in proof.by_layer()]
-    lines += [f"  lemma: {lemma.statement}: {lemma.status}" for lemma in proof.lemmas]
+    lines += [f"  lemma: {lemma.statement}: {lemma.status}" + (f" ({lemma.detail})" if lemma.detail else "")
+              for lemma in proof.lemmas]
     lines += [f"  assuming {assumption}" for assumption in proof.assumptions]
-    names = z_abbreviations(SymbolicNetwork(proof.network)) if proof.refuted or proof.undecided else {}
+    shown = proof.refuted or proof.undecided or proof.conditions
+    names = z_abbreviations(SymbolicNetwork(proof.network)) if shown else {}
     for result in proof.refuted + proof.undecided:
-        why = result.counterexample.describe() if result.counterexample else "no counterexample found"
-        lines.append(f"  {result.status}: ∂E/∂{weight_text(*result.weight)}: {why}")
-        lines.append(f"      residual (direct − claimed, expanded): {leading(result.residual, names)}")
+        lines += _failure(result, names)
+    lines += [f"note: {note}" for note in proof.notes]
     lines += [f"diagnosis: {sentence}" for sentence in proof.diagnosis]
     lines.append(f"method: {proof.method} ({proof.method_description})")
+    where = _where(proof, names)
     if proof.ok:
-        verdict = f"{proof.recurrence} is correct for this network"
+        verdict = f"{proof.recurrence} is correct for this network{where}"
     else:
         verdict = f"{proof.recurrence} is NOT proven: {len(proof.refuted)} weight(s) refuted"
         if proof.undecided:
             verdict += f", {len(proof.undecided)} undecided"
-    counted = "agree at random points" if proof.method == "random" else "proven"
+        if any(lemma.status != "proven" for lemma in proof.lemmas):
+            verdict += ", a lemma not proven"
     lines.append(f"{proof.proven}/{proof.total} weights {counted} in {proof.seconds:.2f} s: {verdict}.")
     return "\n".join(lines)
+
+
+def _failure(result, names) -> list[str]:
+    if result.counterexample is not None:
+        why = result.counterexample.describe()
+    else:
+        why = result.reason or "no counterexample found"
+    lines = [f"  {result.status}: ∂E/∂{weight_text(*result.weight)}: {why}"]
+    undefined = result.counterexample is not None and result.counterexample.claimed is None
+    if result.residual is not None and not undefined:
+        lines.append(f"      residual (∂E/∂w by sympy.diff minus the recurrence's entry, expanded): {leading(result.residual, names)}")
+    return lines
+
+
+def _where(proof: Proof, names) -> str:
+    """" where …" for the conditions entries are proven under (a denominator, a Heaviside argument)."""
+    if not proof.conditions:
+        return ""
+    shown = [f"{_short(text(condition, names), 60)} ≠ 0" for condition in proof.conditions[:4]]
+    more = f" and {len(proof.conditions) - 4} more" if len(proof.conditions) > 4 else ""
+    return " where " + ", ".join(shown) + more + " (the entries divide by these, or switch at them)"

@@ -1,0 +1,126 @@
+"""Denominators: a rational identity holds only where its denominators are not zero.
+
+The polynomial test compares numerators. Every base of a negative power in either side (anywhere in the
+expression, function arguments included) is therefore classified here:
+
+- **positive** (or negative) everywhere, from the ranges the canonical basis makes explicit (σ(z) ∈ (0, 1),
+  e^z > 0, softplus > 0, squares ≥ 0): the identity holds at every point;
+- **nonzero**: not identically zero (a value far from 0 at a random point, in high precision), but of no
+  fixed sign, and built from analytic functions only (its zeros are then a set of measure zero): the
+  identity holds where it is not zero, and the proof says so;
+- **zero**: identically zero (its numerator is the zero polynomial, in the activation values or in the
+  canonical basis): the entry is 0/0, undefined at every point, and is never proven;
+- **unknown**: none of these could be shown (or it holds relu, Heaviside, Max, Min, Piecewise, which can
+  vanish on a whole region).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import mpmath
+import sympy as sp
+
+from gradproof.derive.proof.canonical import RANGES, reduces_to_zero, rewrite, sign_of
+from gradproof.derive.proof.evaluation import DIGITS, Evaluator, Undefined, stable_value
+from gradproof.derive.proof.identity import decide_zero
+from gradproof.derive.symbolic.functions import relu
+
+POSITIVE, NONZERO, ZERO, UNKNOWN = "positive", "nonzero", "zero", "unknown"
+#: functions that are constant on whole regions: a denominator holding one may vanish on a set of positive
+#: measure, so "not identically zero" does not make the identity hold almost everywhere
+REGIONAL = (relu, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.floor, sp.ceiling)
+
+
+@dataclass(frozen=True)
+class Denominators:
+    """The verdict on the denominators of one identity."""
+
+    status: str                                   #: the worst of its bases' (zero > unknown > nonzero > positive)
+    conditions: tuple[sp.Expr, ...] = ()          #: bases of no fixed sign: the identity holds where each ≠ 0
+    zero: sp.Expr | None = None                   #: a base that is identically zero
+    ranges: frozenset = frozenset()               #: the ranges a positivity rested on
+    unknown: sp.Expr | None = None                #: a base none of the tests could classify
+
+
+def bases(*exprs, cache: dict | None = None) -> list[sp.Expr]:
+    """Every base of a negative power in ``exprs``, function arguments included (``cache``: node → its
+    bases, shared across calls, so entries that share subexpressions are looked into once)."""
+    cache = {} if cache is None else cache
+    found: dict = {}
+    for expr in exprs:
+        found.update(dict.fromkeys(_bases(sp.sympify(expr), cache)))
+    return list(found)
+
+
+def _bases(expr, cache: dict) -> tuple:
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        if node in cache:
+            stack.pop()
+            continue
+        pending = [arg for arg in node.args if arg not in cache]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        divides = node.is_Pow and node.exp.is_nonnegative is not True  # x⁻¹, and xʸ for y of unknown sign
+        own = (node.base,) if divides and not node.base.is_Number else ()
+        cache[node] = tuple(dict.fromkeys(own + tuple(b for arg in node.args for b in cache[arg])))
+    return cache[expr]
+
+
+class DenominatorCheck:
+    """Classifies denominators, each base once."""
+
+    def __init__(self, evaluator: Evaluator | None = None, seed: int = 0, tries: int = 4):
+        self.evaluator = evaluator or Evaluator()
+        self.seed, self.tries = seed, tries
+        self.cache: dict = {}
+        self.nodes: dict = {}
+
+    def of(self, *exprs) -> Denominators:
+        statuses, conditions, ranges, found = [], [], set(), {}
+        for base in bases(*exprs, cache=self.nodes):
+            status, used = self.base(base)
+            statuses.append(status)
+            ranges |= used
+            if status == NONZERO:
+                conditions.append(base)
+            found.setdefault(status, base)
+        order = [ZERO, UNKNOWN, NONZERO, POSITIVE]
+        worst = min(statuses, key=order.index) if statuses else POSITIVE
+        return Denominators(worst, tuple(conditions), found.get(ZERO), frozenset(ranges), found.get(UNKNOWN))
+
+    def base(self, base) -> tuple[str, frozenset]:
+        if base not in self.cache:
+            self.cache[base] = self._classify(base)
+        return self.cache[base]
+
+    def _classify(self, base) -> tuple[str, frozenset]:
+        sign, basis = sign_of(base)
+        if sign:
+            return POSITIVE, frozenset(RANGES[f] for f in basis.ranges if f in RANGES)
+        if decide_zero([base])[0].is_zero:
+            return ZERO, frozenset()
+        (rewritten,), basis = rewrite([base])
+        if reduces_to_zero(rewritten, basis):
+            return ZERO, frozenset()
+        if base.has(*REGIONAL):  # it may vanish on a whole region (relu(z) = 0 for every z < 0)
+            return UNKNOWN, frozenset()
+        return (NONZERO if self._nonzero_somewhere(base) else UNKNOWN), frozenset()
+
+    def _nonzero_somewhere(self, base) -> bool:
+        rng = random.Random(self.seed)
+        symbols = sorted(base.free_symbols, key=sp.default_sort_key)
+        for _ in range(self.tries):
+            point = {s: sp.Rational(rng.randint(-10**6, 10**6), 10**6) for s in symbols}
+            try:
+                value = stable_value(self.evaluator, base, point)
+            except Undefined:
+                continue
+            if value is not None and abs(value) > mpmath.mpf(10) ** (20 - DIGITS):
+                return True
+        return False
