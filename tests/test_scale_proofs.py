@@ -73,7 +73,9 @@ def test_general_proves_every_architecture():
     assert "for every depth L ≥ 1, all widths" in proof.statement
     assert "relu: wherever no weighted sum is exactly 0" in proof.statement   # the kink caveat
     data = proof.to_dict()
-    assert data["proven"] and "chain rule" in data["assumed"] and data["method"] == "general"
+    assert data["proven"] == data["total"] == len(proof.lemmas) and data["refuted"] == data["undecided"] == 0
+    assert data["counted"] == "lemmas" and data["statement"] == proof.statement and data["method"] == "general"
+    assert any("chain rule" in part for part in data["assumptions"])
     assert data["caveats"] and "relu" in data["caveats"][0]
 
 

@@ -319,10 +319,15 @@ class GeneralProof:
                 f"PsiRecurrence) gives ∂E/∂W̄[l] = Ψ[l] ⊗ X̄[l] for every weight{caveats}")
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "method": "general", "proven": self.statement if self.ok else None,
-                "assumed": ASSUMED, "caveats": list(self.caveats), "activations": list(self.activations),
-                "losses": list(self.losses), "seconds": round(self.seconds, 6),
-                "lemmas": [lemma.to_dict() for lemma in self.lemmas]}
+        """The prove JSON's shape (ok; proven, total, refuted, undecided counted in lemmas; assumptions as a
+        list), with what only the general proof has: the statement proven, its caveats, the families."""
+        counts = {status: sum(lemma.status == status for lemma in self.lemmas) for status in (PROVEN, REFUTED)}
+        return {"ok": self.ok, "method": "general", "proven": counts[PROVEN], "total": len(self.lemmas),
+                "refuted": counts[REFUTED], "undecided": len(self.lemmas) - counts[PROVEN] - counts[REFUTED],
+                "counted": "lemmas", "statement": self.statement if self.ok else None,
+                "assumptions": [part.strip() for part in ASSUMED.split(";")], "caveats": list(self.caveats),
+                "activations": list(self.activations), "losses": list(self.losses),
+                "seconds": round(self.seconds, 6), "lemmas": [lemma.to_dict() for lemma in self.lemmas]}
 
 
 def prove_general(activations=("generic",), losses=tuple(LOSSES), recurrence: PsiRecurrence = PSI) -> GeneralProof:
