@@ -14,7 +14,8 @@ import sympy as sp
 
 from gradproof import prove_layer
 from gradproof.derive.errors import InputError
-from gradproof.derive.proof.algebraic import decide_zero
+from gradproof.derive.proof.algebraic import components, decide_zero
+from gradproof.derive.proof.packed import WIDTH, Packed
 from gradproof.derive.proof.derivative import Differentiator
 from gradproof.derive.symbolic.functions import sigmoid
 from gradproof.derive.trace.element import Recorder, Root, Untraceable, recording
@@ -260,3 +261,35 @@ def test_the_command_line_exit_statuses_and_json():
     untraceable = run("course_layers.py:batchnorm", "--json")
     assert untraceable.returncode == 2 and "cannot trace" in json.loads(untraceable.stdout)["error"]
     assert "Traceback" not in untraceable.stderr
+
+
+# ----------------------------------------------------------------------------- the decision's arithmetic
+
+def test_packed_polynomials_refuse_an_exponent_that_would_spill_into_its_neighbour():
+    ring = Packed(2)
+    big = {(1 << (WIDTH - 2)): 1}   # x0 ** 2^(WIDTH-2)
+    assert ring.multiply(big, Packed.generator(1)) == {(1 << (WIDTH - 2)) + (1 << WIDTH): 1}
+    with pytest.raises(ValueError, match="beyond the packed"):
+        ring.multiply(big, big)     # x0 ** 2^(WIDTH-1) would set the guard bit
+
+
+def test_independent_groups_are_decided_apart_and_alike():
+    x, y, z, w = sp.symbols("x y z w", real=True)
+    s, t = Root(x ** 2 + 1), Root(z ** 2 + 2)
+    differences = [s ** 2 - x ** 2 - 1, y * s - x, t ** 3 - t * (z ** 2 + 2), w * t - z, sp.Integer(0)]
+    assert sorted(map(sorted, components(differences))) == [[0, 1], [2, 3], [4]]
+    assert decide_zero(differences) == [True, False, True, False, True]
+
+
+def test_exponentials_of_float_constants_share_an_unknown_without_huge_powers():
+    x = sp.Symbol("x", real=True)
+    y = sp.Rational(5235503865144195, 2251799813685248)   # a float constant, exactly
+    same = sp.exp(-2 * x - 2 * y) * sp.exp(x + y) ** 2 - 1
+    other = sp.exp(x + y) ** 2 - sp.exp(3 * x + 3 * y)
+    assert decide_zero([same, other], exponentials=True) == [True, False]
+
+
+def test_a_root_of_a_fraction_stays_opaque_undecided_not_an_error():
+    x, y = sp.symbols("x y", real=True)
+    r = Root(x / y)
+    assert decide_zero([r ** 2 - x / y, r - r]) == [False, True]

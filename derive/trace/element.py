@@ -206,6 +206,8 @@ class Traced:
 
     def __mul__(self, other):
         other = lift(other)
+        if self.expr == 0 or other.expr == 0:  # sympy's 0·u asks whether u is finite: slow on a large u
+            return Traced(sp.Integer(0), self.value * other.value)
         return Traced(self.expr * other.expr, self.value * other.value)
 
     __rmul__ = __mul__
@@ -288,7 +290,12 @@ class Traced:
 
     # -- what numpy calls on object arrays ---------------------------------------------------------------
     def exp(self):
-        return Traced(logistic(sp.exp(self.expr)), _safe(math.exp, self.value))
+        coefficient, rest = self.expr.as_coeff_Mul()
+        if isinstance(rest, sp.log) and coefficient.is_Integer:  # e^(k·log u) = u^k (sympy's own rule,
+            result = rest.args[0] ** int(coefficient)            # without its slow simplification pass)
+        else:
+            result = sp.exp(self.expr)
+        return Traced(logistic(result), _safe(math.exp, self.value))
 
     def log(self):
         active().add(self.expr, GREATER, "domain")
