@@ -239,6 +239,12 @@ def _check_layers(verbs) -> None:
     sub.add_argument("file", metavar="FILE.py")
     sub.add_argument("--spec", metavar="SPEC.json", help="arguments per function or layer name (see above)")
     sub.add_argument("--only", metavar="NAMES", help="check only these layers (comma-separated)")
+    sub.add_argument("--prove", action="store_true",
+                     help="also prove each pair and loss by tracing it into sympy (as prove-layer), at the arguments "
+                          "the check used: proven, refuted, undecided or 'cannot trace: … at FILE:LINE' beside the "
+                          "numeric verdict; a proof that contradicts the check is reported and exits 1")
+    sub.add_argument("--prove-budget", type=float, default=120.0, metavar="S",
+                     help="seconds each proof may take before it is stopped and reported undecided (default 120)")
     _add_layer_check_options(sub)
 
 
