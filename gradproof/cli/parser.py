@@ -55,6 +55,7 @@ def build_parser() -> ArgumentParser:
     _check_layer(verbs)
     _check_layers(verbs)
     _prove_layer(verbs)
+    _prove_own_layers(verbs)
     return parser
 
 
@@ -269,3 +270,12 @@ def _prove_layer(verbs) -> None:
     sub.add_argument("--seed", type=int, default=0, help="seed of the arguments and upstream gradients (default 0)")
     sub.add_argument("--timeout", type=float, default=60.0,
                      help="seconds one call of your code may take (default 60)")
+
+
+def _prove_own_layers(verbs) -> None:
+    sub = _verb(verbs, "prove-own-layers", "proving", "run_prove_own_layers",
+                help="prove gradproof's own dense and convolution rules by tracing the code the check runs",
+                description="Trace the numpy code of gradproof's own Ψ recurrence (∂E/∂W̄ = Σ Ψ ⊗ X̄ and Ψ down "
+                            "through W̄ᵀ or the transposed convolution) as forward/backward pairs and prove every "
+                            "entry, on a ladder of concrete sizes (strides 1–3, padding 0–1, kernels 1–3, several "
+                            "channels and samples, with and without bias). Exit status 0: all proven; 1: not.")

@@ -19,6 +19,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.proof.layer import prove_layer
 from gradproof.derive.usercode.discovery import import_file
 from gradproof.numeric.layers import examples
+from gradproof.numeric.checks.own_rules import SIZES_NOTE, prove_own_rules
 from gradproof.numeric.layers.arguments import named_arguments
 
 
@@ -43,3 +44,22 @@ def run_prove_layer(args: argparse.Namespace) -> int:
                         outputs=args.outputs, name=target.name, seed=args.seed, timeout=args.timeout)
     print(json.dumps(proof.to_dict(), ensure_ascii=False) if args.json else proof.report())
     return EXIT_OK if proof.ok else EXIT_FAILED
+
+
+def run_prove_own_layers(args: argparse.Namespace) -> int:
+    """gradproof's own layer rules proven by tracing, configuration by configuration."""
+    proofs = prove_own_rules()
+    ok = all(r.proof.ok for r in proofs)
+    if args.json:
+        print(json.dumps({"ok": ok, "note": SIZES_NOTE, "rules": [r.to_dict() for r in proofs]}, ensure_ascii=False))
+        return EXIT_OK if ok else EXIT_FAILED
+    width = max(len(r.configuration) for r in proofs)
+    print("gradproof's own layer rules (numeric/compiled: the code every check runs), traced and proven:")
+    for r in proofs:
+        print(f"  {r.layer:5}  {r.configuration.ljust(width)}  {r.proof.status} {r.proof.proven}/{r.proof.total} "
+              f"entries ({r.proof.seconds:.2f} s)")
+        if not r.proof.ok:
+            print("    " + r.proof.report().replace("\n", "\n    "))
+    print(f"{sum(r.proof.ok for r in proofs)}/{len(proofs)} configurations proven in "
+          f"{sum(r.proof.seconds for r in proofs):.1f} s; {SIZES_NOTE}")
+    return EXIT_OK if ok else EXIT_FAILED
