@@ -81,11 +81,14 @@ def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *,
         if not on_dout or any(e.status == REFUTED for e in entries):
             break
     problems = float_disagreement(trace)
+    # the traced code is not what runs on floats (or not a function): neither a proof nor a refutation of it
+    entries = [_undecided(e, "; ".join(problems)) if problems and e.status in (PROVEN, REFUTED) else e
+               for e in entries]
     if on_dout:
         problems.append("the backward branches on the upstream gradient (dout): a gradient is linear in dout, "
                         f"so a proof for dout's signs at the point would not cover the others ({UPSTREAM_DRAWS} "
                         "draws of dout tried)")
-    entries = [_undecided(e, "; ".join(problems)) if problems and e.status == PROVEN else e for e in entries]
+        entries = [_undecided(e, problems[-1]) if e.status == PROVEN else e for e in entries]
     return LayerProof(
         layer=name or getattr(backward or forward, "__name__", "layer"), entries=tuple(entries),
         sizes=_sizes(trace), region=tuple(c.text() + _at(c) for c in trace.region),
@@ -157,7 +160,8 @@ def _refute(trace, evaluator, name, idx, direct, claimed) -> EntryProof:
     for point_evaluator in [evaluator, *perturbed_points(trace, evaluator)]:
         left, right = point_evaluator(direct), point_evaluator(claimed)
         if differ(left, right):
-            used = sorted((direct - claimed).free_symbols, key=sp.default_sort_key)
+            symbols = Differentiator()   # its free(): memoized over the DAG (sympy's free_symbols walks a tree)
+            used = sorted(symbols.free(sp.sympify(direct)) | symbols.free(sp.sympify(claimed)), key=sp.default_sort_key)
             point = {str(s): point_evaluator.env[s] for s in used}
             return EntryProof(name, idx, REFUTED, direct, claimed, LayerCounterexample(point, left, right))
     return EntryProof(name, idx, UNDECIDED, direct, claimed,
