@@ -3,7 +3,9 @@ counterexamples that a finite difference confirms, what cannot be traced named w
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -103,6 +105,33 @@ def test_every_correct_zoo_layer_is_proven(name):
 def test_every_slow_correct_zoo_layer_is_proven(name):
     case = CASES[name]
     assert _prove(case, case.make_args(np.random.default_rng(0))).ok
+
+
+#: the slow cases' layers at smaller sizes, so that each kind of layer is proven in the default suite
+SMALL = {
+    "spatial_batchnorm": lambda rng: [rng.standard_normal((2, 2, 2, 2)) + 0.5, rng.uniform(0.5, 1.5, 2),
+                                      rng.standard_normal(2), {"mode": "train", "eps": 1e-5}],
+    "spatial_groupnorm": lambda rng: [rng.standard_normal((1, 4, 2, 2)), rng.uniform(0.5, 1.5, (1, 4, 1, 1)),
+                                      rng.standard_normal((1, 4, 1, 1)), 2, {"eps": 1e-5}],
+    "lstm": lambda rng: [rng.standard_normal((1, 2, 2)), rng.standard_normal((1, 2)),
+                         0.5 * rng.standard_normal((2, 8)), 0.5 * rng.standard_normal((2, 8)),
+                         0.5 * rng.standard_normal(8)],
+    "rnn": lambda rng: [rng.standard_normal((1, 2, 2)), rng.standard_normal((1, 3)), 0.5 * rng.standard_normal((2, 3)),
+                        0.5 * rng.standard_normal((3, 3)), 0.5 * rng.standard_normal(3)],
+    "conv_naive": lambda rng: [rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3)),
+                               rng.standard_normal(2), {"stride": 1, "pad": 1}],
+    "conv_im2col": lambda rng: [rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3)),
+                                rng.standard_normal(2), {"stride": 2, "pad": 1}],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_each_slow_layer_is_proven_at_a_small_size_in_the_default_suite(name):
+    case = CASES[name]
+    args = SMALL[name](np.random.default_rng(1))
+    proof = _prove(case, args)
+    assert proof.ok, proof.report()
+    assert proof.sizes[proof.entries[0].input] == np.shape(args[0])
 
 
 def test_an_unseeded_random_forward_is_not_proven():
@@ -338,3 +367,126 @@ def test_the_float_comparison_passes_correct_code_whose_rounding_differs_from_th
     case = CASES["batchnorm"]
     proof = _prove(case, case.make_args(np.random.default_rng(5)))
     assert proof.ok and not proof.diagnosis, proof.report()
+
+
+# ----------------------------------------------------------------------------- adversarial round 3: one test per class
+
+def _linear_forward(x):
+    out = 2 * x
+    return out, (x, out)
+
+
+def _rewrites_output_backward(dout, cache):
+    x, out = cache
+    out[...] = 3 * x          # the forward's output, rewritten in place so that E would match the wrong 3·dout
+    return 3 * dout
+
+
+def test_a_backward_that_rewrites_the_forwards_output_in_place_is_still_compared_with_the_forward():
+    proof = prove_layer(_linear_forward, _rewrites_output_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert proof.status == "refuted", proof.report()
+    assert any("changed the forward's output in place" in note for note in proof.notes)
+
+
+def _reads_value_backward(dout, cache):
+    x = cache
+    first = x.flat[0]
+    first = getattr(first, "value", first)   # the point's value: a branch on it would not be in the region
+    return dout * (x > 0) * (1 if first < 100 else 2)
+
+
+def _parses_repr_backward(dout, cache):
+    x = cache
+    first = float(f"{x.flat[0]:.17g}")
+    return dout * (x > 0) * (1 if first < 100 else 2)
+
+
+@pytest.mark.parametrize("backward", [_reads_value_backward, _parses_repr_backward])
+def test_code_that_reads_the_point_off_a_traced_value_cannot_be_traced(backward):
+    with pytest.raises(InputError, match="cannot trace"):
+        prove_layer(L.relu_forward, backward, (np.array([[0.5, -1.0, 2.0]]),))
+
+
+def _inspects_stack_backward(dout, cache):
+    checked = any("derive" in f.filename or "gradproof" in f.filename for f in inspect.stack())
+    return dout * (cache > 0) * (1 if checked else 2)
+
+
+def _inspects_traceback_backward(dout, cache):
+    try:
+        raise RuntimeError
+    except RuntimeError as error:
+        caller = error.__traceback__.tb_frame.f_back
+    checked = "derive" in caller.f_code.co_filename or "gradproof" in caller.f_code.co_filename
+    return dout * (cache > 0) * (1 if checked else 2)
+
+
+COUNTS = {"calls": 0}
+
+
+def _counting_backward(dout, cache):
+    COUNTS["calls"] += 1      # right on its first three calls: more than gradproof makes
+    return dout * (cache > 0) * (1 if COUNTS["calls"] <= 3 else 2)
+
+
+def _attribute_counting_backward(dout, cache):
+    _attribute_counting_backward.calls = getattr(_attribute_counting_backward, "calls", 0) + 1
+    return dout * (cache > 0) * (1 if _attribute_counting_backward.calls <= 3 else 2)
+
+
+def _closure_counting_backward():
+    calls = 0
+
+    def backward(dout, cache):
+        nonlocal calls
+        calls += 1
+        return dout * (cache > 0) * (1 if calls <= 3 else 2)
+    return backward
+
+
+def _random_backward(dout, cache):
+    return dout * (cache > 0) * (1 if np.random.default_rng().random() < 0.5 else 2)
+
+
+@pytest.mark.parametrize("backward, what", [
+    (_inspects_stack_backward, "inspects the call stack"),
+    (_inspects_traceback_backward, "inspects the call stack (tb_frame"),
+    (_counting_backward, "changed state kept between calls"),
+    (_attribute_counting_backward, "_attribute_counting_backward.__dict__"),
+    (_closure_counting_backward(), "closure variable calls"),
+    (_random_backward, "the backward draws random numbers (np.random at test_prove_layer.py:")], ids=["stack", "traceback", "global", "attribute", "closure", "random"])
+def test_code_that_can_behave_otherwise_when_not_checked_gets_no_verdict(backward, what):
+    COUNTS["calls"] = 0
+    for _ in range(3):   # the random one: right and wrong each with probability 1/2 per call
+        proof = prove_layer(L.relu_forward, backward, (np.array([[0.5, -1.0, 2.0], [1.5, -0.3, 0.7]]),))
+        assert proof.status == "undecided" and what in proof.report(), proof.report()
+
+
+def _logging_backward(dout, cache):
+    logging.getLogger("gradproof-test-user").warning("backward called")   # logging looks up frames itself
+    return dout * (cache > 0)
+
+
+def test_correct_code_that_logs_is_still_proven():
+    proof = prove_layer(L.relu_forward, _logging_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert proof.ok and not proof.diagnosis, proof.report()
+
+
+@pytest.mark.parametrize("x", [np.array([[0.0, -1.0, 2.0]]), np.array([[1e-300, -1.0, 2.0]])])
+def test_relu_at_its_kink_is_moved_off_it_and_says_so(x):
+    """x = 0 exactly: relu is not differentiable there; either mask (x > 0 or x >= 0) is proven off it."""
+    def ge_backward(dout, cache):
+        return dout * (cache >= 0)
+    for backward in (L.relu_backward, ge_backward):
+        proof = prove_layer(L.relu_forward, backward, (x,))
+        assert proof.ok and "branch boundary" in proof.notes[0], proof.report()
+
+
+def test_max_pooling_with_ties_is_moved_off_them_and_a_wrong_routing_still_refuted():
+    case = CASES["max_pool"]
+    args = case.make_args(np.random.default_rng(0))
+    args[0] = np.round(args[0])          # whole numbers: many ties in the windows
+    proof = _prove(case, args)
+    assert proof.ok and "branch boundary" in proof.notes[0], proof.report()
+    bug = next(b for b in BUGS if b.name == "max_pool_overwrite")
+    assert prove_layer(bug.forward, bug.backward, args, inputs=[0]).status == "refuted"

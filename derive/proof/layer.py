@@ -32,6 +32,7 @@ from gradproof.derive.proof.layer_checks import float_disagreement, perturbed_po
 from gradproof.derive.proof.pointwise import Evaluator, differ
 from gradproof.derive.trace.element import Untraceable, lift
 from gradproof.derive.trace.run import LOSS, PAIR, LayerCall, Trace, trace_layer
+from gradproof.derive.trace.watch import changed, module_state, watching
 from gradproof.derive.usercode.conventions import read_layer
 
 #: upstream gradients drawn when the backward branches on dout, looking for a counterexample
@@ -74,13 +75,16 @@ def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *,
     start = time.perf_counter()
     call_ = layer_call(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name,
                        timeout=timeout)
-    for attempt in range(UPSTREAM_DRAWS):
-        trace = trace_layer(call_, np.random.default_rng([seed, attempt, 0x6772]))
-        entries = _judge(trace)
-        on_dout = any(c.expr.free_symbols & _upstream_symbols(trace) for c in trace.region)
-        if not on_dout or any(e.status == REFUTED for e in entries):
-            break
-    problems = float_disagreement(trace)
+    before, inspections = module_state((forward, backward)), []
+    with watching(inspections):
+        for attempt in range(UPSTREAM_DRAWS):
+            trace = trace_layer(call_, np.random.default_rng([seed, attempt, 0x6772]))
+            entries = _judge(trace)
+            on_dout = any(c.expr.free_symbols & _upstream_symbols(trace) for c in trace.region)
+            if not on_dout or any(e.status == REFUTED for e in entries):
+                break
+        problems = float_disagreement(trace)
+    problems += _behaviour(inspections, changed(before, module_state((forward, backward))), trace.backward_random)
     # the traced code is not what runs on floats (or not a function): neither a proof nor a refutation of it
     entries = [_undecided(e, "; ".join(problems)) if problems and e.status in (PROVEN, REFUTED) else e
                for e in entries]
@@ -96,6 +100,21 @@ def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *,
         method_description=METHOD_DESCRIPTION, seconds=time.perf_counter() - start,
         assumptions=ASSUMPTIONS, notes=tuple(trace.notes), diagnosis=tuple(problems),
         point={str(k): v for k, v in trace.point.items()})
+
+
+def _behaviour(inspections: list[str], state: list[str], drawn: list[str]) -> list[str]:
+    """Why what the code does besides computing leaves it without a verdict (empty: nothing seen)."""
+    problems = []
+    if drawn:
+        problems.append(f"the backward draws random numbers ({'; '.join(drawn[:3])}): a gradient is a function of "
+                        "the inputs, and the draws at the point prove nothing about other draws")
+    if inspections:
+        problems.append(f"your code inspects the call stack ({'; '.join(inspections[:3])}): what it computes may "
+                        "depend on who calls it, so the trace proves nothing about it")
+    if state:
+        problems.append(f"your code changed state kept between calls ({', '.join(state[:3])}): later calls may "
+                        "compute something else, so the trace proves nothing about them")
+    return problems
 
 
 def _judge(trace: Trace) -> list[EntryProof]:

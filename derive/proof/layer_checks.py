@@ -64,19 +64,30 @@ def float_disagreement(trace: Trace) -> list[str]:
     douts = [_values(array) for array in trace.douts]
     try:
         first, claimed = _run_floats(trace, values, douts)
-        second, _ = _run_floats(trace, values, douts)
+        second, again = _run_floats(trace, values, douts)
     except UserCodeError as error:
         return [f"on float64 arrays at the traced point {error}"]
-    if any(not np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) for a, b in zip(first, second)):
-        where = "; ".join(n for n in trace.notes if n.startswith("np.random")) or "random numbers?"
+    where = "; ".join(n for n in trace.notes if n.startswith("np.random")) or "random numbers, or state kept between calls?"
+    if not _equal(first, second):
         return [f"the forward is not a function of its inputs: two calls at the same point gave different outputs "
                 f"({where})"]
+    if not _equal(claimed, again):
+        return [f"the backward is not a function of its inputs: two calls at the same point gave different "
+                f"gradients ({where})"]
     exact = Evaluator(trace.point)
     compare = _Comparison(exact, RoundingBound(exact))
     outputs = [p for p in map(compare, _output_names(trace), first, trace.outputs) if p]
     if outputs:   # e.g. state kept between calls: the traced forward is not the one that runs now
         return [outputs[0]]
     return [p for p in map(compare, [f"d{n}" for n in trace.call.input_names()], claimed, trace.gradients) if p]
+
+
+def _equal(first, second) -> bool:
+    try:
+        return len(first) == len(second) and all(
+            np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) for a, b in zip(first, second))
+    except (TypeError, ValueError):   # not numbers: the comparison with the trace says what they are
+        return True
 
 
 def _output_names(trace: Trace) -> list[str]:
@@ -110,7 +121,7 @@ class _Comparison:
 
 
 def _values(array) -> np.ndarray:
-    return np.vectorize(lambda e: lift(e).value, otypes=[float])(_plain(array))
+    return np.vectorize(lambda e: lift(e)._value, otypes=[float])(_plain(array))
 
 
 def _plain(array) -> np.ndarray:
@@ -128,7 +139,8 @@ def _run_floats(trace: Trace, values, douts):
         return (result[0],), result[1:]
     n = call_.n_outputs or len(result) - 1
     cache = result[n] if len(result) == n + 1 else result[n:]
+    outputs = [np.array(out, copy=True) if isinstance(out, np.ndarray) else out for out in result[:n]]
     grads = call(call_.backward, *[d.copy() for d in douts], cache, what="the backward (on float64)",
                  timeout=call_.timeout).value
     grads = (grads,) if len(call_.inputs) == 1 and isinstance(grads, np.ndarray) else tuple(grads)
-    return result[:n], grads
+    return outputs, grads

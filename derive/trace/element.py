@@ -75,7 +75,19 @@ class Condition:
     origin: str = field(default="branch", compare=False)
 
     def text(self) -> str:
-        return f"{sp.sstr(self.expr)} {self.relation} 0"
+        # sympy orders an Add's terms when printing, which takes seconds for a batchnorm's variance: a long
+        # condition is printed in the order it was built
+        order = "none" if _larger_than(self.expr, 200) else None
+        return f"{sp.sstr(self.expr, order=order)} {self.relation} 0"
+
+
+def _larger_than(expr: sp.Expr, count: int) -> bool:
+    """Whether ``expr`` has more than ``count`` nodes (stops counting there)."""
+    for _ in sp.preorder_traversal(expr):
+        count -= 1
+        if count < 0:
+            return True
+    return False
 
 
 class Recorder:
@@ -133,9 +145,26 @@ def user_line() -> str:
     return ""
 
 
+_LIBRARY_FILES: dict[str, bool] = {}
+
+
 def _library(filename: str) -> bool:
-    resolved = str(Path(filename).resolve())
-    return resolved.startswith(_SKIP)
+    found = _LIBRARY_FILES.get(filename)
+    if found is None:
+        found = _LIBRARY_FILES[filename] = str(Path(filename).resolve()).startswith(_SKIP)
+    return found
+
+
+_OWN = tuple(str(p) + "/" for p in (_HERE, _HERE.parent / "numeric", _HERE.parent / "gradproof"))
+_OWN_FILES: dict[str, bool] = {}
+
+
+def _own(filename: str) -> bool:
+    """Whether ``filename`` is gradproof's own source (memoized: called on every read of a traced value)."""
+    found = _OWN_FILES.get(filename)
+    if found is None:
+        found = _OWN_FILES[filename] = str(Path(filename).resolve()).startswith(_OWN)
+    return found
 
 
 def lift(value) -> "Traced":
@@ -184,22 +213,31 @@ def _safe(function, *values) -> float:
 class Traced:
     """One entry of a traced array: ``expr`` (sympy, exact) and ``value`` (float64, at the point)."""
 
-    __slots__ = ("expr", "value")
+    __slots__ = ("expr", "_value")
     __array_priority__ = -1
 
     def __init__(self, expr: sp.Expr, value: float):
-        self.expr, self.value = expr, value
+        self.expr, self._value = expr, value
+
+    @property
+    def value(self) -> float:
+        """The value at the point, for gradproof's own code: code being traced that reads it could branch on
+        the point without the branch being recorded (a region too large), so there it cannot be traced."""
+        if not _own(sys._getframe(1).f_code.co_filename):
+            raise Untraceable("reading a traced value at the point (.value): a branch on it would not be "
+                              "recorded in the region")
+        return self._value
 
     # -- arithmetic ---------------------------------------------------------------------------------------
     def __add__(self, other):
         other = lift(other)
-        return Traced(self.expr + other.expr, self.value + other.value)
+        return Traced(self.expr + other.expr, self._value + other._value)
 
     __radd__ = __add__
 
     def __sub__(self, other):
         other = lift(other)
-        return Traced(self.expr - other.expr, self.value - other.value)
+        return Traced(self.expr - other.expr, self._value - other._value)
 
     def __rsub__(self, other):
         return lift(other) - self
@@ -207,8 +245,8 @@ class Traced:
     def __mul__(self, other):
         other = lift(other)
         if self.expr == 0 or other.expr == 0:  # sympy's 0·u asks whether u is finite: slow on a large u
-            return Traced(sp.Integer(0), self.value * other.value)
-        return Traced(self.expr * other.expr, self.value * other.value)
+            return Traced(sp.Integer(0), self._value * other._value)
+        return Traced(self.expr * other.expr, self._value * other._value)
 
     __rmul__ = __mul__
 
@@ -217,13 +255,13 @@ class Traced:
         if other.expr == 0:
             raise ZeroDivisionError("division by zero (an exact zero in the traced code)")
         active().add(other.expr, NONZERO, "domain")
-        return Traced(logistic(self.expr / other.expr), _safe(lambda a, b: a / b, self.value, other.value))
+        return Traced(logistic(self.expr / other.expr), _safe(lambda a, b: a / b, self._value, other._value))
 
     def __rtruediv__(self, other):
         return lift(other) / self
 
     def __neg__(self):
-        return Traced(-self.expr, -self.value)
+        return Traced(-self.expr, -self._value)
 
     def __pos__(self):
         return self
@@ -232,14 +270,14 @@ class Traced:
         if isinstance(exponent, Traced):
             if not exponent.expr.is_Number:
                 raise Untraceable("a power with a traced exponent (x ** y)")
-            exponent = float(exponent.value)
+            exponent = float(exponent._value)
         if hasattr(exponent, "dtype"):
             exponent = exponent.item()
         if float(exponent) == int(exponent):
             n = int(exponent)
             if n < 0:
                 active().add(self.expr, NONZERO, "domain")
-            return Traced(self.expr ** n, _safe(lambda a: a ** n, self.value))
+            return Traced(self.expr ** n, _safe(lambda a: a ** n, self._value))
         if float(exponent) == 0.5:
             return self.sqrt()
         raise Untraceable(f"a power with the exponent {exponent} (only whole powers and 0.5 are traced)")
@@ -257,7 +295,7 @@ class Traced:
         difference = self.expr - other.expr
         if difference.is_Number:
             return int(bool(difference > 0)) - int(bool(difference < 0))
-        gap, scale = self.value - other.value, max(1.0, abs(self.value), abs(other.value))
+        gap, scale = self._value - other._value, max(1.0, abs(self._value), abs(other._value))
         if not math.isfinite(gap) or abs(gap) <= active().margin * scale:
             raise NearBoundary(f"{sp.sstr(difference)} is {gap:.3g} at the point")
         sign = 1 if gap > 0 else -1
@@ -295,24 +333,24 @@ class Traced:
             result = rest.args[0] ** int(coefficient)            # without its slow simplification pass)
         else:
             result = sp.exp(self.expr)
-        return Traced(logistic(result), _safe(math.exp, self.value))
+        return Traced(logistic(result), _safe(math.exp, self._value))
 
     def log(self):
         active().add(self.expr, GREATER, "domain")
-        return Traced(sp.log(self.expr), _safe(math.log, self.value))
+        return Traced(sp.log(self.expr), _safe(math.log, self._value))
 
     def sqrt(self):
         active().add(self.expr, GREATER, "domain")
-        return Traced(Root(self.expr), _safe(math.sqrt, self.value))
+        return Traced(Root(self.expr), _safe(math.sqrt, self._value))
 
     def tanh(self):
-        return Traced(sp.tanh(self.expr), math.tanh(self.value))
+        return Traced(sp.tanh(self.expr), math.tanh(self._value))
 
     def sinh(self):
-        return Traced(sp.sinh(self.expr), _safe(math.sinh, self.value))
+        return Traced(sp.sinh(self.expr), _safe(math.sinh, self._value))
 
     def cosh(self):
-        return Traced(sp.cosh(self.expr), _safe(math.cosh, self.value))
+        return Traced(sp.cosh(self.expr), _safe(math.cosh, self._value))
 
     def log1p(self):
         return (self + 1).log()
@@ -364,7 +402,10 @@ class Traced:
         return self  # immutable
 
     def __repr__(self):
-        return f"{self.value:.6g}"
+        # the expression, not the value at the point: code that parsed its printed value could branch on the
+        # point without the branch being recorded
+        text = sp.sstr(self.expr) if not _larger_than(self.expr, 40) else f"{type(self.expr).__name__}(…)"
+        return f"traced({text})"
 
     def __format__(self, spec):
-        return format(self.value, spec) if spec else repr(self)
+        return repr(self)
