@@ -490,3 +490,31 @@ def test_max_pooling_with_ties_is_moved_off_them_and_a_wrong_routing_still_refut
     assert proof.ok and "branch boundary" in proof.notes[0], proof.report()
     bug = next(b for b in BUGS if b.name == "max_pool_overwrite")
     assert prove_layer(bug.forward, bug.backward, args, inputs=[0]).status == "refuted"
+
+
+def _swallows_cast_backward(dout, cache):
+    try:
+        first = float(cache.flat[0])      # cannot be traced: caught, and the trace would go on without it
+    except Exception:   # noqa: BLE001 - the attack
+        first = 0.0
+    return dout * (cache > 0) * (1 if first < 100 else 2)
+
+
+def _swallows_boundary_backward(dout, cache):
+    try:
+        big = bool(cache.flat[0] > 0.5)   # at the point x[0,0] = 0.5: too close to call, caught
+    except Exception:   # noqa: BLE001 - the attack
+        big = False
+    return dout * (cache > 0) * (2 if big else 1)
+
+
+def test_an_untraceable_operation_caught_by_the_code_still_stops_the_trace():
+    with pytest.raises(InputError, match=r"cannot trace: float\(\).*caught the error and went on.* at test_prove_layer"):
+        prove_layer(L.relu_forward, _swallows_cast_backward, (np.array([[0.5, -1.0, 2.0]]),))
+
+
+def test_a_boundary_caught_by_the_code_moves_the_point_and_the_branch_is_in_the_region():
+    proof = prove_layer(L.relu_forward, _swallows_boundary_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert "branch boundary" in proof.notes[0]
+    assert any(c.startswith(("x[0,0] - 1/2", "1/2 - x[0,0]")) for c in proof.region), proof.region
+    assert proof.status in ("proven", "refuted")   # proven where x[0,0] < 1/2, refuted where it is above

@@ -38,6 +38,8 @@ class Untraceable(InputError):
     def __init__(self, operation: str, line: str | None = None):
         self.operation, self.line = operation, user_line() if line is None else line
         super().__init__(f"cannot trace: {operation}{' at ' + self.line if self.line else ''}")
+        if _ACTIVE:   # remembered even if the user's code catches it (see Recorder.raised)
+            _ACTIVE[-1].raised.append(self)
 
 
 class NearBoundary(Exception):
@@ -96,6 +98,9 @@ class Recorder:
     def __init__(self, margin: float = MARGIN):
         self.margin = margin
         self.conditions: dict[tuple, Condition] = {}
+        #: every Untraceable and NearBoundary raised during the trace: code that catches one goes on along a
+        #: path the trace does not describe (a branch not recorded, a cast skipped), so the caller re-raises it
+        self.raised: list[Exception] = []
 
     def add(self, expr: sp.Expr, relation: str, origin: str) -> None:
         if expr.is_Number:
@@ -297,7 +302,9 @@ class Traced:
             return int(bool(difference > 0)) - int(bool(difference < 0))
         gap, scale = self._value - other._value, max(1.0, abs(self._value), abs(other._value))
         if not math.isfinite(gap) or abs(gap) <= active().margin * scale:
-            raise NearBoundary(f"{sp.sstr(difference)} is {gap:.3g} at the point")
+            near = NearBoundary(f"{sp.sstr(difference)} is {gap:.3g} at the point")
+            active().raised.append(near)
+            raise near
         sign = 1 if gap > 0 else -1
         active().add(sign * difference, GREATER, "branch")
         return sign

@@ -24,7 +24,8 @@ import numpy as np
 import sympy as sp
 
 from gradproof.derive.trace.array import TracedArray, exact_buffers, traced_array
-from gradproof.derive.trace.element import Condition, NearBoundary, Recorder, Traced, Untraceable, recording
+from gradproof.derive.trace.element import (Condition, NearBoundary, Recorder, Traced, Untraceable, active,
+                                            recording)
 from gradproof.derive.usercode.guard import UserCodeError, call
 
 PAIR, LOSS = "pair", "loss"
@@ -146,12 +147,19 @@ def _same(a, b) -> bool:
 
 def _guarded(function, args, what, timeout):
     try:
-        return call(function, *args, what=what, timeout=timeout).value
+        value = call(function, *args, what=what, timeout=timeout).value
     except UserCodeError as error:
         cause = error.__cause__
         if isinstance(cause, (Untraceable, NearBoundary)):
             raise cause from None
         raise Untraceable(str(error), line="") from None
+    raised = active().raised
+    if raised:   # the code caught it and went on: what it did instead is not what the trace describes
+        first = raised[0]
+        if isinstance(first, NearBoundary):
+            raise first
+        raise Untraceable(f"{first.operation} (your code caught the error and went on)", line=first.line)
+    return value
 
 
 def _forward(call_: LayerCall, inputs: list[TracedArray]):
