@@ -100,6 +100,12 @@ def test_derive_prints_the_sections_and_the_proof():
         assert heading in done.stdout
 
 
+def test_the_default_activation_sigmoid_is_traced_too():
+    """gradproof's own sigmoid kernel computes in place in a float buffer; traced, it is the formula itself."""
+    done = _gradproof("derive", "--layers", ISSUE[0])
+    assert done.returncode == 0 and "47/47 weights proven" in done.stdout and "sigmoid: Ψ" in done.stdout, done.stdout
+
+
 def test_a_pooled_network_elsewhere_is_one_clear_line():
     done = _gradproof("check", "--layers", ISSUE[0])
     assert done.returncode == 2 and "derive` and `gradproof latex` only" in done.stderr
