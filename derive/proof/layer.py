@@ -172,7 +172,22 @@ def _derivatives(trace: Trace, symbols: list[sp.Symbol]) -> list[sp.Expr]:
     for g, o in pairs:
         for symbol in d.free(o):
             containing.setdefault(symbol, []).append((g, o))
-    return [sp.Add(*(g * d(o, v) for g, o in containing.get(v, ()))) for v in symbols]
+    return [_sum_of(_times(g, d(o, v)) for g, o in containing.get(v, ())) for v in symbols]
+
+
+def _times(g: sp.Expr, derivative: sp.Expr) -> sp.Expr:
+    """g·derivative, unflattened (sympy's Mul sorts its factors: seconds over a convolution's entries)."""
+    if derivative.is_Number or g.is_Number:
+        return g * derivative
+    return sp.Mul._from_args((g, *(derivative.args if derivative.is_Mul else (derivative,))))
+
+
+def _sum_of(terms) -> sp.Expr:
+    """The sum, unflattened past a few terms (the decision procedure reads any sum)."""
+    terms = [t for t in terms if t != 0]
+    if len(terms) < 8:
+        return sp.Add(*terms)
+    return sp.Add._from_args(tuple(terms))
 
 
 def _refute(trace, evaluator, name, idx, direct, claimed) -> EntryProof:

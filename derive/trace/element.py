@@ -208,6 +208,24 @@ def logistic(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+#: a sum with at least this many terms grows by nesting instead of being flattened and sorted again
+LONG_SUM = 8
+
+
+def _sum(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a + b. A running sum (matmul, np.sum, a convolution's loop) that sympy flattened and sorted again at
+    every term would cost O(k log k) per term: past LONG_SUM terms the terms are appended, unsorted and
+    unevaluated (one flat sum: the decision procedure, the derivative and the evaluator read any sum;
+    comparisons and the differences of the two sides are evaluated, so equal sums still cancel)."""
+    if (a.is_Add and len(a.args) >= LONG_SUM) or (b.is_Add and len(b.args) >= LONG_SUM):
+        if b == 0:
+            return a
+        if a == 0:
+            return b
+        return sp.Add._from_args((a.args if a.is_Add else (a,)) + (b.args if b.is_Add else (b,)))
+    return a + b
+
+
 def _safe(function, *values) -> float:
     try:
         return float(function(*values))
@@ -236,13 +254,13 @@ class Traced:
     # -- arithmetic ---------------------------------------------------------------------------------------
     def __add__(self, other):
         other = lift(other)
-        return Traced(self.expr + other.expr, self._value + other._value)
+        return Traced(_sum(self.expr, other.expr), self._value + other._value)
 
     __radd__ = __add__
 
     def __sub__(self, other):
         other = lift(other)
-        return Traced(self.expr - other.expr, self._value - other._value)
+        return Traced(_sum(self.expr, -other.expr), self._value - other._value)
 
     def __rsub__(self, other):
         return lift(other) - self

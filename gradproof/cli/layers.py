@@ -49,6 +49,8 @@ def run_check_layer(args: argparse.Namespace) -> int:
 
 def run_check_layers(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    if args.prove and not args.prove_budget > 0:
+        raise InputError(f"--prove-budget must be a number of seconds > 0, not {args.prove_budget:g}")
     module = import_file(args.file, "check-layers")
     specs = layer_specs(args.spec) if args.spec else {}
     found = [f for f in find_layers(module) if f.kind != "unpaired"]

@@ -24,9 +24,15 @@ from gradproof.numeric.layers.arguments import named_arguments
 
 
 def run_prove_layer(args: argparse.Namespace) -> int:
-    path, name = _target(args.target)
-    module = import_file(path, "prove-layer")
-    target = _resolve(module, name, argparse.Namespace(**{**vars(args), "init": None}))
+    if not args.timeout >= 0:
+        raise InputError(f"--timeout must be a number of seconds ≥ 0 (0: no limit), not {args.timeout:g}")
+    try:
+        path, name = _target(args.target)
+        module = import_file(path, "prove-layer")
+        target = _resolve(module, name, argparse.Namespace(**{**vars(args), "init": None}))
+    except InputError as error:   # check-layer's reading of FILE.py:NAME, in this verb's name
+        text = str(error)
+        raise InputError("prove-layer" + text[len("check-layer"):] if text.startswith("check-layer") else text) from None
     if target.kind not in ("pair", "loss"):
         raise InputError(f"cannot trace: {name} is a {target.kind}; prove-layer traces forward/backward pairs "
                          "and losses (check-layer checks it numerically)")
@@ -41,7 +47,7 @@ def run_prove_layer(args: argparse.Namespace) -> int:
                              "--arg x=randn:1,2,4,4), one per parameter of the forward")
     inputs = [s.strip() for s in args.inputs.split(",") if s.strip()] if args.inputs else None
     proof = prove_layer(target.forward, target.backward, tuple(candidates[0]), kind=target.kind, inputs=inputs,
-                        outputs=args.outputs, name=target.name, seed=args.seed, timeout=args.timeout)
+                        outputs=args.outputs, name=target.name, seed=args.seed, timeout=args.timeout or None)
     print(json.dumps(proof.to_dict(), ensure_ascii=False) if args.json else proof.report())
     return EXIT_OK if proof.ok else EXIT_FAILED
 
