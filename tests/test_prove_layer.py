@@ -518,3 +518,46 @@ def test_a_boundary_caught_by_the_code_moves_the_point_and_the_branch_is_in_the_
     assert "branch boundary" in proof.notes[0]
     assert any(c.startswith(("x[0,0] - 1/2", "1/2 - x[0,0]")) for c in proof.region), proof.region
     assert proof.status in ("proven", "refuted")   # proven where x[0,0] < 1/2, refuted where it is above
+
+
+UNUSED_RNG = np.random.default_rng(0)   # module state the layers below leave alone, or advance
+
+
+def _sin_forward(x):
+    return np.sin(x) * x, x
+
+
+def _sin_backward(dout, x):
+    return dout * (np.cos(x) * x + np.sin(x))
+
+
+def _advancing_forward(x):
+    UNUSED_RNG.random()      # draws from a module-level generator: its state is kept between calls
+    return np.sin(x) * x, x
+
+
+def test_sin_and_cos_are_traced_and_untouched_module_state_is_not_a_change():
+    x = np.array([[0.3, -1.2, 2.0]])
+    assert prove_layer(_sin_forward, _sin_backward, (x,)).ok
+    wrong = prove_layer(_sin_forward, lambda d, c: d * np.cos(c), (x,))
+    assert wrong.status == "refuted"
+    drawn = prove_layer(_advancing_forward, _sin_backward, (x,))
+    assert drawn.status == "undecided" and "UNUSED_RNG" in drawn.report(), drawn.report()
+
+
+class _AffineClass:
+    def __init__(self):
+        self.W = np.ones((2, 2))
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        return dout @ self.W.T
+
+
+def test_a_class_is_one_line_naming_it_not_a_traceback():
+    with pytest.raises(InputError, match=r"^cannot trace: a class layer is not traced .*still stands$"):
+        prove_layer(_AffineClass(), None, (np.ones((1, 2)),))

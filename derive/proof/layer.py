@@ -58,8 +58,9 @@ def layer_call(forward: Callable, backward: Callable | None, args: Sequence, *, 
         kind = "pair"
     layer = read_layer(forward, backward, tuple(args), kind=kind, inputs=inputs, outputs=outputs, name=name)
     if layer.kind not in (PAIR, LOSS):
-        raise Untraceable(f"a {layer.kind} layer is not traced (only forward/backward pairs and losses): its "
-                          "numeric check (check-layer) still stands", line="")
+        what = {"module": "class", "torch": "torch Function", "function": "plain function"}.get(layer.kind, layer.kind)
+        raise Untraceable(f"a {what} layer is not traced (only forward/backward pairs and losses): its numeric "
+                          "check (check-layer) still stands", line="")
     return LayerCall(layer.forward, layer.backward if layer.kind == PAIR else None, tuple(args),
                      tuple(slot.position for slot in layer.slots), tuple(slot.name for slot in layer.slots),
                      layer.n_outputs, timeout)

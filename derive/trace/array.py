@@ -130,6 +130,7 @@ _ELEMENTWISE = {
     np.logaddexp: _logaddexp, np.sqrt: _unary("sqrt"),
     np.exp: _unary("exp"), np.log: _unary("log"), np.log1p: _unary("log1p"), np.expm1: _unary("expm1"),
     np.tanh: _unary("tanh"), np.sinh: _unary("sinh"), np.cosh: _unary("cosh"),
+    np.sin: _unary("sin"), np.cos: _unary("cos"),
 }
 _COMPARISONS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
                 np.logical_not, np.logical_and, np.logical_or}

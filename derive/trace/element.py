@@ -377,6 +377,12 @@ class Traced:
     def cosh(self):
         return Traced(sp.cosh(self.expr), _safe(math.cosh, self._value))
 
+    def sin(self):
+        return Traced(sp.sin(self.expr), math.sin(self._value))
+
+    def cos(self):
+        return Traced(sp.cos(self.expr), math.cos(self._value))
+
     def log1p(self):
         return (self + 1).log()
 

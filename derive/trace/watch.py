@@ -97,8 +97,9 @@ _IDENTITY_ONLY = (types.ModuleType, types.FunctionType, types.BuiltinFunctionTyp
 
 def _fingerprint(value, depth: int = 6) -> object:
     """A comparable summary of ``value`` read without running any of its code (no pickling, no __eq__):
-    numbers and strings as they are, numeric arrays by a hash of their bytes, containers and plain objects'
-    attributes entry by entry (to ``depth`` levels), anything else by identity."""
+    numbers and strings as they are, numeric arrays by a hash of their bytes, a random generator by its
+    state, containers and plain objects' attributes by their contents (to ``depth`` levels), anything else
+    by identity."""
     if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
         return (type(value).__name__, value)
     if depth == 0 or isinstance(value, _IDENTITY_ONLY):
@@ -108,15 +109,15 @@ def _fingerprint(value, depth: int = 6) -> object:
     if isinstance(value, np.random.Generator):
         return ("generator", _fingerprint(value.bit_generator.state, depth - 1))
     if type(value) in (list, tuple) or (isinstance(value, np.ndarray) and value.ndim == 1):
-        return (type(value).__name__, id(value), tuple(_fingerprint(v, depth - 1) for v in list(value)[:10_000]))
+        return (type(value).__name__, tuple(_fingerprint(v, depth - 1) for v in list(value)[:10_000]))
     if type(value) is dict:
-        return ("dict", id(value), tuple((_fingerprint(k, 1), _fingerprint(v, depth - 1))
+        return ("dict", tuple((_fingerprint(k, 1), _fingerprint(v, depth - 1))
                                          for k, v in list(value.items())[:10_000]))
     if type(value) in (set, frozenset):
-        return (type(value).__name__, id(value), len(value))
+        return (type(value).__name__, len(value))
     attributes = getattr(value, "__dict__", None)
     if type(attributes) is dict:
-        return ("object", id(value), _fingerprint(attributes, depth - 1))
+        return ("object", type(value).__qualname__, _fingerprint(attributes, depth - 1))
     return ("id", id(value))
 
 
