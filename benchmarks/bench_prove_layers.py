@@ -25,6 +25,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+import sympy  # noqa: E402
 
 from gradproof import prove_layer  # noqa: E402
 
@@ -117,6 +118,9 @@ def main() -> None:
     parser.add_argument("--skip-zoo", action="store_true")
     parser.add_argument("--skip-conv", action="store_true")
     args = parser.parse_args()
+    print(f"command: python benchmarks/bench_prove_layers.py {' '.join(sys.argv[1:])}".rstrip())
+    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, sympy {sympy.__version__}, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f} at the start (other processes slow these figures)")
     only = {s for s in args.only.split(",") if s}
     if not args.skip_zoo:
         zoo_figures(args.limit, only)
