@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -561,3 +562,12 @@ class _AffineClass:
 def test_a_class_is_one_line_naming_it_not_a_traceback():
     with pytest.raises(InputError, match=r"^cannot trace: a class layer is not traced .*still stands$"):
         prove_layer(_AffineClass(), None, (np.ones((1, 2)),))
+
+
+def _python_random_backward(dout, cache):
+    return dout * (cache > 0) * (1 if random.random() < 0.5 else 2)
+
+
+def test_a_backward_drawing_from_pythons_random_module_gets_no_verdict():
+    proof = prove_layer(L.relu_forward, _python_random_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert proof.status == "undecided" and "draws random numbers (random.random at test_prove_layer.py:" in proof.report()

@@ -123,7 +123,7 @@ def _trace_once(call_: LayerCall, values: list[np.ndarray], rng) -> Trace:
         douts = [] if call_.kind == LOSS else [_upstream(i, len(outputs), out, rng) for i, out in enumerate(outputs)]
         before = set(notes)
         claimed = cache if call_.kind == LOSS else _backward(call_, douts, cache)
-        drawn = [n for n in notes if n not in before and n.startswith("np.random")]
+        drawn = [n for n in notes if n not in before and n.startswith(("np.random", "random."))]
         if any(not _same(a, b) for a, b in zip(outputs, returned)):
             notes.append("the backward changed the forward's output in place: the proof uses the output as the "
                          "forward returned it")
