@@ -3,7 +3,10 @@ counterexamples that a finite difference confirms, what cannot be traced named w
 
 from __future__ import annotations
 
+import inspect
 import json
+import logging
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +17,8 @@ import sympy as sp
 
 from gradproof import prove_layer
 from gradproof.derive.errors import InputError
-from gradproof.derive.proof.algebraic import decide_zero
+from gradproof.derive.proof.algebraic import components, decide_zero
+from gradproof.derive.proof.packed import WIDTH, Packed
 from gradproof.derive.proof.derivative import Differentiator
 from gradproof.derive.symbolic.functions import sigmoid
 from gradproof.derive.trace.element import Recorder, Root, Untraceable, recording
@@ -102,6 +106,33 @@ def test_every_correct_zoo_layer_is_proven(name):
 def test_every_slow_correct_zoo_layer_is_proven(name):
     case = CASES[name]
     assert _prove(case, case.make_args(np.random.default_rng(0))).ok
+
+
+#: the slow cases' layers at smaller sizes, so that each kind of layer is proven in the default suite
+SMALL = {
+    "spatial_batchnorm": lambda rng: [rng.standard_normal((2, 2, 2, 2)) + 0.5, rng.uniform(0.5, 1.5, 2),
+                                      rng.standard_normal(2), {"mode": "train", "eps": 1e-5}],
+    "spatial_groupnorm": lambda rng: [rng.standard_normal((1, 4, 2, 2)), rng.uniform(0.5, 1.5, (1, 4, 1, 1)),
+                                      rng.standard_normal((1, 4, 1, 1)), 2, {"eps": 1e-5}],
+    "lstm": lambda rng: [rng.standard_normal((1, 2, 2)), rng.standard_normal((1, 2)),
+                         0.5 * rng.standard_normal((2, 8)), 0.5 * rng.standard_normal((2, 8)),
+                         0.5 * rng.standard_normal(8)],
+    "rnn": lambda rng: [rng.standard_normal((1, 2, 2)), rng.standard_normal((1, 3)), 0.5 * rng.standard_normal((2, 3)),
+                        0.5 * rng.standard_normal((3, 3)), 0.5 * rng.standard_normal(3)],
+    "conv_naive": lambda rng: [rng.standard_normal((1, 2, 4, 4)), rng.standard_normal((2, 2, 3, 3)),
+                               rng.standard_normal(2), {"stride": 1, "pad": 1}],
+    "conv_im2col": lambda rng: [rng.standard_normal((1, 2, 5, 5)), rng.standard_normal((2, 2, 3, 3)),
+                                rng.standard_normal(2), {"stride": 2, "pad": 1}],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_each_slow_layer_is_proven_at_a_small_size_in_the_default_suite(name):
+    case = CASES[name]
+    args = SMALL[name](np.random.default_rng(1))
+    proof = _prove(case, args)
+    assert proof.ok, proof.report()
+    assert proof.sizes[proof.entries[0].input] == np.shape(args[0])
 
 
 def test_an_unseeded_random_forward_is_not_proven():
@@ -260,3 +291,283 @@ def test_the_command_line_exit_statuses_and_json():
     untraceable = run("course_layers.py:batchnorm", "--json")
     assert untraceable.returncode == 2 and "cannot trace" in json.loads(untraceable.stdout)["error"]
     assert "Traceback" not in untraceable.stderr
+
+
+# ----------------------------------------------------------------------------- the decision's arithmetic
+
+def test_packed_polynomials_refuse_an_exponent_that_would_spill_into_its_neighbour():
+    ring = Packed(2)
+    big = {(1 << (WIDTH - 2)): 1}   # x0 ** 2^(WIDTH-2)
+    assert ring.multiply(big, Packed.generator(1)) == {(1 << (WIDTH - 2)) + (1 << WIDTH): 1}
+    with pytest.raises(ValueError, match="beyond the packed"):
+        ring.multiply(big, big)     # x0 ** 2^(WIDTH-1) would set the guard bit
+
+
+def test_independent_groups_are_decided_apart_and_alike():
+    x, y, z, w = sp.symbols("x y z w", real=True)
+    s, t = Root(x ** 2 + 1), Root(z ** 2 + 2)
+    differences = [s ** 2 - x ** 2 - 1, y * s - x, t ** 3 - t * (z ** 2 + 2), w * t - z, sp.Integer(0)]
+    assert sorted(map(sorted, components(differences))) == [[0, 1], [2, 3], [4]]
+    assert decide_zero(differences) == [True, False, True, False, True]
+
+
+def test_exponentials_of_float_constants_share_an_unknown_without_huge_powers():
+    x = sp.Symbol("x", real=True)
+    y = sp.Rational(5235503865144195, 2251799813685248)   # a float constant, exactly
+    same = sp.exp(-2 * x - 2 * y) * sp.exp(x + y) ** 2 - 1
+    other = sp.exp(x + y) ** 2 - sp.exp(3 * x + 3 * y)
+    assert decide_zero([same, other], exponentials=True) == [True, False]
+
+
+def test_a_root_of_a_fraction_stays_opaque_undecided_not_an_error():
+    x, y = sp.symbols("x y", real=True)
+    r = Root(x / y)
+    assert decide_zero([r ** 2 - x / y, r - r]) == [False, True]
+
+
+# ----------------------------------------------------------------------------- adversarial round 2
+
+def _sniff_refute_backward(dout, cache):
+    x = cache
+    right = dout * (x > 0)
+    return 2 * right if x.dtype == object else right   # wrong only while traced: on floats it is right
+
+
+STATE = {"scale": 1.0}
+
+
+def _stateful_forward(x):
+    return STATE["scale"] * np.maximum(x, 0.0), x
+
+
+def _stateful_backward(dout, cache):
+    STATE["scale"] = 2.0   # from now on the forward doubles: the code is not a function of its inputs
+    return dout * (cache > 0)
+
+
+def _tiny_backward(dout, cache):
+    right = dout * (cache > 0)
+    if cache.dtype != object:   # 1e-7 off on floats only: below a loose threshold, far above float64 rounding
+        right = right.copy()
+        right.flat[0] += 1e-7 * np.max(np.abs(right))
+    return right
+
+
+@pytest.mark.parametrize("forward, backward, what", [
+    (L.relu_forward, _sniff_refute_backward, "computes a different dx"),
+    (_stateful_forward, _stateful_backward, "computes a different out"),
+    (L.relu_forward, _tiny_backward, "more than its float64 rounding can explain")])
+def test_code_that_runs_differently_on_floats_gets_no_verdict_either_way(forward, backward, what):
+    STATE["scale"] = 1.0
+    proof = prove_layer(forward, backward, (np.array([[0.5, -1.0, 2.0], [1.5, -0.3, 0.7]]),))
+    assert proof.status == "undecided" and what in proof.report(), proof.report()
+
+
+def test_the_float_comparison_passes_correct_code_whose_rounding_differs_from_the_trace():
+    # numpy sums pairwise and through BLAS, the trace in order: the bound covers any order
+    case = CASES["batchnorm"]
+    proof = _prove(case, case.make_args(np.random.default_rng(5)))
+    assert proof.ok and not proof.diagnosis, proof.report()
+
+
+# ----------------------------------------------------------------------------- adversarial round 3: one test per class
+
+def _linear_forward(x):
+    out = 2 * x
+    return out, (x, out)
+
+
+def _rewrites_output_backward(dout, cache):
+    x, out = cache
+    out[...] = 3 * x          # the forward's output, rewritten in place so that E would match the wrong 3·dout
+    return 3 * dout
+
+
+def test_a_backward_that_rewrites_the_forwards_output_in_place_is_still_compared_with_the_forward():
+    proof = prove_layer(_linear_forward, _rewrites_output_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert proof.status == "refuted", proof.report()
+    assert any("changed the forward's output in place" in note for note in proof.notes)
+
+
+def _reads_value_backward(dout, cache):
+    x = cache
+    first = x.flat[0]
+    first = getattr(first, "value", first)   # the point's value: a branch on it would not be in the region
+    return dout * (x > 0) * (1 if first < 100 else 2)
+
+
+def _parses_repr_backward(dout, cache):
+    x = cache
+    first = float(f"{x.flat[0]:.17g}")
+    return dout * (x > 0) * (1 if first < 100 else 2)
+
+
+@pytest.mark.parametrize("backward", [_reads_value_backward, _parses_repr_backward])
+def test_code_that_reads_the_point_off_a_traced_value_cannot_be_traced(backward):
+    with pytest.raises(InputError, match="cannot trace"):
+        prove_layer(L.relu_forward, backward, (np.array([[0.5, -1.0, 2.0]]),))
+
+
+def _inspects_stack_backward(dout, cache):
+    checked = any("derive" in f.filename or "gradproof" in f.filename for f in inspect.stack())
+    return dout * (cache > 0) * (1 if checked else 2)
+
+
+def _inspects_traceback_backward(dout, cache):
+    try:
+        raise RuntimeError
+    except RuntimeError as error:
+        caller = error.__traceback__.tb_frame.f_back
+    checked = "derive" in caller.f_code.co_filename or "gradproof" in caller.f_code.co_filename
+    return dout * (cache > 0) * (1 if checked else 2)
+
+
+COUNTS = {"calls": 0}
+
+
+def _counting_backward(dout, cache):
+    COUNTS["calls"] += 1      # right on its first three calls: more than gradproof makes
+    return dout * (cache > 0) * (1 if COUNTS["calls"] <= 3 else 2)
+
+
+def _attribute_counting_backward(dout, cache):
+    _attribute_counting_backward.calls = getattr(_attribute_counting_backward, "calls", 0) + 1
+    return dout * (cache > 0) * (1 if _attribute_counting_backward.calls <= 3 else 2)
+
+
+def _closure_counting_backward():
+    calls = 0
+
+    def backward(dout, cache):
+        nonlocal calls
+        calls += 1
+        return dout * (cache > 0) * (1 if calls <= 3 else 2)
+    return backward
+
+
+def _random_backward(dout, cache):
+    return dout * (cache > 0) * (1 if np.random.default_rng().random() < 0.5 else 2)
+
+
+@pytest.mark.parametrize("backward, what", [
+    (_inspects_stack_backward, "inspects the call stack"),
+    (_inspects_traceback_backward, "inspects the call stack (tb_frame"),
+    (_counting_backward, "changed state kept between calls"),
+    (_attribute_counting_backward, "_attribute_counting_backward.__dict__"),
+    (_closure_counting_backward(), "closure variable calls"),
+    (_random_backward, "the backward draws random numbers (np.random at test_prove_layer.py:")], ids=["stack", "traceback", "global", "attribute", "closure", "random"])
+def test_code_that_can_behave_otherwise_when_not_checked_gets_no_verdict(backward, what):
+    COUNTS["calls"] = 0
+    for _ in range(3):   # the random one: right and wrong each with probability 1/2 per call
+        proof = prove_layer(L.relu_forward, backward, (np.array([[0.5, -1.0, 2.0], [1.5, -0.3, 0.7]]),))
+        assert proof.status == "undecided" and what in proof.report(), proof.report()
+
+
+def _logging_backward(dout, cache):
+    logging.getLogger("gradproof-test-user").warning("backward called")   # logging looks up frames itself
+    return dout * (cache > 0)
+
+
+def test_correct_code_that_logs_is_still_proven():
+    proof = prove_layer(L.relu_forward, _logging_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert proof.ok and not proof.diagnosis, proof.report()
+
+
+@pytest.mark.parametrize("x", [np.array([[0.0, -1.0, 2.0]]), np.array([[1e-300, -1.0, 2.0]])])
+def test_relu_at_its_kink_is_moved_off_it_and_says_so(x):
+    """x = 0 exactly: relu is not differentiable there; either mask (x > 0 or x >= 0) is proven off it."""
+    def ge_backward(dout, cache):
+        return dout * (cache >= 0)
+    for backward in (L.relu_backward, ge_backward):
+        proof = prove_layer(L.relu_forward, backward, (x,))
+        assert proof.ok and "branch boundary" in proof.notes[0], proof.report()
+
+
+def test_max_pooling_with_ties_is_moved_off_them_and_a_wrong_routing_still_refuted():
+    case = CASES["max_pool"]
+    args = case.make_args(np.random.default_rng(0))
+    args[0] = np.round(args[0])          # whole numbers: many ties in the windows
+    proof = _prove(case, args)
+    assert proof.ok and "branch boundary" in proof.notes[0], proof.report()
+    bug = next(b for b in BUGS if b.name == "max_pool_overwrite")
+    assert prove_layer(bug.forward, bug.backward, args, inputs=[0]).status == "refuted"
+
+
+def _swallows_cast_backward(dout, cache):
+    try:
+        first = float(cache.flat[0])      # cannot be traced: caught, and the trace would go on without it
+    except Exception:   # noqa: BLE001 - the attack
+        first = 0.0
+    return dout * (cache > 0) * (1 if first < 100 else 2)
+
+
+def _swallows_boundary_backward(dout, cache):
+    try:
+        big = bool(cache.flat[0] > 0.5)   # at the point x[0,0] = 0.5: too close to call, caught
+    except Exception:   # noqa: BLE001 - the attack
+        big = False
+    return dout * (cache > 0) * (2 if big else 1)
+
+
+def test_an_untraceable_operation_caught_by_the_code_still_stops_the_trace():
+    with pytest.raises(InputError, match=r"cannot trace: float\(\).*caught the error and went on.* at test_prove_layer"):
+        prove_layer(L.relu_forward, _swallows_cast_backward, (np.array([[0.5, -1.0, 2.0]]),))
+
+
+def test_a_boundary_caught_by_the_code_moves_the_point_and_the_branch_is_in_the_region():
+    proof = prove_layer(L.relu_forward, _swallows_boundary_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert "branch boundary" in proof.notes[0]
+    assert any(c.startswith(("x[0,0] - 1/2", "1/2 - x[0,0]")) for c in proof.region), proof.region
+    assert proof.status in ("proven", "refuted")   # proven where x[0,0] < 1/2, refuted where it is above
+
+
+UNUSED_RNG = np.random.default_rng(0)   # module state the layers below leave alone, or advance
+
+
+def _sin_forward(x):
+    return np.sin(x) * x, x
+
+
+def _sin_backward(dout, x):
+    return dout * (np.cos(x) * x + np.sin(x))
+
+
+def _advancing_forward(x):
+    UNUSED_RNG.random()      # draws from a module-level generator: its state is kept between calls
+    return np.sin(x) * x, x
+
+
+def test_sin_and_cos_are_traced_and_untouched_module_state_is_not_a_change():
+    x = np.array([[0.3, -1.2, 2.0]])
+    assert prove_layer(_sin_forward, _sin_backward, (x,)).ok
+    wrong = prove_layer(_sin_forward, lambda d, c: d * np.cos(c), (x,))
+    assert wrong.status == "refuted"
+    drawn = prove_layer(_advancing_forward, _sin_backward, (x,))
+    assert drawn.status == "undecided" and "UNUSED_RNG" in drawn.report(), drawn.report()
+
+
+class _AffineClass:
+    def __init__(self):
+        self.W = np.ones((2, 2))
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        return dout @ self.W.T
+
+
+def test_a_class_is_one_line_naming_it_not_a_traceback():
+    with pytest.raises(InputError, match=r"^cannot trace: a class layer is not traced .*still stands$"):
+        prove_layer(_AffineClass(), None, (np.ones((1, 2)),))
+
+
+def _python_random_backward(dout, cache):
+    return dout * (cache > 0) * (1 if random.random() < 0.5 else 2)
+
+
+def test_a_backward_drawing_from_pythons_random_module_gets_no_verdict():
+    proof = prove_layer(L.relu_forward, _python_random_backward, (np.array([[0.5, -1.0, 2.0]]),))
+    assert proof.status == "undecided" and "draws random numbers (random.random at test_prove_layer.py:" in proof.report()

@@ -32,6 +32,7 @@ from gradproof.derive.proof.layer_checks import float_disagreement, perturbed_po
 from gradproof.derive.proof.pointwise import Evaluator, differ
 from gradproof.derive.trace.element import Untraceable, lift
 from gradproof.derive.trace.run import LOSS, PAIR, LayerCall, Trace, trace_layer
+from gradproof.derive.trace.watch import changed, module_state, watching
 from gradproof.derive.usercode.conventions import read_layer
 
 #: upstream gradients drawn when the backward branches on dout, looking for a counterexample
@@ -57,8 +58,9 @@ def layer_call(forward: Callable, backward: Callable | None, args: Sequence, *, 
         kind = "pair"
     layer = read_layer(forward, backward, tuple(args), kind=kind, inputs=inputs, outputs=outputs, name=name)
     if layer.kind not in (PAIR, LOSS):
-        raise Untraceable(f"a {layer.kind} layer is not traced (only forward/backward pairs and losses): its "
-                          "numeric check (check-layer) still stands", line="")
+        what = {"module": "class", "torch": "torch Function", "function": "plain function"}.get(layer.kind, layer.kind)
+        raise Untraceable(f"a {what} layer is not traced (only forward/backward pairs and losses): its numeric "
+                          "check (check-layer) still stands", line="")
     return LayerCall(layer.forward, layer.backward if layer.kind == PAIR else None, tuple(args),
                      tuple(slot.position for slot in layer.slots), tuple(slot.name for slot in layer.slots),
                      layer.n_outputs, timeout)
@@ -74,18 +76,24 @@ def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *,
     start = time.perf_counter()
     call_ = layer_call(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name,
                        timeout=timeout)
-    for attempt in range(UPSTREAM_DRAWS):
-        trace = trace_layer(call_, np.random.default_rng([seed, attempt, 0x6772]))
-        entries = _judge(trace)
-        on_dout = any(c.expr.free_symbols & _upstream_symbols(trace) for c in trace.region)
-        if not on_dout or any(e.status == REFUTED for e in entries):
-            break
-    problems = float_disagreement(trace)
+    before, inspections = module_state((forward, backward)), []
+    with watching(inspections):
+        for attempt in range(UPSTREAM_DRAWS):
+            trace = trace_layer(call_, np.random.default_rng([seed, attempt, 0x6772]))
+            entries = _judge(trace)
+            on_dout = any(c.expr.free_symbols & _upstream_symbols(trace) for c in trace.region)
+            if not on_dout or any(e.status == REFUTED for e in entries):
+                break
+        problems = float_disagreement(trace)
+    problems += _behaviour(inspections, changed(before, module_state((forward, backward))), trace.backward_random)
+    # the traced code is not what runs on floats (or not a function): neither a proof nor a refutation of it
+    entries = [_undecided(e, "; ".join(problems)) if problems and e.status in (PROVEN, REFUTED) else e
+               for e in entries]
     if on_dout:
         problems.append("the backward branches on the upstream gradient (dout): a gradient is linear in dout, "
                         f"so a proof for dout's signs at the point would not cover the others ({UPSTREAM_DRAWS} "
                         "draws of dout tried)")
-    entries = [_undecided(e, "; ".join(problems)) if problems and e.status == PROVEN else e for e in entries]
+        entries = [_undecided(e, problems[-1]) if e.status == PROVEN else e for e in entries]
     return LayerProof(
         layer=name or getattr(backward or forward, "__name__", "layer"), entries=tuple(entries),
         sizes=_sizes(trace), region=tuple(c.text() + _at(c) for c in trace.region),
@@ -93,6 +101,21 @@ def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *,
         method_description=METHOD_DESCRIPTION, seconds=time.perf_counter() - start,
         assumptions=ASSUMPTIONS, notes=tuple(trace.notes), diagnosis=tuple(problems),
         point={str(k): v for k, v in trace.point.items()})
+
+
+def _behaviour(inspections: list[str], state: list[str], drawn: list[str]) -> list[str]:
+    """Why what the code does besides computing leaves it without a verdict (empty: nothing seen)."""
+    problems = []
+    if drawn:
+        problems.append(f"the backward draws random numbers ({'; '.join(drawn[:3])}): a gradient is a function of "
+                        "the inputs, and the draws at the point prove nothing about other draws")
+    if inspections:
+        problems.append(f"your code inspects the call stack ({'; '.join(inspections[:3])}): what it computes may "
+                        "depend on who calls it, so the trace proves nothing about it")
+    if state:
+        problems.append(f"your code changed state kept between calls ({', '.join(state[:3])}): later calls may "
+                        "compute something else, so the trace proves nothing about them")
+    return problems
 
 
 def _judge(trace: Trace) -> list[EntryProof]:
@@ -107,11 +130,14 @@ def _judge(trace: Trace) -> list[EntryProof]:
             continue
         claims += [(name, idx, symbols[idx].expr, shaped[idx]) for idx in np.ndindex(symbols.shape)]
     directs = _derivatives(trace, [symbol for _, _, symbol, _ in claims])
-    decisions = _decide([direct - claimed for direct, (_, _, _, claimed) in zip(directs, claims)])
-    for direct, (name, idx, _, claimed), zero in zip(directs, claims, decisions):
+    # an entry that differs at the traced point (40 digits) is refuted there: no need to expand it
+    apart = [differ(evaluator(direct), evaluator(claimed)) for direct, (_, _, _, claimed) in zip(directs, claims)]
+    undecided = [k for k, differs in enumerate(apart) if not differs and not violated]
+    zero = dict(zip(undecided, _decide([directs[k] - claims[k][3] for k in undecided])))
+    for k, (direct, (name, idx, _, claimed)) in enumerate(zip(directs, claims)):
         if violated:
             entries.append(EntryProof(name, idx, UNDECIDED, direct, claimed, reason=violated))
-        elif zero:
+        elif zero.get(k):
             entries.append(EntryProof(name, idx, PROVEN, direct, claimed))
         else:
             entries.append(_refute(trace, evaluator, name, idx, direct, claimed))
@@ -147,14 +173,30 @@ def _derivatives(trace: Trace, symbols: list[sp.Symbol]) -> list[sp.Expr]:
     for g, o in pairs:
         for symbol in d.free(o):
             containing.setdefault(symbol, []).append((g, o))
-    return [sp.Add(*(g * d(o, v) for g, o in containing.get(v, ()))) for v in symbols]
+    return [_sum_of(_times(g, d(o, v)) for g, o in containing.get(v, ())) for v in symbols]
+
+
+def _times(g: sp.Expr, derivative: sp.Expr) -> sp.Expr:
+    """g·derivative, unflattened (sympy's Mul sorts its factors: seconds over a convolution's entries)."""
+    if derivative.is_Number or g.is_Number:
+        return g * derivative
+    return sp.Mul._from_args((g, *(derivative.args if derivative.is_Mul else (derivative,))))
+
+
+def _sum_of(terms) -> sp.Expr:
+    """The sum, unflattened past a few terms (the decision procedure reads any sum)."""
+    terms = [t for t in terms if t != 0]
+    if len(terms) < 8:
+        return sp.Add(*terms)
+    return sp.Add._from_args(tuple(terms))
 
 
 def _refute(trace, evaluator, name, idx, direct, claimed) -> EntryProof:
     for point_evaluator in [evaluator, *perturbed_points(trace, evaluator)]:
         left, right = point_evaluator(direct), point_evaluator(claimed)
         if differ(left, right):
-            used = sorted((direct - claimed).free_symbols, key=sp.default_sort_key)
+            symbols = Differentiator()   # its free(): memoized over the DAG (sympy's free_symbols walks a tree)
+            used = sorted(symbols.free(sp.sympify(direct)) | symbols.free(sp.sympify(claimed)), key=sp.default_sort_key)
             point = {str(s): point_evaluator.env[s] for s in used}
             return EntryProof(name, idx, REFUTED, direct, claimed, LayerCounterexample(point, left, right))
     return EntryProof(name, idx, UNDECIDED, direct, claimed,

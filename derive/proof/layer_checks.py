@@ -5,9 +5,10 @@
 - :func:`perturbed_points`: points near the traced one that are still in the region (to look for a
   counterexample when the traced point happens to hide one).
 - :func:`float_disagreement`: the user's forward called twice on float64 arrays at the point gives the same
-  outputs (a function, not a random draw), and the backward on floats gives the gradient the trace gives,
-  to 1e-6 of the gradient's largest entry (float64 rounding of these small layers is many orders below that;
-  code that computes something else on traced arrays than on floats is many orders above it).
+  outputs (a function, not a random draw), and the forward's outputs and the backward's gradients on floats
+  are the traced ones, each entry within twice the float64 rounding its traced expression allows
+  (:mod:`.rounding`): code that computes something else on floats than traced (it inspects dtypes, keeps
+  state between calls) has no verdict.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import mpmath
 import numpy as np
 
 from gradproof.derive.proof.pointwise import Evaluator
+from gradproof.derive.proof.rounding import RoundingBound
 from gradproof.derive.trace.element import lift
 from gradproof.derive.trace.run import LOSS, Trace
 from gradproof.derive.usercode.guard import UserCodeError, call
 
 #: a condition's value must exceed this (40-digit evaluation) to count as strictly met
 STRICT = mpmath.mpf(10) ** -25
-FLOAT_AGREEMENT = 1e-6
+#: below any float64 rounding that matters (subnormal territory)
+TINY = mpmath.mpf(10) ** -300
 
 
 def region_violation(trace: Trace, evaluator: Evaluator) -> str:
@@ -61,18 +64,64 @@ def float_disagreement(trace: Trace) -> list[str]:
     douts = [_values(array) for array in trace.douts]
     try:
         first, claimed = _run_floats(trace, values, douts)
-        second, _ = _run_floats(trace, values, douts)
+        second, again = _run_floats(trace, values, douts)
     except UserCodeError as error:
         return [f"on float64 arrays at the traced point {error}"]
-    if any(not np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) for a, b in zip(first, second)):
-        where = "; ".join(n for n in trace.notes if n.startswith("np.random")) or "random numbers?"
+    where = "; ".join(n for n in trace.notes if n.startswith("np.random")) or "random numbers, or state kept between calls?"
+    if not _equal(first, second):
         return [f"the forward is not a function of its inputs: two calls at the same point gave different outputs "
                 f"({where})"]
-    return [problem for problem in map(_compare, trace.call.input_names(), claimed, trace.gradients) if problem]
+    if not _equal(claimed, again):
+        return [f"the backward is not a function of its inputs: two calls at the same point gave different "
+                f"gradients ({where})"]
+    exact = Evaluator(trace.point)
+    compare = _Comparison(exact, RoundingBound(exact))
+    outputs = [p for p in map(compare, _output_names(trace), first, trace.outputs) if p]
+    if outputs:   # e.g. state kept between calls: the traced forward is not the one that runs now
+        return [outputs[0]]
+    return [p for p in map(compare, [f"d{n}" for n in trace.call.input_names()], claimed, trace.gradients) if p]
+
+
+def _equal(first, second) -> bool:
+    try:
+        return len(first) == len(second) and all(
+            np.array_equal(np.asarray(a, dtype=float), np.asarray(b, dtype=float)) for a, b in zip(first, second))
+    except (TypeError, ValueError):   # not numbers: the comparison with the trace says what they are
+        return True
+
+
+def _output_names(trace: Trace) -> list[str]:
+    return ["out" if len(trace.outputs) == 1 else f"out{k + 1}" for k in range(len(trace.outputs))]
+
+
+class _Comparison:
+    """Whether the float64 result is the traced one: within twice the rounding the traced expressions allow
+    (:mod:`.rounding`), entry by entry, at the point."""
+
+    def __init__(self, exact: Evaluator, bound: RoundingBound):
+        self.exact, self.bound = exact, bound
+
+    def __call__(self, name: str, on_floats, traced) -> str:
+        try:
+            floats = np.asarray(on_floats, dtype=float)
+            exprs = np.asarray(np.frompyfunc(lambda v: lift(v).expr, 1, 1)(_plain(traced)), dtype=object)
+        except (TypeError, ValueError, AttributeError):
+            return ""
+        if floats.shape != np.shape(exprs):
+            return f"{name} has shape {floats.shape} on float64 arrays but {np.shape(exprs)} on traced arrays"
+        for index in np.ndindex(floats.shape):
+            expr = exprs[index]
+            gap = abs(mpmath.mpf(float(floats[index])) - self.exact(expr))
+            if not gap <= 2 * self.bound(expr) + TINY:
+                return (f"on float64 arrays your code computes a different {name} (entry {index}: off by "
+                        f"{float(gap):.3g}, more than its float64 rounding can explain, "
+                        f"{float(2 * self.bound(expr)):.2g}): it does not compute on floats what it computes "
+                        "traced, so the trace proves nothing about it")
+        return ""
 
 
 def _values(array) -> np.ndarray:
-    return np.vectorize(lambda e: lift(e).value, otypes=[float])(_plain(array))
+    return np.vectorize(lambda e: lift(e)._value, otypes=[float])(_plain(array))
 
 
 def _plain(array) -> np.ndarray:
@@ -90,23 +139,8 @@ def _run_floats(trace: Trace, values, douts):
         return (result[0],), result[1:]
     n = call_.n_outputs or len(result) - 1
     cache = result[n] if len(result) == n + 1 else result[n:]
+    outputs = [np.array(out, copy=True) if isinstance(out, np.ndarray) else out for out in result[:n]]
     grads = call(call_.backward, *[d.copy() for d in douts], cache, what="the backward (on float64)",
                  timeout=call_.timeout).value
     grads = (grads,) if len(call_.inputs) == 1 and isinstance(grads, np.ndarray) else tuple(grads)
-    return result[:n], grads
-
-
-def _compare(name: str, on_floats, traced) -> str:
-    try:
-        floats = np.asarray(on_floats, dtype=float)
-        exact = _values(traced)
-    except (TypeError, ValueError, AttributeError):
-        return ""
-    if floats.shape != exact.shape:
-        return f"d{name} has shape {floats.shape} on float64 arrays but {exact.shape} on traced arrays"
-    scale = max(1.0, float(np.max(np.abs(exact), initial=0.0)))
-    worst = float(np.max(np.abs(floats - exact), initial=0.0))
-    if not worst <= FLOAT_AGREEMENT * scale:
-        return (f"on float64 arrays your code returns a different d{name} (off by {worst:.3g}): it does not "
-                "compute the same function on traced arrays, so the trace proves nothing about it")
-    return ""
+    return outputs, grads

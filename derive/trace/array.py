@@ -15,6 +15,7 @@ from the user's code, return traced arrays of exact constants, so that code that
 from __future__ import annotations
 
 import contextlib
+import random
 import sys
 import types
 from collections.abc import Iterator
@@ -130,6 +131,7 @@ _ELEMENTWISE = {
     np.logaddexp: _logaddexp, np.sqrt: _unary("sqrt"),
     np.exp: _unary("exp"), np.log: _unary("log"), np.log1p: _unary("log1p"), np.expm1: _unary("expm1"),
     np.tanh: _unary("tanh"), np.sinh: _unary("sinh"), np.cosh: _unary("cosh"),
+    np.sin: _unary("sin"), np.cos: _unary("cos"),
 }
 _COMPARISONS = {np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
                 np.logical_not, np.logical_and, np.logical_or}
@@ -177,6 +179,18 @@ class _UserNumpy(types.ModuleType):
         return getattr(np, name)
 
 
+class _UserRandom(types.ModuleType):
+    """Python's random module as the user's modules see it during a trace: every use noted."""
+
+    def __init__(self, notes: list[str]):
+        super().__init__("random")
+        self._notes = notes
+
+    def __getattr__(self, name):
+        _note(self._notes, f"random.{name} at {user_line()}")
+        return getattr(random, name)
+
+
 def _note(notes: list[str], text: str) -> None:
     if text not in notes:
         notes.append(text)
@@ -185,23 +199,24 @@ def _note(notes: list[str], text: str) -> None:
 @contextlib.contextmanager
 def exact_buffers(notes: list[str], namespaces: tuple[dict, ...] = ()) -> Iterator[None]:
     """While active, a float buffer the user's code makes (np.zeros(shape) …) is a traced array of exact
-    constants instead, and each place this happens is added to ``notes`` ("np.zeros at layers.py:12").
+    constants instead, and each place this happens is added to ``notes`` ("np.zeros at layers.py:12"), as is
+    each use of np.random or of Python's random module ("random.random at layers.py:40").
 
     Only the user's modules see this: their global names bound to numpy are swapped for a proxy (numpy's
     own code, compiled code included, keeps numpy), and the ``namespaces`` given (the globals of the
     user's functions, for a file loaded outside sys.modules). ``from numpy import zeros`` is not covered:
     a write into such a buffer stops as untraceable."""
-    proxy, swapped = _UserNumpy(notes), []
+    proxies, swapped = {np: _UserNumpy(notes), random: _UserRandom(notes)}, []
     for namespace in _user_namespaces(namespaces):
         for name, value in list(namespace.items()):
-            if value is np:
-                swapped.append((namespace, name))
-                namespace[name] = proxy
+            if value is np or value is random:
+                swapped.append((namespace, name, value))
+                namespace[name] = proxies[value]
     try:
         yield
     finally:
-        for namespace, name in swapped:
-            namespace[name] = np
+        for namespace, name, value in swapped:
+            namespace[name] = value
 
 
 def _user_namespaces(extra: tuple[dict, ...]) -> list[dict]:

@@ -38,6 +38,8 @@ class Untraceable(InputError):
     def __init__(self, operation: str, line: str | None = None):
         self.operation, self.line = operation, user_line() if line is None else line
         super().__init__(f"cannot trace: {operation}{' at ' + self.line if self.line else ''}")
+        if _ACTIVE:   # remembered even if the user's code catches it (see Recorder.raised)
+            _ACTIVE[-1].raised.append(self)
 
 
 class NearBoundary(Exception):
@@ -75,7 +77,19 @@ class Condition:
     origin: str = field(default="branch", compare=False)
 
     def text(self) -> str:
-        return f"{sp.sstr(self.expr)} {self.relation} 0"
+        # sympy orders an Add's terms when printing, which takes seconds for a batchnorm's variance: a long
+        # condition is printed in the order it was built
+        order = "none" if _larger_than(self.expr, 200) else None
+        return f"{sp.sstr(self.expr, order=order)} {self.relation} 0"
+
+
+def _larger_than(expr: sp.Expr, count: int) -> bool:
+    """Whether ``expr`` has more than ``count`` nodes (stops counting there)."""
+    for _ in sp.preorder_traversal(expr):
+        count -= 1
+        if count < 0:
+            return True
+    return False
 
 
 class Recorder:
@@ -84,6 +98,9 @@ class Recorder:
     def __init__(self, margin: float = MARGIN):
         self.margin = margin
         self.conditions: dict[tuple, Condition] = {}
+        #: every Untraceable and NearBoundary raised during the trace: code that catches one goes on along a
+        #: path the trace does not describe (a branch not recorded, a cast skipped), so the caller re-raises it
+        self.raised: list[Exception] = []
 
     def add(self, expr: sp.Expr, relation: str, origin: str) -> None:
         if expr.is_Number:
@@ -133,9 +150,26 @@ def user_line() -> str:
     return ""
 
 
+_LIBRARY_FILES: dict[str, bool] = {}
+
+
 def _library(filename: str) -> bool:
-    resolved = str(Path(filename).resolve())
-    return resolved.startswith(_SKIP)
+    found = _LIBRARY_FILES.get(filename)
+    if found is None:
+        found = _LIBRARY_FILES[filename] = str(Path(filename).resolve()).startswith(_SKIP)
+    return found
+
+
+_OWN = tuple(str(p) + "/" for p in (_HERE, _HERE.parent / "numeric", _HERE.parent / "gradproof"))
+_OWN_FILES: dict[str, bool] = {}
+
+
+def _own(filename: str) -> bool:
+    """Whether ``filename`` is gradproof's own source (memoized: called on every read of a traced value)."""
+    found = _OWN_FILES.get(filename)
+    if found is None:
+        found = _OWN_FILES[filename] = str(Path(filename).resolve()).startswith(_OWN)
+    return found
 
 
 def lift(value) -> "Traced":
@@ -174,6 +208,24 @@ def logistic(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+#: a sum with at least this many terms grows by nesting instead of being flattened and sorted again
+LONG_SUM = 8
+
+
+def _sum(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    """a + b. A running sum (matmul, np.sum, a convolution's loop) that sympy flattened and sorted again at
+    every term would cost O(k log k) per term: past LONG_SUM terms the terms are appended, unsorted and
+    unevaluated (one flat sum: the decision procedure, the derivative and the evaluator read any sum;
+    comparisons and the differences of the two sides are evaluated, so equal sums still cancel)."""
+    if (a.is_Add and len(a.args) >= LONG_SUM) or (b.is_Add and len(b.args) >= LONG_SUM):
+        if b == 0:
+            return a
+        if a == 0:
+            return b
+        return sp.Add._from_args((a.args if a.is_Add else (a,)) + (b.args if b.is_Add else (b,)))
+    return a + b
+
+
 def _safe(function, *values) -> float:
     try:
         return float(function(*values))
@@ -184,29 +236,40 @@ def _safe(function, *values) -> float:
 class Traced:
     """One entry of a traced array: ``expr`` (sympy, exact) and ``value`` (float64, at the point)."""
 
-    __slots__ = ("expr", "value")
+    __slots__ = ("expr", "_value")
     __array_priority__ = -1
 
     def __init__(self, expr: sp.Expr, value: float):
-        self.expr, self.value = expr, value
+        self.expr, self._value = expr, value
+
+    @property
+    def value(self) -> float:
+        """The value at the point, for gradproof's own code: code being traced that reads it could branch on
+        the point without the branch being recorded (a region too large), so there it cannot be traced."""
+        if not _own(sys._getframe(1).f_code.co_filename):
+            raise Untraceable("reading a traced value at the point (.value): a branch on it would not be "
+                              "recorded in the region")
+        return self._value
 
     # -- arithmetic ---------------------------------------------------------------------------------------
     def __add__(self, other):
         other = lift(other)
-        return Traced(self.expr + other.expr, self.value + other.value)
+        return Traced(_sum(self.expr, other.expr), self._value + other._value)
 
     __radd__ = __add__
 
     def __sub__(self, other):
         other = lift(other)
-        return Traced(self.expr - other.expr, self.value - other.value)
+        return Traced(_sum(self.expr, -other.expr), self._value - other._value)
 
     def __rsub__(self, other):
         return lift(other) - self
 
     def __mul__(self, other):
         other = lift(other)
-        return Traced(self.expr * other.expr, self.value * other.value)
+        if self.expr == 0 or other.expr == 0:  # sympy's 0·u asks whether u is finite: slow on a large u
+            return Traced(sp.Integer(0), self._value * other._value)
+        return Traced(self.expr * other.expr, self._value * other._value)
 
     __rmul__ = __mul__
 
@@ -215,13 +278,13 @@ class Traced:
         if other.expr == 0:
             raise ZeroDivisionError("division by zero (an exact zero in the traced code)")
         active().add(other.expr, NONZERO, "domain")
-        return Traced(logistic(self.expr / other.expr), _safe(lambda a, b: a / b, self.value, other.value))
+        return Traced(logistic(self.expr / other.expr), _safe(lambda a, b: a / b, self._value, other._value))
 
     def __rtruediv__(self, other):
         return lift(other) / self
 
     def __neg__(self):
-        return Traced(-self.expr, -self.value)
+        return Traced(-self.expr, -self._value)
 
     def __pos__(self):
         return self
@@ -230,14 +293,14 @@ class Traced:
         if isinstance(exponent, Traced):
             if not exponent.expr.is_Number:
                 raise Untraceable("a power with a traced exponent (x ** y)")
-            exponent = float(exponent.value)
+            exponent = float(exponent._value)
         if hasattr(exponent, "dtype"):
             exponent = exponent.item()
         if float(exponent) == int(exponent):
             n = int(exponent)
             if n < 0:
                 active().add(self.expr, NONZERO, "domain")
-            return Traced(self.expr ** n, _safe(lambda a: a ** n, self.value))
+            return Traced(self.expr ** n, _safe(lambda a: a ** n, self._value))
         if float(exponent) == 0.5:
             return self.sqrt()
         raise Untraceable(f"a power with the exponent {exponent} (only whole powers and 0.5 are traced)")
@@ -255,9 +318,11 @@ class Traced:
         difference = self.expr - other.expr
         if difference.is_Number:
             return int(bool(difference > 0)) - int(bool(difference < 0))
-        gap, scale = self.value - other.value, max(1.0, abs(self.value), abs(other.value))
+        gap, scale = self._value - other._value, max(1.0, abs(self._value), abs(other._value))
         if not math.isfinite(gap) or abs(gap) <= active().margin * scale:
-            raise NearBoundary(f"{sp.sstr(difference)} is {gap:.3g} at the point")
+            near = NearBoundary(f"{sp.sstr(difference)} is {gap:.3g} at the point")
+            active().raised.append(near)
+            raise near
         sign = 1 if gap > 0 else -1
         active().add(sign * difference, GREATER, "branch")
         return sign
@@ -288,24 +353,35 @@ class Traced:
 
     # -- what numpy calls on object arrays ---------------------------------------------------------------
     def exp(self):
-        return Traced(logistic(sp.exp(self.expr)), _safe(math.exp, self.value))
+        coefficient, rest = self.expr.as_coeff_Mul()
+        if isinstance(rest, sp.log) and coefficient.is_Integer:  # e^(k·log u) = u^k (sympy's own rule,
+            result = rest.args[0] ** int(coefficient)            # without its slow simplification pass)
+        else:
+            result = sp.exp(self.expr)
+        return Traced(logistic(result), _safe(math.exp, self._value))
 
     def log(self):
         active().add(self.expr, GREATER, "domain")
-        return Traced(sp.log(self.expr), _safe(math.log, self.value))
+        return Traced(sp.log(self.expr), _safe(math.log, self._value))
 
     def sqrt(self):
         active().add(self.expr, GREATER, "domain")
-        return Traced(Root(self.expr), _safe(math.sqrt, self.value))
+        return Traced(Root(self.expr), _safe(math.sqrt, self._value))
 
     def tanh(self):
-        return Traced(sp.tanh(self.expr), math.tanh(self.value))
+        return Traced(sp.tanh(self.expr), math.tanh(self._value))
 
     def sinh(self):
-        return Traced(sp.sinh(self.expr), _safe(math.sinh, self.value))
+        return Traced(sp.sinh(self.expr), _safe(math.sinh, self._value))
 
     def cosh(self):
-        return Traced(sp.cosh(self.expr), _safe(math.cosh, self.value))
+        return Traced(sp.cosh(self.expr), _safe(math.cosh, self._value))
+
+    def sin(self):
+        return Traced(sp.sin(self.expr), math.sin(self._value))
+
+    def cos(self):
+        return Traced(sp.cos(self.expr), math.cos(self._value))
 
     def log1p(self):
         return (self + 1).log()
@@ -357,7 +433,10 @@ class Traced:
         return self  # immutable
 
     def __repr__(self):
-        return f"{self.value:.6g}"
+        # the expression, not the value at the point: code that parsed its printed value could branch on the
+        # point without the branch being recorded
+        text = sp.sstr(self.expr) if not _larger_than(self.expr, 40) else f"{type(self.expr).__name__}(…)"
+        return f"traced({text})"
 
     def __format__(self, spec):
-        return format(self.value, spec) if spec else repr(self)
+        return repr(self)

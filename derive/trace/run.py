@@ -24,7 +24,8 @@ import numpy as np
 import sympy as sp
 
 from gradproof.derive.trace.array import TracedArray, exact_buffers, traced_array
-from gradproof.derive.trace.element import Condition, NearBoundary, Recorder, Traced, Untraceable, recording
+from gradproof.derive.trace.element import (Condition, NearBoundary, Recorder, Traced, Untraceable, active,
+                                            recording)
 from gradproof.derive.usercode.guard import UserCodeError, call
 
 PAIR, LOSS = "pair", "loss"
@@ -68,6 +69,7 @@ class Trace:
     conditions: list[Condition]
     point: dict
     notes: list[str] = field(default_factory=list)
+    backward_random: list[str] = field(default_factory=list)   # np.random reached from the backward
 
     @property
     def region(self) -> list[Condition]:
@@ -113,22 +115,51 @@ def _trace_once(call_: LayerCall, values: list[np.ndarray], rng) -> Trace:
     recorder, notes = Recorder(), []
     namespaces = tuple(getattr(f, "__globals__", {}) for f in (call_.forward, call_.backward) if f is not None)
     with recording(recorder), exact_buffers(notes, namespaces):
-        outputs, cache, given = _forward(call_, inputs)
+        returned, cache, given = _forward(call_, inputs)
         _note_mutation(call_, inputs, given, notes)
+        # E is formed from the outputs as the forward returned them: a backward that rewrites them in place
+        # (they are often in its cache) must not change what it is compared with
+        outputs = [snapshot(out) for out in returned]
         douts = [] if call_.kind == LOSS else [_upstream(i, len(outputs), out, rng) for i, out in enumerate(outputs)]
+        before = set(notes)
         claimed = cache if call_.kind == LOSS else _backward(call_, douts, cache)
-    point = {entry.expr: entry.value for array in inputs + douts for entry in array.flat}
-    return Trace(call_, inputs, list(outputs), douts, claimed, list(recorder.conditions.values()), point, notes)
+        drawn = [n for n in notes if n not in before and n.startswith(("np.random", "random."))]
+        if any(not _same(a, b) for a, b in zip(outputs, returned)):
+            notes.append("the backward changed the forward's output in place: the proof uses the output as the "
+                         "forward returned it")
+    point = {entry.expr: entry._value for array in inputs + douts for entry in array.flat}
+    return Trace(call_, inputs, list(outputs), douts, claimed, list(recorder.conditions.values()), point, notes,
+                 drawn)
+
+
+def snapshot(value):
+    """A copy of an output that later in-place writes cannot reach (entries are immutable)."""
+    if isinstance(value, np.ndarray):
+        return traced_array(np.array(value, dtype=object, copy=True)) if value.dtype == object else value.copy()
+    return value
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) and a.dtype == object and isinstance(b, np.ndarray) and a.shape == b.shape:
+        return all(getattr(u, "expr", u) == getattr(v, "expr", v) for u, v in zip(a.flat, b.flat))
+    return a is b or not isinstance(a, np.ndarray)
 
 
 def _guarded(function, args, what, timeout):
     try:
-        return call(function, *args, what=what, timeout=timeout).value
+        value = call(function, *args, what=what, timeout=timeout).value
     except UserCodeError as error:
         cause = error.__cause__
         if isinstance(cause, (Untraceable, NearBoundary)):
             raise cause from None
         raise Untraceable(str(error), line="") from None
+    raised = active().raised
+    if raised:   # the code caught it and went on: what it did instead is not what the trace describes
+        first = raised[0]
+        if isinstance(first, NearBoundary):
+            raise first
+        raise Untraceable(f"{first.operation} (your code caught the error and went on)", line=first.line)
+    return value
 
 
 def _forward(call_: LayerCall, inputs: list[TracedArray]):

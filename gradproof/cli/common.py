@@ -9,6 +9,7 @@ import sys
 
 from gradproof.cli.parser import EXIT_FAILED, EXIT_OK, EXIT_UNDECIDED, EXIT_USAGE
 from gradproof.derive.errors import InputError
+from gradproof.derive.model.layer_net import has_pooling
 from gradproof.derive.model.network import Network
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_UNDECIDED", "EXIT_USAGE", "network_from_args", "process_seconds", "warn"]
@@ -24,6 +25,9 @@ def network_from_args(args: argparse.Namespace) -> Network:
         if args.layers or args.no_bias:
             raise InputError(f"--network {args.network} names the layers: drop {'--layers' if args.layers else '--no-bias'}")
         return Network.atari(activation, loss or "half-sse")
+    if has_pooling(args.layers or ""):
+        raise InputError("--layers with pool<k>: a network with max pooling is derived and proven by tracing in "
+                         "`gradproof derive` and `gradproof latex` only")
     return Network.from_spec(args.layers or "2,3,3,2", activation or "sigmoid", loss or "half-sse",
                              bias=not args.no_bias)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from gradproof.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, network_from_args
 from gradproof.derive.render.derivation import Derivation
 from gradproof.derive.render.document import document
+from gradproof.derive.model.layer_net import has_pooling
 from gradproof.derive.errors import InputError
 from gradproof.derive.proof.prove import prove
 from gradproof.numeric.checks.check import check_gradient
@@ -28,6 +30,8 @@ LATEX_PROOF_LIMIT = 150
 
 
 def run_latex(args) -> int:
+    if has_pooling(args.layers or ""):
+        return _layer_network_latex(args)
     network = network_from_args(args)
     if network.n_weights > LATEX_WEIGHT_LIMIT:
         raise InputError(f"the document writes every weighted sum out: {network.n_weights} weights is more than "
@@ -64,6 +68,28 @@ def _written(args, record: dict) -> None:
     else:
         for path in record["written"]:
             print(f"wrote {path}")
+
+
+def _layer_network_latex(args) -> int:
+    """A network of layers with max pooling (:mod:`gradproof.cli.layer_networks`)."""
+    if not args.output.endswith(".tex"):
+        raise InputError(f"-o {args.output}: the output must be a .tex file")
+    writable_path(args.output)
+    tex, proof = importlib.import_module("gradproof.cli.layer_networks").latex_document(args)
+    proven = proof is not None and proof.ok
+    path = Path(args.output)
+    try:
+        path.write_text(tex)
+    except OSError as error:
+        raise InputError(f"-o {args.output}: cannot write it: {error.strerror or error}") from None
+    status, pdf = _pdf(path) if args.pdf else (None, None)
+    _written(args, {"ok": proven and status in (None, EXIT_OK), "written": [str(path)] + ([str(pdf)] if pdf else []),
+                    "proof": None if proof is None else {"ok": proof.ok, "proven": proof.whole.proven,
+                                                         "total": proof.whole.total},
+                    "pdf": None if status is None else {"ok": status == EXIT_OK, "path": str(pdf) if pdf else None}})
+    if status is not None and status != EXIT_OK:
+        return status
+    return EXIT_OK if proven else EXIT_FAILED
 
 
 def _chosen(network, weights):

@@ -8,6 +8,8 @@ Exit status: 0 when every layer agrees, 1 when one differs, is unfinished, raise
 from __future__ import annotations
 
 import argparse
+import copy
+import importlib
 import inspect
 import json
 import time
@@ -40,13 +42,15 @@ def run_check_layer(args: argparse.Namespace) -> int:
         if not candidates:
             raise InputError(f"no example arguments for {target.name!r}: give them with --arg NAME=SPEC (e.g. "
                              f"--arg x=randn:2,3,7,7), one per parameter of {_forward_name(target)}")
-    result = _check_candidates(target, candidates, _options(args))
+    result, _ = _check_candidates(target, candidates, _options(args))
     print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.report())
     return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def run_check_layers(args: argparse.Namespace) -> int:
     start = time.perf_counter()
+    if args.prove and not args.prove_budget > 0:
+        raise InputError(f"--prove-budget must be a number of seconds > 0, not {args.prove_budget:g}")
     module = import_file(args.file, "check-layers")
     specs = layer_specs(args.spec) if args.spec else {}
     found = [f for f in find_layers(module) if f.kind != "unpaired"]
@@ -56,14 +60,22 @@ def run_check_layers(args: argparse.Namespace) -> int:
     if not found:
         raise InputError(f"check-layers: {args.file} has no NAME_forward/NAME_backward pair and no NAME_loss")
     rng = np.random.default_rng(args.seed)
-    results = [_check_found(f, specs, rng, _options(args)) for f in found]
+    checked = [_check_found(f, specs, rng, _options(args)) for f in found]
+    results = [result for result, _, _ in checked]
+    # --prove: the proof beside each check (gradproof.cli.beside needs sympy, so it loads only then)
+    beside = importlib.import_module("gradproof.cli.beside") if args.prove else None
+    proofs = [beside.proof_beside(f, result, used, options, args) for f, (result, used, options) in
+              zip(found, checked)] if beside else []
     seconds = time.perf_counter() - start
     unpaired = [f.forward.__name__ for f in find_layers(module) if f.kind == "unpaired"]
     if args.json:
-        print(json.dumps(_summary_json(args.file, results, unpaired, seconds), ensure_ascii=False))
+        summary = _summary_json(args.file, results, unpaired, seconds)
+        print(json.dumps(beside.with_proofs(summary, proofs) if beside else summary, ensure_ascii=False))
     else:
-        print(_summary_text(args.file, results, unpaired, seconds))
-    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+        text = _summary_text(args.file, results, unpaired, seconds)
+        print(beside.proofs_text(text, results, proofs) if beside else text)
+    agreed = not any(p["disagreement"] for p in proofs)
+    return EXIT_OK if all(r.ok for r in results) and agreed else EXIT_FAILED
 
 
 def _options(args) -> dict:
@@ -157,20 +169,23 @@ def _forward_name(target: Found) -> str:
     return getattr(target.forward, "__name__", type(target.forward).__name__)
 
 
-def _check_candidates(target: Found, candidates: list, options: dict) -> LayerCheck:
-    """The check at the first candidate arguments the layer accepts (see :mod:`.examples`)."""
+def _check_candidates(target: Found, candidates: list, options: dict) -> tuple[LayerCheck, list]:
+    """The check at the first candidate arguments the layer accepts (see :mod:`.examples`), and those
+    arguments (a copy taken before the call)."""
     kind = {"loss": "loss", "torch": "torch", "module": "module"}.get(target.kind)
     first = None
     for args in candidates:
+        kept = copy.deepcopy(args)
         result = check_layer(target.forward, target.backward, tuple(args), kind=kind, name=target.name, **options)
         shape_trouble = any(r.returned_shape is not None and r.returned_shape != r.shape for r in result.inputs)
         if result.status != ERROR and not shape_trouble:
-            return result
-        first = first or result
+            return result, kept
+        first = first or (result, kept)
     return first
 
 
-def _check_found(found: Found, specs: dict, rng, options: dict) -> LayerCheck:
+def _check_found(found: Found, specs: dict, rng, options: dict) -> tuple[LayerCheck, list | None, dict]:
+    """The layer's check, the arguments it ran at (None: none could be made) and the options used."""
     spec = _spec_for(found, specs)
     try:
         if spec is not None:
@@ -181,10 +196,10 @@ def _check_found(found: Found, specs: dict, rng, options: dict) -> LayerCheck:
         if not candidates:
             return LayerCheck(found.name, found.kind, UNDECIDABLE,
                               reason=f"no arguments: {found.name!r} is not a common layer name; give its arguments "
-                                     f"in a spec file (--spec)")
-        return _check_candidates(found, candidates, options)
+                                     f"in a spec file (--spec)"), None, options
+        return (*_check_candidates(found, candidates, options), options)
     except InputError as error:
-        return LayerCheck(found.name, found.kind, ERROR, reason=f"bad arguments: {error}")
+        return LayerCheck(found.name, found.kind, ERROR, reason=f"bad arguments: {error}"), None, options
 
 
 def _spec_for(found: Found, specs: dict):

@@ -55,6 +55,7 @@ def build_parser() -> ArgumentParser:
     _check_layer(verbs)
     _check_layers(verbs)
     _prove_layer(verbs)
+    _prove_own_layers(verbs)
     return parser
 
 
@@ -239,6 +240,12 @@ def _check_layers(verbs) -> None:
     sub.add_argument("file", metavar="FILE.py")
     sub.add_argument("--spec", metavar="SPEC.json", help="arguments per function or layer name (see above)")
     sub.add_argument("--only", metavar="NAMES", help="check only these layers (comma-separated)")
+    sub.add_argument("--prove", action="store_true",
+                     help="also prove each pair and loss by tracing it into sympy (as prove-layer), at the arguments "
+                          "the check used: proven, refuted, undecided or 'cannot trace: … at FILE:LINE' beside the "
+                          "numeric verdict; a proof that contradicts the check is reported and exits 1")
+    sub.add_argument("--prove-budget", type=float, default=120.0, metavar="S",
+                     help="seconds each proof may take before it is stopped and reported undecided (default 120)")
     _add_layer_check_options(sub)
 
 
@@ -263,3 +270,12 @@ def _prove_layer(verbs) -> None:
     sub.add_argument("--seed", type=int, default=0, help="seed of the arguments and upstream gradients (default 0)")
     sub.add_argument("--timeout", type=float, default=60.0,
                      help="seconds one call of your code may take (default 60)")
+
+
+def _prove_own_layers(verbs) -> None:
+    sub = _verb(verbs, "prove-own-layers", "proving", "run_prove_own_layers",
+                help="prove gradproof's own dense and convolution rules by tracing the code the check runs",
+                description="Trace the numpy code of gradproof's own Ψ recurrence (∂E/∂W̄ = Σ Ψ ⊗ X̄ and Ψ down "
+                            "through W̄ᵀ or the transposed convolution) as forward/backward pairs and prove every "
+                            "entry, on a ladder of concrete sizes (strides 1–3, padding 0–1, kernels 1–3, several "
+                            "channels and samples, with and without bias). Exit status 0: all proven; 1: not.")

@@ -19,13 +19,20 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.proof.layer import prove_layer
 from gradproof.derive.usercode.discovery import import_file
 from gradproof.numeric.layers import examples
+from gradproof.numeric.checks.own_rules import SIZES_NOTE, prove_own_rules
 from gradproof.numeric.layers.arguments import named_arguments
 
 
 def run_prove_layer(args: argparse.Namespace) -> int:
-    path, name = _target(args.target)
-    module = import_file(path, "prove-layer")
-    target = _resolve(module, name, argparse.Namespace(**{**vars(args), "init": None}))
+    if not args.timeout >= 0:
+        raise InputError(f"--timeout must be a number of seconds ≥ 0 (0: no limit), not {args.timeout:g}")
+    try:
+        path, name = _target(args.target)
+        module = import_file(path, "prove-layer")
+        target = _resolve(module, name, argparse.Namespace(**{**vars(args), "init": None}))
+    except InputError as error:   # check-layer's reading of FILE.py:NAME, in this verb's name
+        text = str(error)
+        raise InputError("prove-layer" + text[len("check-layer"):] if text.startswith("check-layer") else text) from None
     if target.kind not in ("pair", "loss"):
         raise InputError(f"cannot trace: {name} is a {target.kind}; prove-layer traces forward/backward pairs "
                          "and losses (check-layer checks it numerically)")
@@ -40,6 +47,25 @@ def run_prove_layer(args: argparse.Namespace) -> int:
                              "--arg x=randn:1,2,4,4), one per parameter of the forward")
     inputs = [s.strip() for s in args.inputs.split(",") if s.strip()] if args.inputs else None
     proof = prove_layer(target.forward, target.backward, tuple(candidates[0]), kind=target.kind, inputs=inputs,
-                        outputs=args.outputs, name=target.name, seed=args.seed, timeout=args.timeout)
+                        outputs=args.outputs, name=target.name, seed=args.seed, timeout=args.timeout or None)
     print(json.dumps(proof.to_dict(), ensure_ascii=False) if args.json else proof.report())
     return EXIT_OK if proof.ok else EXIT_FAILED
+
+
+def run_prove_own_layers(args: argparse.Namespace) -> int:
+    """gradproof's own layer rules proven by tracing, configuration by configuration."""
+    proofs = prove_own_rules()
+    ok = all(r.proof.ok for r in proofs)
+    if args.json:
+        print(json.dumps({"ok": ok, "note": SIZES_NOTE, "rules": [r.to_dict() for r in proofs]}, ensure_ascii=False))
+        return EXIT_OK if ok else EXIT_FAILED
+    width = max(len(r.configuration) for r in proofs)
+    print("gradproof's own layer rules (numeric/compiled: the code every check runs), traced and proven:")
+    for r in proofs:
+        print(f"  {r.layer:5}  {r.configuration.ljust(width)}  {r.proof.status} {r.proof.proven}/{r.proof.total} "
+              f"entries ({r.proof.seconds:.2f} s)")
+        if not r.proof.ok:
+            print("    " + r.proof.report().replace("\n", "\n    "))
+    print(f"{sum(r.proof.ok for r in proofs)}/{len(proofs)} configurations proven in "
+          f"{sum(r.proof.seconds for r in proofs):.1f} s; {SIZES_NOTE}")
+    return EXIT_OK if ok else EXIT_FAILED

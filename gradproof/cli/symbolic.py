@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 from gradproof.cli.common import EXIT_FAILED, EXIT_OK, network_from_args
 from gradproof.derive.model.activations import Elementwise, get_activation
+from gradproof.derive.model.layer_net import has_pooling
 from gradproof.derive.render.derivation import Derivation
 from gradproof.derive.errors import InputError
 from gradproof.derive.proof.general import ASSUMED, prove_general
@@ -37,6 +39,8 @@ def run_main_job(args) -> int:
 
 
 def run_derive(args) -> int:
+    if has_pooling(args.layers or ""):   # a network of layers with max pooling
+        return importlib.import_module("gradproof.cli.layer_networks").run_derive(args)
     network = network_from_args(args)
     if network.has_conv and network.n_weights > SYMBOLIC_CONV_LIMIT:
         raise InputError(f"derive writes every weighted sum out: {network.n_weights} weights is more than "
