@@ -11,6 +11,7 @@ import gradproof
 from gradproof.cli import main
 from gradproof.derive.errors import InputError
 from gradproof.derive.proof.counterexample import evaluate
+from gradproof.derive.proof.lemmas import activation_lemma, loss_lemma
 from gradproof.derive.symbolic.custom import kinks, parse_definitions
 from gradproof.derive.symbolic.mistakes import MISTAKES
 
@@ -104,3 +105,15 @@ def test_the_command_line_defines_and_uses_them(tmp_path, capsys):
     assert "swish" in out.read_text()
     assert main(["prove", "--activation", "swish=z*sigmoid(z)", "--define", "swish'=sigmoid(z)"]) == 2
     assert "the rule is not the derivative" in capsys.readouterr().err
+
+
+def test_a_kink_is_stated_where_the_lemma_holds():
+    """A loss or activation with a kink is proven off its kinks, and the lemma says so (its derivative at the
+    kink is a convention); a smooth one says nothing of the kind (the control)."""
+    kinked_loss = gradproof.define_loss("absdiff_kink", "sign(a - y)*(a - y)")
+    smooth_loss = gradproof.define_loss("square_kink", "(a - y)**2")
+    kinked_act = gradproof.define_activation("abs_kink", "Abs(z)")
+    assert "kinks of" in loss_lemma(kinked_loss, 2).statement
+    assert "kink" not in loss_lemma(smooth_loss, 2).statement
+    statement = activation_lemma(kinked_act).statement
+    assert "z ∉ {0}" in statement and "abs_kink'(0)" in statement and "relu" not in statement

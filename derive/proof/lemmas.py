@@ -37,9 +37,7 @@ def activation_lemma(act: Activation, arguments=()) -> Lemma:
     form = activation_form(act)
     if isinstance(form, SoftmaxForm):
         return _softmax_lemma(form)
-    kinks = getattr(act, "kinks", ())
-    where = " for z ≠ 0 (the kink: relu'(0) = 0 by convention)" if kinks else ""
-    tex_where = " for $z \\neq 0$ (at the kink $\\operatorname{relu}'(0) = 0$ by convention)" if kinks else ""
+    where, tex_where = _kink_condition(act)
     statement = f"{act.description}: the rule sympy.diff applies is d/dz of the closed form{where}"
     latex = f"${act.latex}$: the rule is $d/dz$ of the closed form{tex_where}"
     drift = _rule_drift(form, arguments)
@@ -50,6 +48,17 @@ def activation_lemma(act: Activation, arguments=()) -> Lemma:
     status, detail = rule_matches(form.function, form.closed_form, Evaluator({form.function: form.closed_form})
                                   if isinstance(form.function, type) else Evaluator())
     return Lemma(f"{act.name}'", statement, status, RULE_METHOD, latex, detail)
+
+
+def _kink_condition(act: Activation) -> tuple[str, str]:
+    """Where the activation lemma holds: off its kinks, where its derivative is only a convention."""
+    kinks = getattr(act, "kinks", ())
+    if not kinks:
+        return "", ""
+    points = ", ".join(f"{k:g}" for k in kinks)
+    value = f"{act.name}'({points}) is the rule's value there, a convention"
+    tex = f"$\\operatorname{{{act.name}}}'$ at the kink is the rule's value there, a convention"
+    return (f" for z ∉ {{{points}}} (the kink: {value})", f" for $z \\notin \\{{{points}\\}}$ ({tex})")
 
 
 def rule_matches(function: Callable, closed_form: Callable, evaluator: Evaluator) -> tuple[str, str]:
@@ -157,8 +166,21 @@ def loss_lemma(loss: Loss, width: int) -> Lemma:
     pairs = [(sp.diff(error, ak), gk) for ak, gk in zip(out, form.gradient(out, y))]
     status, detail = _identity(pairs, lambda rng: {**{s: _uniform(rng, sp.Rational(1, 100), sp.Rational(99, 100))
                                                       for s in out}, **{s: _uniform(rng, 0, 1) for s in y}})
-    return Lemma(f"{loss.name} gradient", f"∂E/∂a of {loss.formula} is the hand-written rule", status,
-                 "polynomial identity", f"$\\partial E/\\partial a$ of ${loss.latex}$ is the hand-written rule", detail)
+    where = _kinks_of(error, out)
+    return Lemma(f"{loss.name} gradient", f"∂E/∂a of {loss.formula} is the hand-written rule{where}", status,
+                 "polynomial identity", f"$\\partial E/\\partial a$ of ${loss.latex}$ is the hand-written rule"
+                 f"{where and ' where its kinks are not met (there the derivative is a convention)'}", detail)
+
+
+def _kinks_of(error: sp.Expr, out) -> str:
+    """Where a loss with Abs, sign, Heaviside, Max, Min or Piecewise in it is differentiable: its gradient
+    there is a convention, so the lemma (and every proof resting on it) holds off those points."""
+    kinked = sorted({str(node) for node in error.atoms(sp.Abs, sp.sign, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise)
+                     if node.free_symbols & set(out)}, key=lambda text: (len(text), text))
+    if not kinked:
+        return ""
+    shown = ", ".join(kinked[:3]) + (", …" if len(kinked) > 3 else "")
+    return f", wherever the kinks of {shown} are not met (there the derivative is a convention)"
 
 
 def collapse_lemma(loss: Loss, act: Activation, width: int) -> Lemma | None:
