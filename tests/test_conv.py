@@ -166,8 +166,10 @@ class _KernelNotFlipped(PsiRecurrence):
         return sp.ImmutableMatrix(sym.activations[layer - 1].vjp(list(sym.z[layer - 1]), back))
 
 
-def test_the_exact_proof_refutes_a_kernel_that_is_not_flipped():
-    proof = prove(Network.from_spec("1x4x4,conv2k2s1,conv2k2s1,2", "generic"), _KernelNotFlipped())
+@pytest.mark.parametrize("spec", ["1x3x3,conv1k2s1,conv1k2s1,1",
+                                  pytest.param("1x4x4,conv2k2s1,conv2k2s1,2", marks=pytest.mark.slow)])
+def test_the_exact_proof_refutes_a_kernel_that_is_not_flipped(spec):
+    proof = prove(Network.from_spec(spec, "generic"), _KernelNotFlipped())
     assert not proof.ok and proof.refuted
     assert {w.weight.layer for w in proof.refuted} == {0}
 

@@ -6,8 +6,8 @@ train and test mode; group counts; dropout probability and seed) and random valu
 the layer has them: relu inputs 0.05 away from 0, max-pooling inputs without ties). The correct backward
 must agree; an undecidable verdict is allowed only with a stated reason and is counted.
 
-    python -m pytest -m slow tests/test_layer_no_false_alarms.py -s                              # the ci profile
-    HYPOTHESIS_PROFILE=thorough python -m pytest -m slow tests/test_layer_no_false_alarms.py -s  # 1000 per layer
+    python -m pytest -m slow tests/test_layer_no_false_alarms.py -s -n 0                              # the ci profile
+    HYPOTHESIS_PROFILE=thorough python -m pytest -m slow tests/test_layer_no_false_alarms.py -s -n 0  # 1000 per layer
 
 The default suite runs a few examples per layer (not slow).
 """

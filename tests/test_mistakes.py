@@ -31,7 +31,7 @@ def test_the_catalogue_has_at_least_twelve_mistakes_in_both_forms():
     assert all(m.description for m in MISTAKES.values())
 
 
-@pytest.mark.parametrize("hidden", ["generic", "tanh"])
+@pytest.mark.parametrize("hidden", ["generic", pytest.param("tanh", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", sorted(MISTAKES))
 def test_the_proof_refutes_exactly_the_weights_a_mistake_makes_wrong(name, hidden):
     network = network_for(name, hidden)

@@ -7,7 +7,7 @@ large inputs, confident classifiers, tiny and subnormal gradients, every loss, b
   does an error of 2.0001 × the tolerance planted at the weight the finite difference resolves best;
 - **cannot decide** is counted, with its causes.
 
-Slow: ``python -m pytest -m slow tests/test_no_false_alarms.py -s`` runs GRADPROOF_FALSE_ALARM_EXAMPLES
+Slow: ``python -m pytest -m slow tests/test_no_false_alarms.py -s -n 0`` runs GRADPROOF_FALSE_ALARM_EXAMPLES
 networks per method (default 10,000) and prints the counts and the time.
 """
 
