@@ -5,6 +5,7 @@ and the model free of sympy."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,11 @@ def test_functions_are_short():
 def test_the_length_rule_can_fail():  # the negative control: a 50-line function is caught
     source = "def f():\n    '''doc'''\n" + "    x = 1\n" * 50
     assert _code_lines(ast.parse(source).body[0]) == 51
+
+
+def test_the_readme_map_names_every_folder():
+    """The README's Layout section is the map: every package folder has its line there."""
+    section = (ROOT / "README.md").read_text().split("## Layout", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"^\s*([a-z_]+)/\s", section, re.M))
+    folders = {path.parent.name for folder in PACKAGES for path in (ROOT / folder).rglob("__init__.py")}
+    assert folders <= named, f"folders missing from the README's Layout map: {sorted(folders - named)}"
