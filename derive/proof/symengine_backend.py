@@ -3,9 +3,11 @@
 The time of the weight-by-weight proof is almost all ``sympy.diff`` of E. Here E and the recurrence's
 entries are carried over to symengine once (memoized: shared subexpressions are converted once), E is
 differentiated there, and each difference is expanded there: zero means proven, exactly as in sympy. The
-activations become symengine's undefined functions (opaque atoms); the derivatives symengine leaves as
-``Subs(Derivative(f(ξ), ξ), ξ, z)`` are replaced by the same hand-written rules sympy differentiates by
-(each function class's ``fdiff``). A difference symengine cannot reduce to zero (a quotient, from bce
+activations become symengine's undefined functions (opaque atoms). ∂E/∂w is carried through E's graph by
+the chain rule (:mod:`gradproof.derive.symbolic.chain`, only the nodes that depend on w), every function
+by the same hand-written rule sympy differentiates by (its class's ``fdiff``); a weight the chain rule
+does not cover is differentiated by ``se.diff``, whose ``Subs(Derivative(f(ξ), ξ), ξ, z)`` are replaced
+by those rules. A difference symengine cannot reduce to zero (a quotient, from bce
 or softmax-ce, or a real mistake) is handed back to sympy's decision and counterexample search, so the
 verdicts are sympy's: the two backends give identical results.
 """
@@ -18,6 +20,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.symbolic import chain
 
 try:
     import symengine as se
@@ -103,6 +106,33 @@ class Converter:
                              lambda node: self.functions[node.func.__name__](*node.args))
 
 
+class Algebra:
+    """The chain rule's derivatives (:mod:`gradproof.derive.symbolic.chain`) as symengine expressions, every
+    function's derivative by its class's ``fdiff`` (:meth:`Converter.rule`)."""
+
+    def __init__(self, convert: Converter):
+        self.convert = convert
+        self.zero, self.one = se.Integer(0), se.Integer(1)
+        self.rules: dict = {}
+
+    def value(self, node):
+        return self.convert(node)
+
+    def add(self, terms: list):
+        return se.Add(*terms)
+
+    def mul(self, factors: list):
+        return se.Mul(*factors)
+
+    def power_rule(self, base, exponent):
+        return se.Mul(self.convert(exponent), se.Pow(self.convert(base), self.convert(exponent - 1)))
+
+    def rule(self, node):
+        if node not in self.rules:
+            self.rules[node] = self.convert.rule(node.func.__name__, self.convert(node.args[0]))
+        return self.rules[node]
+
+
 class Differentiated:
     """∂E/∂w for every weight, in symengine, computed before any claim is known (so before the user's
     code runs); :meth:`settle` then expands each difference with a claimed entry there."""
@@ -111,11 +141,16 @@ class Differentiated:
         require()
         self.convert = Converter()
         e = self.convert(error)
-        self.derivatives = tuple(self.convert.differentiate(e, self.convert(w)) for w in weights)
-        # ∂E/∂w can have a denominator only if E divides, takes a log, or a rule divides
+        by_rule = chain.ChainRule(error, Algebra(self.convert))
+        by_chain = by_rule.derivatives(weights)
+        self.derivatives = tuple(self.convert.differentiate(e, self.convert(w)) if d is None else d
+                                 for d, w in zip(by_chain, weights))
+        # ∂E/∂w can have a denominator only if E divides, takes a log, has a fractional power, or a rule
+        # divides
         rules = [self.convert.back(rule) for _, rule in self.convert.templates.values()]
-        self.fractions = divides(error) or any(isinstance(n, sp.log) for n in error.atoms(sp.Function)) or \
-            any(divides(rule) for rule in rules)
+        nodes = by_rule.graph.nodes
+        self.fractions = divides(error) or any(isinstance(n, sp.log) or (n.is_Pow and not n.exp.is_Integer)
+                                               for n in nodes) or any(divides(rule) for rule in rules)
 
     def settle(self, claimed, divides: Callable[[sp.Expr], bool], positive: Callable[[sp.Expr], bool]) -> list:
         """Per weight: None where d − c expands to 0 in symengine and neither side divides by anything
