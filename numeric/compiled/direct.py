@@ -4,8 +4,8 @@
 (2.8 s for [3,5,4,2]): each derivative rebuilds E's shared subexpressions and cse must find them again.
 Here ∂E/∂w is carried through E's graph by the chain rule (:mod:`gradproof.derive.symbolic.chain`:
 the rules ``sympy.diff`` applies, every function by its ``fdiff``, never the Ψ recurrence), and each
-distinct subexpression (of E, and of the derivatives) becomes one line of source, printed by the
-printer and run in the namespace ``lambdify`` uses: sharing is kept by construction, so nothing is
+distinct subexpression (of E, and of the derivatives) becomes one line of source, printed by
+``lambdify``'s printer, its names meaning what they mean to ``lambdify``: sharing is kept by construction, so nothing is
 searched for. The source is ``.source`` of :class:`~gradproof.numeric.compiled.lambdified.CompiledGradient`.
 """
 
@@ -15,15 +15,17 @@ import linecache
 import re
 from itertools import count
 
+import numpy as np
 import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from gradproof.derive.symbolic.chain import ChainRule, Unsupported
-from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES, NUMPY_FUNCTIONS
+from gradproof.derive.symbolic.functions import NUMPY_FUNCTIONS
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 _FILENAMES = count()
 _NAME = re.compile(r"\b_\d+\b")
+_IDENTIFIER = re.compile(r"\b[A-Za-z]\w*\b")
 
 
 def printer() -> NumPyPrinter:
@@ -131,12 +133,25 @@ def _needed(lines: list[str], result: str) -> list[str]:
     return kept[::-1]
 
 
+def _namespace(source: str) -> dict:
+    """What the source's names mean, as in ``lambdify``'s namespace for ``LAMBDIFY_MODULES`` (gradproof's
+    functions first, then numpy's), built from the names it uses (``from numpy import *`` alone takes a
+    third of a second in a fresh process)."""
+    namespace = {}
+    for name in set(_IDENTIFIER.findall(source)) - {"def", "wbar", "x", "y", "return"}:
+        if name in NUMPY_FUNCTIONS:
+            namespace[name] = NUMPY_FUNCTIONS[name]
+        elif hasattr(np, name):
+            namespace[name] = getattr(np, name)
+    return namespace
+
+
 def compile_direct(sym: SymbolicNetwork):
     """``_lambdifygenerated(wbar, x, y)`` compiled in ``lambdify``'s namespace; :class:`Unsupported` where E holds
     something the chain rule does not differentiate."""
     source = direct_source(sym)
     filename = f"<gradproof direct form {next(_FILENAMES)}>"
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = dict(sp.lambdify([], 0, modules=LAMBDIFY_MODULES).__globals__)
+    namespace = _namespace(source)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated source
     return namespace["_lambdifygenerated"]
