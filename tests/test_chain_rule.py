@@ -158,3 +158,28 @@ def test_both_backends_give_the_same_verdicts_on_other_networks(layers):
         reference, fast = prove(network, **options), prove(network, backend="symengine", **options)
         assert [(str(w.weight), w.status) for w in fast.weights] == \
             [(str(w.weight), w.status) for w in reference.weights]
+
+
+def test_symengine_clears_a_quotients_denominators_before_expanding():
+    se = pytest.importorskip("symengine")
+    from gradproof.derive.proof.symengine_backend import _negative_bases, _numerator_is_zero
+    u, v, y = se.symbols("u v y")
+    total = u + v  # a softmax's Σ e^z: zero only where the denominator is
+    correct = u / total - y - ((u * u + u * v) / total ** 2 - y)
+    assert se.expand(correct) != 0  # plain expansion cannot see it (the reason for clearing)
+    assert _numerator_is_zero(correct, _negative_bases(correct))
+    wrong = u / total - y - (u / total ** 2 - y)  # the control: not zero anywhere near generic u, v
+    assert not _numerator_is_zero(wrong, _negative_bases(wrong))
+
+
+@pytest.mark.parametrize("loss", ["softmax-ce", "bce"])
+def test_both_backends_agree_on_quotients(loss):
+    pytest.importorskip("symengine")
+    output = "softmax" if loss == "softmax-ce" else "sigmoid"
+    network = Network.from_spec("2,2,3", ["tanh", output], loss)
+    for recurrence in (None, MISTAKES["softmax-jacobian-ignored" if loss == "softmax-ce" else "sign-error"].recurrence):
+        options = {} if recurrence is None else {"recurrence": recurrence, "diagnose": False}
+        reference, fast = prove(network, **options), prove(network, backend="symengine", **options)
+        assert [(str(w.weight), w.status, w.conditions) for w in fast.weights] == \
+            [(str(w.weight), w.status, w.conditions) for w in reference.weights]
+        assert fast.assumptions == reference.assumptions and fast.ok == (recurrence is None)
