@@ -6,9 +6,9 @@
 
 Parts: ``decide``: the source text's network, every loss, its decision step against a naive expand;
 ``ladder``: the largest network proven within the budget, sympy and symengine; ``symengine``: the
-symengine backend's ∂E/∂w by the chain rule through E's graph against the previous path (``se.diff``
-and a search for its ``Subs`` nodes, still the fallback; the child forces it), ratio per network in the
-same run; ``direct``: the compiled direct form by the chain rule (:mod:`gradproof.numeric.compiled.direct`)
+symengine backend's ∂E/∂w by the chain rule through E's graph against the previous differentiation
+(``se.diff`` and a search for its ``Subs`` nodes, still the fallback; the child forces it; the expansion
+step after it is today's in both), ratio per network in the same run; ``direct``: the compiled direct form by the chain rule (:mod:`gradproof.numeric.compiled.direct`)
 against ``sympy.diff`` + ``lambdify(cse=True)``, the previous path.
 
 Each configuration runs in a fresh interpreter (sympy's caches would otherwise make later runs look
