@@ -66,6 +66,8 @@ class Source:
             self.names[node] = f"({self.printer.doprint(node)})"
         elif node.is_Symbol:
             raise Unsupported(f"E holds a symbol {node} that is neither a weight, an input nor a target")
+        elif not (node.is_Add or node.is_Mul or node.is_Pow or isinstance(node, sp.Function)):
+            raise Unsupported(f"E holds a {type(node).__name__}: compiled by lambdify instead")
         else:
             self.bind(node, self.fill(node.func, len(node.args), [self.value(arg) for arg in node.args]))
 
