@@ -1,7 +1,8 @@
 """Checks: an analytic gradient against the compiled direct form and the finite-difference definition.
 
 :func:`check_gradient` compares, for every weight, the gradient under test (by default the Ψ recurrence)
-with the finite difference of E, and with ``sympy.diff`` compiled where the network is small enough. The
+with the finite difference of E, and with the direct form (∂E/∂w by the definition, compiled per weight)
+where the network is small enough. The
 tolerance of each comparison is the sum of the two sides' error bounds (:mod:`gradproof.numeric.differences.error_model`,
 :mod:`gradproof.numeric.differences.finite_difference`). Two tiers: a cheap check of ⟨∇E, v⟩ along one
 random direction v, and the full per-weight check, which also runs when the cheap one fails or cannot
