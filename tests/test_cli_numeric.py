@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from gradproof.cli import main
+from gradproof.derive.model.network import Network
+from gradproof.numeric.differences.error_model import error_model
 
 
 def run(capsys, *args):
@@ -88,8 +90,21 @@ def test_gradient_json_holds_everything_needed_to_recheck(capsys):
 
 
 def test_gradient_of_a_large_network_has_no_direct_form(capsys):
-    status, out, _ = run(capsys, "gradient", "--layers", "10,20,5")
+    status, out, _ = run(capsys, "gradient", "--layers", "30,20,10")  # 830 weights: over DIRECT_LIMIT
     assert status == 0 and json.loads(out)["gradients"]["direct"] is None
+
+
+def test_gradient_of_a_few_hundred_weights_has_the_direct_form(capsys):
+    status, out, _ = run(capsys, "gradient", "--layers", "10,20,5")  # 325 weights (over 200 paths)
+    found = json.loads(out)
+    gradients = found["gradients"]
+    assert status == 0 and gradients["direct"] is not None
+    wbar = [np.array(w) for w in found["wbar"]]
+    x, y = np.atleast_2d(found["x"]).T, np.atleast_2d(found["y"]).T  # one column per sample
+    # each side is an analytic gradient in float64: within the error model's rounding bound of the truth
+    bounds = error_model(Network.from_spec("10,20,5"), wbar, x, y).analytic_rounding(found["reduction"])
+    for direct, psi, bound in zip(gradients["direct"], gradients["psi"], bounds):
+        assert np.all(np.abs(np.array(direct) - np.array(psi)) <= 2 * bound)
 
 
 @pytest.mark.parametrize("args, message", [

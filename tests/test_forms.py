@@ -58,7 +58,7 @@ def test_compiled_source_is_shown_and_limits_are_enforced():
     source = CompiledGradient(network, "psi").source
     assert source.startswith("def _lambdifygenerated(") and "sigmoid" in source
     with pytest.raises(InputError, match="is too large for the per-weight direct form"):
-        CompiledGradient(Network.from_spec("10,10,10"), "direct")
+        CompiledGradient(Network.from_spec("30,20,10"), "direct")
     with pytest.raises(InputError, match="form must be one of direct, psi"):
         CompiledGradient(network, "other")
     with pytest.raises(InputError, match="no numeric form"):

@@ -99,7 +99,8 @@ print("LOADED", statuses, loaded)
 """
 
 COMMANDS = ["check --layers 64,128,128,10", "check --layers 2,3,3,2", "check --layers 2,3,3,2 --quick --json",
-            "check --layers 1x8x8,conv4k3s1p1,10 --quick"]
+            "check --layers 1x8x8,conv4k3s1p1,10 --quick",
+            "check --layers 10,20,5"]  # 325 weights: Ψ in matrix form, the direct form (chain rule) per weight
 
 
 def test_a_numeric_check_loads_no_sympy(cache):
@@ -107,11 +108,12 @@ def test_a_numeric_check_loads_no_sympy(cache):
     import neither sympy nor lambdify: one process runs them all, then looks."""
     per_weight.compiled(Network.from_spec("2,3,3,2"), "psi")  # on disk now (this process may load sympy)
     per_weight.compiled(Network.from_spec("2,3,3,2"), "direct")
+    per_weight.compiled(Network.from_spec("10,20,5"), "direct")
     env = dict(os.environ, GRADPROOF_CACHE=str(cache))
     done = subprocess.run([sys.executable, "-c", NO_SYMPY, *COMMANDS], capture_output=True, text=True,
                           env=env, cwd=str(cache), timeout=300)
     last = done.stdout.strip().splitlines()[-1]
-    assert last == "LOADED [0, 0, 0, 0] []", done.stdout + done.stderr
+    assert last == "LOADED [0, 0, 0, 0, 0] []", done.stdout + done.stderr
 
 
 def test_the_probe_sees_sympy_when_the_forms_must_be_compiled(cache):

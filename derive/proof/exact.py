@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from gradproof.derive.proof import symengine_backend
 from gradproof.derive.proof.assumptions import target_assumptions
@@ -52,11 +53,12 @@ def prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress:
     direct = None if fast else _direct(ours, given, progress)
     own = (ours, ours.error, lemmas, direct if direct is not None else fast.derivatives)
     claimed = user_gradients(net, recurrence, claims_for(ours), own)
-    claimed_entries = [c.xreplace(given) for matrix in claimed for c in matrix]
+    claimed_entries = _replaced([c for matrix in claimed for c in matrix], given)
     judge = Judge(ours)
     if fast:
-        direct = list(fast.settle(claimed_entries, divides, lambda base: judge.denominators.base(base)[0] == POSITIVE))
+        direct = list(fast.settle(claimed_entries, lambda expr: bases(expr, cache=nodes), partial(_positive, judge)))
     results, ranges = _judged(ours, judge, direct, claimed_entries, progress)
+    ranges |= fast.ranges if fast else set()
     seconds = time.perf_counter() - start
     diagnosis = ()
     if diagnose and any(r.status != PROVEN for r in results) and net.n_weights <= DIAGNOSIS_LIMIT \
@@ -65,6 +67,34 @@ def prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress:
     return Proof(net, recurrence_name(recurrence), "exact", f"{EXACT_STATEMENT}; decided by {METHOD}: "
                  f"{METHOD_DESCRIPTION}", tuple(results), tuple(lemmas), assumptions + _ranges(ranges),
                  seconds, diagnosis)
+
+
+def _replaced(entries: list, given: dict) -> list:
+    """``entry.xreplace(given)`` for every entry, each subexpression they share rebuilt once."""
+    if not given:
+        return list(entries)
+    done: dict = dict(given)
+    for entry in entries:
+        stack = [entry]
+        while stack:
+            node = stack[-1]
+            if node in done:
+                stack.pop()
+                continue
+            pending = [arg for arg in node.args if arg not in done]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            args = tuple(done[arg] for arg in node.args)
+            done[node] = node.func(*args) if args != node.args else node
+    return [done[entry] for entry in entries]
+
+
+def _positive(judge: Judge, base) -> frozenset | None:
+    """The ranges ``base``'s positivity rests on, or None where it is not shown positive."""
+    status, ranges = judge.denominators.base(base)
+    return ranges if status == POSITIVE else None
 
 
 def _direct(ours: SymbolicNetwork, given: dict, progress) -> tuple:

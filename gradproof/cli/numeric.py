@@ -23,7 +23,7 @@ from gradproof.numeric.budget import require_memory
 from gradproof.numeric.checks.contract import user_gradient
 from gradproof.numeric.checks.repeatable import BATCHED_NEEDS_A_BATCH, twice
 from gradproof.numeric.checks.check import check_gradient, compiled
-from gradproof.numeric.compiled.per_weight import per_weight_feasible
+from gradproof.numeric.compiled.per_weight import direct_feasible
 from gradproof.numeric.checks.conv_check import complex_step_gradient
 from gradproof.numeric.compiled.conv import conv_psi_gradient
 from gradproof.numeric.compiled.matrix import psi_gradient
@@ -115,7 +115,7 @@ def run_gradient(args) -> int:
         warn(f"the finite difference cannot be formed here: {why}")
         return EXIT_UNDECIDED
     direct = None
-    if per_weight_feasible(network):
+    if direct_feasible(network):
         direct = _lists(compiled(network, "direct")(sample.wbar, x, y, args.reduction))
     out = {"network": network.spec(), "seed": args.seed, "batch": args.batch, "reduction": args.reduction,
            "method": args.method, "wbar": _lists(sample.wbar), "x": sample.x.tolist(),

@@ -1,7 +1,8 @@
 """Checks: an analytic gradient against the compiled direct form and the finite-difference definition.
 
 :func:`check_gradient` compares, for every weight, the gradient under test (by default the Ψ recurrence)
-with the finite difference of E, and with ``sympy.diff`` compiled where the network is small enough. The
+with the finite difference of E, and with the direct form (∂E/∂w by the definition, compiled per weight)
+where the network is small enough. The
 tolerance of each comparison is the sum of the two sides' error bounds (:mod:`gradproof.numeric.differences.error_model`,
 :mod:`gradproof.numeric.differences.finite_difference`). Two tiers: a cheap check of ⟨∇E, v⟩ along one
 random direction v, and the full per-weight check, which also runs when the cheap one fails or cannot
@@ -28,7 +29,7 @@ from gradproof.numeric.checks.diagnosis import diagnose
 from gradproof.numeric.checks.repeatable import same_again
 from gradproof.numeric.checks.result import CheckResult, Comparison, DirectionCheck, WeightComparison
 from gradproof.numeric.compiled.kernels import abs_dot
-from gradproof.numeric.compiled.per_weight import PerWeightForm, compiled, per_weight_feasible
+from gradproof.numeric.compiled.per_weight import PerWeightForm, compiled, direct_feasible, per_weight_feasible
 from gradproof.numeric.compiled.matrix import psi_gradient
 from gradproof.numeric.differences.complex_step import SPLIT_STEP
 from gradproof.numeric.differences.error_model import ErrorModel, error_model, gamma
@@ -56,8 +57,9 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
     """Check ``gradient`` (default: the Ψ recurrence) on ``sample``; see the module doc.
 
     - ``method``, ``step``: the finite difference (``step`` None: the method's default).
-    - ``direct``: also compare with the compiled ``sympy.diff`` form (None: where the network is small
-      enough that it compiles in about a second, :func:`gradproof.numeric.compiled.per_weight.per_weight_feasible`).
+    - ``direct``: also compare with the compiled direct form, ∂E/∂w by the definition (None: where the
+      network is small enough that it compiles in about a second,
+      :func:`gradproof.numeric.compiled.per_weight.direct_feasible`).
       Compiling is done first and is not counted in ``seconds``.
     - ``tier``: ``"full"`` checks every weight; ``"direction"`` only ⟨∇E, v⟩, and every weight only if
       that differs or cannot decide.
@@ -81,7 +83,7 @@ def check_gradient(sample: Sample, gradient: Analytic | None = None, *, analytic
         gradient = compiled(network, "psi") if small else matrix_psi(network)
         analytic_name = analytic_name or ("the Ψ recurrence, compiled per weight" if small
                                           else "the Ψ recurrence in matrix form")
-    direct_form = compiled(network, "direct") if (small if direct is None else direct) else None
+    direct_form = compiled(network, "direct") if (direct_feasible(network) if direct is None else direct) else None
     result = dict(network=network, analytic_name=analytic_name or "the gradient under test", method=method,
                   step=default_step(method) if step is None else float(step), reduction=reduction,
                   batch=sample.batch, seed=seed, rerun=rerun, forms=_origin(start, gradient, direct_form),

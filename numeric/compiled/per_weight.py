@@ -1,8 +1,9 @@
 """The per-weight gradient forms of small networks, and their generated source cached on disk.
 
 For a small network the check compares every weight with two forms compiled from sympy by
-:mod:`gradproof.numeric.compiled.lambdified`: the direct form (``sympy.diff`` of E, the independent
-witness) and the Ψ recurrence's entries. Compiling them takes 0.3–1.4 s for [2,3,3,2], and loading sympy
+:mod:`gradproof.numeric.compiled.lambdified`: the direct form (∂E/∂w by the definition, the independent
+witness, through E's graph by the chain rule: :mod:`gradproof.numeric.compiled.direct`) and the Ψ
+recurrence's entries. Compiling them takes 0.3–1.4 s for [2,3,3,2], and loading sympy
 0.4 s more — 30 to 300 times the check itself. What ``lambdify`` generates is plain Python over numpy and
 gradproof's kernels, so the first compile of a network writes that source to disk, and later processes
 execute it in the namespace ``lambdify`` gives it (numpy's names, the kernels by the names the symbolic
@@ -10,7 +11,8 @@ functions print as), without loading sympy.
 
 **The key** of a cached form is a SHA-256 digest of the form's name, the network (sizes, each layer's
 activation, the loss, biases), the source text of every gradproof module that shapes the forms
-(``gradproof.derive.model``, ``gradproof.derive.symbolic``, the two modules that compile them: stricter than
+(``gradproof.derive.model``, ``gradproof.derive.symbolic`` with its chain rule, the three modules that compile
+them — lambdified, direct and this one: stricter than
 gradproof's version, which an edit does not change) and sympy's ``release.py`` (its version), read from
 where sympy is installed without importing it: another gradproof or sympy is a new key, never a stale form. A network with an activation or a
 loss defined in the running process (``define_activation``, ``define_loss``) is never cached (its numpy
@@ -19,7 +21,8 @@ that cannot be written is skipped; a file or folder that is not the user's own, 
 is never executed. The folder is ``$GRADPROOF_CACHE``, else ``$XDG_CACHE_HOME/gradproof``,
 else ``~/.cache/gradproof``; ``GRADPROOF_CACHE=off`` turns the cache off.
 
-The cached source is the text sympy generated, byte for byte; a test compares the forms loaded from it
+The cached source is the text generated in this process (by lambdify, or by the direct form's compiler
+under lambdify's name ``_lambdifygenerated``), byte for byte; a test compares the forms loaded from it
 with freshly lambdified ones, value for value, for every activation and loss.
 """
 
@@ -46,11 +49,14 @@ from gradproof.derive.model.network import Network
 from gradproof.numeric.compiled.matrix import reduce
 
 PATH_BUDGET = 200
+#: the most weights the direct form is compiled for (about a second at this size: benchmarks/bench_symbolic.py)
+DIRECT_LIMIT = 600
 FORMS = ("direct", "psi")
 #: the module that compiles a form with sympy: loaded on a cache miss only (loading sympy costs 0.4 s)
 COMPILER = "gradproof.numeric.compiled.lambdified"
 #: the packages and modules whose source shapes the generated forms (part of every key)
-SHAPING = ("gradproof.derive.model", "gradproof.derive.symbolic", COMPILER, __name__)
+SHAPING = ("gradproof.derive.model", "gradproof.derive.symbolic", COMPILER, "gradproof.numeric.compiled.direct",
+           __name__)
 
 
 def per_weight_cost(network: Network) -> int:
@@ -67,6 +73,11 @@ def per_weight_cost(network: Network) -> int:
 def per_weight_feasible(network: Network) -> bool:
     """Whether the per-weight forms compile in about a second (see ``PATH_BUDGET``)."""
     return per_weight_cost(network) <= PATH_BUDGET
+
+
+def direct_feasible(network: Network) -> bool:
+    """Whether the direct form compiles in about a second (see ``DIRECT_LIMIT``)."""
+    return network.n_weights <= DIRECT_LIMIT
 
 
 def evaluate(network: Network, function, wbar, x_columns: np.ndarray, y_columns: np.ndarray,
