@@ -73,7 +73,7 @@ def test_the_failure_message_is_a_table_of_the_failing_weights_worst_first():
     lines = str(caught.value).splitlines()
     assert lines[0] == ("gradient check FAILED: 2 of 29 weights differ from the finite difference by more "
                         "than their tolerance (worst first)")
-    assert "analytic = my backward; direct = sympy.diff of E, compiled; finite diff. = the derivative by " \
+    assert "analytic = my backward; direct = ∂E/∂w by the chain rule through E (sympy's derivative rules), compiled; finite diff. = the derivative by " \
            "its definition, from E alone" in lines
     header = next(line for line in lines if "L,J,I" in line)
     assert header.split() == ["weight", "L,J,I", "analytic", "direct", "finite", "diff.", "|an.", "−", "FD|",

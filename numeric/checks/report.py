@@ -37,7 +37,7 @@ def format_failure(result, limit: int = 20) -> str:
         lines.append(f"along a random direction v{where}: ⟨analytic, v⟩ = {d.analytic:.10e}, finite difference "
                      f"{d.finite_difference:.10e}, |difference| {abs(d.analytic - d.finite_difference):.2e} "
                      f"> tolerance {d.tolerance:.2e}")
-    lines.append(f"analytic = {result.analytic_name}; direct = sympy.diff of E, compiled; "
+    lines.append(f"analytic = {result.analytic_name}; direct = ∂E/∂w by the chain rule through E (sympy's derivative rules), compiled; "
                  "finite diff. = the derivative by its definition, from E alone")
     table = [COLUMNS] + [
         (weight_text(*r.weight), str(r.weight), _number(r.analytic), _number(r.direct),
