@@ -24,6 +24,7 @@ from sympy.logic.boolalg import And, BooleanFalse, BooleanTrue, Not, Or
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.symbolic.functions import Exp, a, a_prime, relu, sigmoid, softplus
+from gradproof.derive.symbolic.walk import post_order
 
 #: sympy's own functions a claimed entry may use (exact classes: a subclass is the user's code)
 SYMPY_FUNCTIONS = (sp.exp, sp.log, sp.tanh, sp.sinh, sp.cosh, sp.sech, sp.csch, sp.coth, sp.sin, sp.cos,
@@ -60,20 +61,11 @@ class Claims:
         return rebuilt
 
     def rebuild(self, expr, where: str) -> sp.Expr:
-        stack = [expr]
-        while stack:  # post-order without recursion: deep expressions do not hit the recursion limit
-            node = stack[-1]
-            if node in self.cache:
-                stack.pop()
-                continue
+        def children(node):  # each node is checked against the vocabulary before it is looked into
             self._allowed(node, where)
-            pending = [arg for arg in _children(node) if arg not in self.cache]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            self.cache[node] = self._node(node, where)
-        return self.cache[expr]
+            return _children(node)
+
+        return post_order(expr, self.cache, lambda node: self._node(node, where), children)
 
     def _allowed(self, node, where: str) -> None:
         """Refuse a node of a kind outside the vocabulary before looking into it."""

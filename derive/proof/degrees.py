@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from gradproof.derive.symbolic.walk import polynomial_children, post_order
+
 
 @dataclass(frozen=True)
 class Degree:
@@ -73,19 +75,7 @@ class Degrees:
         self.cache: dict = {}
 
     def of(self, expr) -> Degree:
-        stack = [expr]
-        while stack:
-            node = stack[-1]
-            if node in self.cache:
-                stack.pop()
-                continue
-            pending = [arg for arg in _children(node) if arg not in self.cache]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            self.cache[node] = self._node(node)
-        return self.cache[expr]
+        return post_order(expr, self.cache, self._node, polynomial_children)
 
     def _node(self, node) -> Degree:
         if node.is_Rational:
@@ -102,9 +92,3 @@ class Degrees:
         return UNKNOWN
 
 
-def _children(node) -> tuple:
-    if node.is_Add or node.is_Mul:
-        return node.args
-    if node.is_Pow and node.exp.is_Integer:
-        return (node.base,)
-    return ()

@@ -26,6 +26,7 @@ from gradproof.derive.proof.canonical import RANGES, reduces_to_zero, rewrite, s
 from gradproof.derive.proof.evaluation import DIGITS, Evaluator, Undefined, stable_value
 from gradproof.derive.proof.identity import decide_zero
 from gradproof.derive.symbolic.functions import relu
+from gradproof.derive.symbolic.walk import post_order
 
 POSITIVE, NONZERO, ZERO, UNKNOWN = "positive", "nonzero", "zero", "unknown"
 #: functions that are constant on whole regions: a denominator holding one may vanish on a set of positive
@@ -55,21 +56,12 @@ def bases(*exprs, cache: dict | None = None) -> list[sp.Expr]:
 
 
 def _bases(expr, cache: dict) -> tuple:
-    stack = [expr]
-    while stack:
-        node = stack[-1]
-        if node in cache:
-            stack.pop()
-            continue
-        pending = [arg for arg in node.args if arg not in cache]
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
+    def bases(node) -> tuple:
         divides = node.is_Pow and node.exp.is_nonnegative is not True  # x⁻¹, and xʸ for y of unknown sign
         own = (node.base,) if divides and not node.base.is_Number else ()
-        cache[node] = tuple(dict.fromkeys(own + tuple(b for arg in node.args for b in cache[arg])))
-    return cache[expr]
+        return tuple(dict.fromkeys(own + tuple(b for arg in node.args for b in cache[arg])))
+
+    return post_order(expr, cache, bases, lambda node: node.args)
 
 
 class DenominatorCheck:

@@ -17,6 +17,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 
 from gradproof.derive.symbolic.functions import EXPLICIT_FORMS, Exp, a, a_prime
+from gradproof.derive.symbolic.walk import post_order
 
 DIGITS = 40
 WITNESS_ACTIVATION_TEXT = "a(t) = e^(t/2) + sin(t)/3"
@@ -75,19 +76,7 @@ class Evaluator:
 
     def value(self, expr, env: dict):
         """``expr`` at ``env`` (symbol → mpf), each shared subexpression once."""
-        stack = [expr]
-        while stack:
-            node = stack[-1]
-            if node in self._cache:
-                stack.pop()
-                continue
-            pending = [arg for arg in self.children(node) if arg not in self._cache]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            self._cache[node] = self._node(node, env)
-        result = self._cache[expr]
+        result = post_order(expr, self._cache, lambda node: self._node(node, env), self.children)
         if isinstance(result, mpmath.mpc):
             if result.imag != 0:
                 raise Undefined("it is complex there")

@@ -25,6 +25,7 @@ from gradproof.derive.runtime.progress import Progress
 from gradproof.derive.symbolic.mistakes import recognise
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PsiRecurrence, direct_gradients, recurrence_name
+from gradproof.derive.symbolic.walk import post_order
 
 #: A recurrence is a PsiRecurrence, or any callable taking the SymbolicNetwork and returning one
 #: matrix per layer shaped like W̄[l].
@@ -74,21 +75,12 @@ def _replaced(entries: list, given: dict) -> list:
     if not given:
         return list(entries)
     done: dict = dict(given)
-    for entry in entries:
-        stack = [entry]
-        while stack:
-            node = stack[-1]
-            if node in done:
-                stack.pop()
-                continue
-            pending = [arg for arg in node.args if arg not in done]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            args = tuple(done[arg] for arg in node.args)
-            done[node] = node.func(*args) if args != node.args else node
-    return [done[entry] for entry in entries]
+
+    def rebuilt(node):
+        args = tuple(done[arg] for arg in node.args)
+        return node.func(*args) if args != node.args else node
+
+    return [post_order(entry, done, rebuilt, lambda node: node.args) for entry in entries]
 
 
 def _positive(judge: Judge, base) -> frozenset | None:

@@ -16,6 +16,8 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.functions.elementary.piecewise import ExprCondPair
 
+from gradproof.derive.symbolic.walk import arguments, post_order
+
 iv = mpmath.iv
 
 #: sympy's functions with an interval rule (hyperbolic ones through e^t; tan's poles give an infinite width)
@@ -67,19 +69,7 @@ def enclose(entry: sp.Expr, point: dict, closed: dict, digits: int) -> tuple | N
 
 def _value(expr, point: dict):
     cache: dict = {}
-    stack = [expr]
-    while stack:  # post-order without recursion, each shared subexpression once
-        node = stack[-1]
-        if node in cache:
-            stack.pop()
-            continue
-        pending = [arg for arg in node.args if arg not in cache] if not node.is_Atom else []
-        if pending:
-            stack.extend(pending)
-            continue
-        stack.pop()
-        cache[node] = _node(node, [cache[arg] for arg in node.args] if not node.is_Atom else [], point)
-    return cache[expr]
+    return post_order(expr, cache, lambda node: _node(node, [cache[arg] for arg in arguments(node)], point))
 
 
 def _number(value: sp.Rational):

@@ -40,6 +40,7 @@ from gradproof.derive.proof.sealed import claims_for, user_gradients
 from gradproof.derive.runtime.progress import Progress
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import recurrence_name
+from gradproof.derive.symbolic.walk import polynomial_children, post_order
 
 METHOD = "random"
 LOW, HIGH = 2 ** 61, 2 ** 62
@@ -101,19 +102,7 @@ class ModularPoint:
         return self.rng.randrange(1, self.p)
 
     def value(self, expr) -> int:
-        stack = [expr]
-        while stack:
-            node = stack[-1]
-            if node in self.cache:
-                stack.pop()
-                continue
-            pending = [arg for arg in _children(node) if arg not in self.cache]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            self.cache[node] = self._node(node)
-        return self.cache[expr]
+        return post_order(expr, self.cache, self._node, polynomial_children)
 
     def _node(self, node) -> int:
         p = self.p
@@ -139,12 +128,6 @@ class ModularPoint:
         return pow(value, self.p - 2, self.p)
 
 
-def _children(node) -> tuple:
-    if node.is_Add or node.is_Mul:
-        return node.args
-    if node.is_Pow and node.exp.is_Integer:
-        return (node.base,)
-    return ()
 
 
 class DirectSide:

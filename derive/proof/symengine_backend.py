@@ -21,6 +21,7 @@ from sympy.core.function import AppliedUndef
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.symbolic import chain
+from gradproof.derive.symbolic.walk import post_order
 
 try:
     import symengine as se
@@ -48,19 +49,7 @@ class Converter:
         self.bases: dict = {}
 
     def __call__(self, expr):
-        stack = [expr]
-        while stack:
-            node = stack[-1]
-            if node in self.cache:
-                stack.pop()
-                continue
-            pending = [arg for arg in node.args if arg not in self.cache] if not node.is_Atom else []
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            self.cache[node] = self._convert(node)
-        return self.cache[expr]
+        return post_order(expr, self.cache, self._convert)
 
     def _convert(self, node):
         if node.is_Symbol:

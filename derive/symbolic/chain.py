@@ -23,6 +23,8 @@ from typing import Any, Protocol
 
 import sympy as sp
 
+from gradproof.derive.symbolic.walk import post_order
+
 #: the derivative of the weight with respect to itself (kept apart so that products skip it)
 ONE = object()
 
@@ -57,23 +59,16 @@ class Graph:
         self.expr = expr
         self.nodes: list = []
         self.index: dict = {}
-        stack = [expr]
-        while stack:
-            node = stack[-1]
-            if node in self.index:
-                stack.pop()
-                continue
-            pending = [arg for arg in node.args if arg not in self.index]
-            if pending:
-                stack.extend(pending)
-                continue
-            stack.pop()
-            self.index[node] = len(self.nodes)
-            self.nodes.append(node)
+        post_order(expr, self.index, self._number, lambda node: node.args)
         self.users: list[list[int]] = [[] for _ in self.nodes]
         for k, node in enumerate(self.nodes):
             for arg in dict.fromkeys(node.args):
                 self.users[self.index[arg]].append(k)
+
+    def _number(self, node) -> int:
+        """Give ``node`` the next place in graph order."""
+        self.nodes.append(node)
+        return len(self.nodes) - 1
 
     def dependents(self, symbol: sp.Symbol) -> list[int]:
         """The nodes whose value depends on ``symbol``, in graph order (``symbol``'s own node first)."""
