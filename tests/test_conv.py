@@ -101,7 +101,10 @@ def test_a_gradient_off_by_one_part_in_a_million_fails_the_direction_check():
     assert not check_gradient(sample, slightly_off, tier="direction").direction.ok
 
 
-@pytest.mark.parametrize("name", ["stride-ignored", "kernel-not-flipped", "not-transposed", "missing-a-prime"])
+#: one at the Atari size in the default suite (2.5 s each); every planted mistake is caught at small sizes above
+@pytest.mark.parametrize("name", [pytest.param("stride-ignored", marks=pytest.mark.slow),
+                                  pytest.param("kernel-not-flipped", marks=pytest.mark.slow),
+                                  pytest.param("not-transposed", marks=pytest.mark.slow), "missing-a-prime"])
 def test_planted_mistakes_fail_the_direction_check_at_the_atari_size(name):
     network = Network.atari()
     sample = random_sample(network, seed=0)

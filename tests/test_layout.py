@@ -5,6 +5,7 @@ and the model free of sympy."""
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import subprocess
 import sys
@@ -31,7 +32,8 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(path: Path, module: str) -> list[tuple[str, bool]]:
+@functools.lru_cache(maxsize=None)  # every test reads the same sources: parse each once
+def _imports(path: Path, module: str) -> tuple[tuple[str, bool], ...]:
     """(imported module, at module level?) for every import statement in ``path``."""
     tree = ast.parse(path.read_text())
     in_function = {id(sub) for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
@@ -48,7 +50,7 @@ def _imports(path: Path, module: str) -> list[tuple[str, bool]]:
                 base = f"{package}.{base}" if base else package
             names = [f"{base}.{alias.name}" for alias in node.names]
             found += [(name if name in MODULES else base, id(node) not in in_function) for name in names]
-    return found
+    return tuple(found)
 
 
 def _graph() -> dict[str, set[str]]:

@@ -211,12 +211,33 @@ RESIDUAL_MISTAKES = ("sign-error", "missing-a-prime", "a-prime-at-activation", "
 
 
 #: a counterexample needs numbers: the opaque user activation has none (the proof cannot refute with it)
+@pytest.mark.slow  # ~15 s; fast representatives: the fixed networks below
 @LATEX_EXAMPLES
 @given(network=networks(max_width=2, max_depth=2, hidden=tuple(h for h in HIDDEN if h != "gelu")),
        mistake=st.sampled_from(RESIDUAL_MISTAKES))
 def test_refuted_residuals_read_back(network, mistake):
     proof = prove(network, MISTAKES[mistake].recurrence, diagnose=False)
     assume(proof.refuted)
+    residuals_read_back(network, proof)
+
+
+#: short residuals, and long ones cut to their first terms (a user activation, softmax, no biases)
+RESIDUAL_CASES = [("2,2,1", "tanh", "half-sse", True, "sign-error"),
+                  ("1,2,2", ["swish", "softmax"], "softmax-ce", False, "missing-a-prime"),
+                  ("1,2,1", "softplus", "bce", True, "loop-ends-early")]
+
+
+@pytest.mark.parametrize("spec, activations, loss, bias, mistake", RESIDUAL_CASES,
+                         ids=[case[-1] for case in RESIDUAL_CASES])
+def test_refuted_residuals_of_fixed_networks_read_back(spec, activations, loss, bias, mistake):
+    activations = [USER.get(name, name) for name in activations] if isinstance(activations, list) else activations
+    network = Network.from_spec(spec, activations, loss, bias=bias)
+    proof = prove(network, MISTAKES[mistake].recurrence, diagnose=False)
+    assert proof.refuted
+    residuals_read_back(network, proof)
+
+
+def residuals_read_back(network: Network, proof) -> None:
     sym = SymbolicNetwork(network)
     lines = [line.split("expanded): ", 1)[1] for line in proof_summary(proof).splitlines()
              if "      residual (" in line]

@@ -27,8 +27,17 @@ def test_fast_methods_prove_what_the_exact_proof_proves(method, network):
     assert prove(network, method=method).ok
 
 
-@pytest.mark.parametrize("method", ["layerwise", "random"])
-@pytest.mark.parametrize("name", sorted(MISTAKES))
+def _each_mistake_by_one_method(methods):
+    """Every mistake under one of ``methods`` in the default suite (taking turns), every pair under -m slow."""
+    params = []
+    for turn, name in enumerate(sorted(MISTAKES)):
+        for index, method in enumerate(methods):
+            marks = () if turn % len(methods) == index else (pytest.mark.slow,)
+            params.append(pytest.param(name, method, marks=marks, id=f"{name}-{method}"))
+    return params
+
+
+@pytest.mark.parametrize("name, method", _each_mistake_by_one_method(("layerwise", "random")))
 def test_fast_methods_refute_every_mistake_where_it_does_harm(method, name):
     loss = "mse" if name in ("half-sse-rule-with-mse", "factor-2-dropped") else "half-sse"
     output = "softmax" if name == "softmax-jacobian-ignored" else "generic"
