@@ -83,7 +83,7 @@ def test_max_pooling_routed_to_the_wrong_entry_is_refuted(monkeypatch):
 def test_a_kernel_not_rotated_on_the_way_down_is_refuted(monkeypatch):
     right = layer_net.TRANSPOSED.flip
     monkeypatch.setattr(layer_net.TRANSPOSED, "flip", lambda kernel: right(kernel)[:, :, ::-1, ::-1])
-    proof = prove_network(LayerNet.from_spec("1x6x6,conv2k3p1,conv2k3,pool2,3", "relu", "softmax-ce"))
+    proof = prove_network(LayerNet.from_spec("1x4x4,conv2k3p1,conv2k3,pool2,3", "relu", "softmax-ce"))
     assert {e.input for e in proof.whole.refuted} == {"wbar0"}   # only the layer below the second convolution
 
 
