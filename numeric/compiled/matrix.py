@@ -21,6 +21,7 @@ import numpy as np
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
+from gradproof.numeric.compiled.products import outer_sum, product
 
 REDUCTIONS = ("mean", "sum")
 
@@ -52,7 +53,7 @@ def forward(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray
     values = x_columns
     for layer, act in enumerate(network.activations):
         xbar.append(with_bias(values, network.bias))
-        z.append(wbar[layer] @ xbar[-1])
+        z.append(product(wbar[layer], xbar[-1]))
         values = act.np_forward(z[-1])
     return Forward(tuple(xbar), tuple(z), values, network.loss.np_error(z[-1], values, y_columns) if errors else None)
 
@@ -83,17 +84,13 @@ class MatrixRecurrence:
         return act.np_vjp(fwd.z[-1], fwd.output, loss.np_gradient(fwd.output, y_columns))
 
     def weight_gradient(self, network: Network, fwd: Forward, layer: int, psi: np.ndarray) -> np.ndarray:
-        """∂E/∂W̄[l] = Ψ[l]·X̄[l]ᵀ, summed over the samples (for one sample an outer product, which
-        broadcasting forms several times faster than a matrix product with an inner dimension of 1)."""
-        xbar = fwd.xbar[layer]
-        if psi.shape[1] == 1:
-            return psi * xbar.T
-        return psi @ xbar.T
+        """∂E/∂W̄[l] = Ψ[l]·X̄[l]ᵀ, summed over the samples (for one sample an outer product)."""
+        return outer_sum(psi, fwd.xbar[layer])
 
     def propagate(self, network: Network, wbar, fwd: Forward, layer: int, psi: np.ndarray) -> np.ndarray:
         """Ψ[l−1] = a'(z[l−1]) ⊙ (W̄[l][:, 1:]ᵀ · Ψ[l])."""
         bias = int(network.bias)
-        back = (wbar[layer].T @ psi)[bias:]  # W̄ whole (contiguous for BLAS), then the bias column's row dropped
+        back = product(wbar[layer].T, psi)[bias:]  # W̄ whole (contiguous for BLAS), then the bias row dropped
         return network.activations[layer - 1].np_vjp(fwd.z[layer - 1], fwd.xbar[layer][bias:], back)
 
     def gradient(self, network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray,
