@@ -3,8 +3,9 @@
 buffers kept per (network, batch size).
 
 Step by step, every call builds a :class:`~gradproof.numeric.compiled.matrix.Forward`, allocates each X̄[l]
-to write its row of ones, and goes through each activation's methods and their checks; on the layers of a
-small network, where a gradient takes tens of microseconds, that is a third of the time. A :class:`Plan`
+to write its row of ones, and goes through each activation's methods and their checks; on a small network,
+where a gradient takes tens of microseconds, that is a sixth of the time ([64,128,128,10], one sample:
+48 µs step by step, 41 µs planned, measured interleaved; at 1.69M weights memory is the cost). A :class:`Plan`
 instead keeps X̄[l] as buffers whose row of ones is written once and z[l] as buffers BLAS writes into;
 writes a(z) straight into the X̄ above where the kernel can (``kernels.INTO``: sigmoid, tanh); and calls
 each activation's numpy kernel and derivative rule as its methods would (:func:`activate`, :func:`vjp`: looked
@@ -79,7 +80,8 @@ class Plan:
     """Buffers for one (network, batch size), float64, only read back within one :meth:`gradient` call."""
 
     def __init__(self, network: Network, batch: int):
-        self.network, self.bias, self.depth, self.shapes = network, int(network.bias), network.depth, network.shapes
+        self.network, self.batch, self.bias = network, batch, int(network.bias)
+        self.depth, self.shapes = network.depth, network.shapes
         self.xbar = [np.empty((n + 1, batch)) for n in network.sizes[:-1]] if self.bias else []
         for xbar in self.xbar:
             xbar[0] = 1.0
@@ -160,25 +162,33 @@ class Plan:
 
 def planned(network: Network, wbar, x_columns) -> Plan | None:
     """This thread's plan for (network, batch size) if it takes these arrays, else None (they go step by
-    step, and fail there as they would have). A plan whose buffers are small is kept for the next call."""
+    step, and fail there as they would have)."""
     if type(x_columns) is not np.ndarray or x_columns.dtype is not FLOAT64 or x_columns.ndim != 2:
         return None
-    plans = _LOCAL.__dict__.setdefault("plans", {})
-    key = (id(network), x_columns.shape[1])
-    plan = plans.get(key)
+    state = _LOCAL.__dict__
+    plan = state.get("last")
+    if plan is None or plan.network is not network or plan.batch != x_columns.shape[1]:
+        plan = switch_to(state, network, x_columns.shape[1])
+    if plan is None or plan.busy or not plan.takes(wbar, x_columns):
+        return None
+    return plan
+
+
+def switch_to(state: dict, network: Network, batch: int) -> Plan | None:
+    """The kept plan for (network, batch), or a new one, kept if its buffers are small (``PLAN_BYTES``); a kept
+    one becomes the latest, the only one that keeps the gradients it handed out (one network's worth of
+    memory a thread). None where the network is not one a plan takes."""
+    plans = state.setdefault("plans", {})
+    plan = plans.get((id(network), batch))
     if plan is None or plan.network is not network:
         if not Plan.fits(network):
             return None
-        plan = Plan(network, x_columns.shape[1])
+        plan = Plan(network, batch)
         if plan.nbytes <= PLAN_BYTES:
             if len(plans) >= PLANS_KEPT:
                 del plans[next(iter(plans))]
-            plans[key] = plan
-    if plan.busy or not plan.takes(wbar, x_columns):
-        return None
-    last = _LOCAL.__dict__.get("last")
-    if last is not plan:  # only the latest plan keeps its gradients: one network's worth of memory a thread
-        if last is not None:
-            last.kept = [None] * last.depth
-        _LOCAL.last = plan
+            plans[(id(network), batch)] = plan
+    if state.get("last") is not None:
+        state["last"].kept = [None] * state["last"].depth
+    state["last"] = plan if plan.nbytes <= PLAN_BYTES else None
     return plan
