@@ -139,6 +139,19 @@ def test_a_gradient_nobody_holds_is_written_again_instead_of_a_fresh_one():
     assert _identical(again, _step_by_step(sample))
 
 
+def test_where_references_are_not_counted_nothing_handed_out_is_written_again(monkeypatch):
+    monkeypatch.setattr(planned, "ALONE", None)  # an interpreter without sys.getrefcount
+    sample = random_sample(Network.from_spec("6,7,3"), seed=3)
+    x, y = sample.columns()
+    first = psi_gradient(sample.network, sample.wbar, x, y)
+    addresses = [g.__array_interface__["data"][0] for g in first]
+    ids = [id(g) for g in first]
+    del first
+    again = psi_gradient(sample.network, sample.wbar, x, y)
+    assert not any(id(g) in ids and g.__array_interface__["data"][0] in addresses for g in again)
+    assert _identical(again, _step_by_step(sample))
+
+
 def test_plans_are_per_thread_and_agree_across_threads():
     sample = random_sample(Network.from_spec("5,9,9,4", "sigmoid"), seed=4, batch=3)
     expected, found = _step_by_step(sample), []

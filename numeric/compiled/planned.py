@@ -41,14 +41,15 @@ def _count(kept: list, index: int) -> int:
 
 
 #: what :func:`_count` reads for an array nothing but its list refers to: measured the same way, not
-#: assumed (what the interpreter itself holds during the call differs between Python versions)
-ALONE = _count([np.empty(0)], 0)
+#: assumed (what the interpreter itself holds during the call differs between Python versions); None where
+#: the interpreter does not count references (then nothing handed out is ever written again)
+ALONE = _count([np.empty(0)], 0) if hasattr(sys, "getrefcount") else None
 
 
 def unreferenced(kept: list, index: int) -> bool:
     """Whether ``kept[index]`` is referred to by nothing but ``kept``: no name, list or view holds it (a view
     holds its base), and no weak reference."""
-    return _count(kept, index) == ALONE and not weakref.getweakrefcount(kept[index])
+    return ALONE is not None and _count(kept, index) == ALONE and not weakref.getweakrefcount(kept[index])
 
 
 #: the base activation's methods as imported: an activation whose class replaces one (or a patch does) is
