@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick           # without the central difference over 1.69M weights and MNIST
     python benchmarks/run.py --before main     # and each figure of another gradproof (a git ref or a folder)
     python benchmarks/run.py --markdown        # the table as the README shows it
+    python benchmarks/run.py --only warm --figure psi-mid   # one warm figure (figures.py's name), or several
 
 How each figure is measured is printed beside it:
 
@@ -172,8 +173,8 @@ WARM = [  # (figure, name in figures.py, repeats, quick too)
     ("full check, complex step, [64,128,128,10]", "full-mid", 7, True),
     ("full check, 32 samples, [64,128,128,10]", "full-batch", 7, True),
     ("full check, complex step, [256,256,128,10] (99,978 w.)", "full-wide", 7, True),
-    ("Ψ gradient, matrix form, [64,128,128,10]", "psi-mid", 201, True),
-    ("Ψ gradient, matrix form, [3000,517,256,6] (1,685,667 w.)", "psi-dense", 21, True),
+    ("Ψ gradient, matrix form, [64,128,128,10]", "psi-mid", 2001, True),
+    ("Ψ gradient, matrix form, [3000,517,256,6] (1,685,667 w.)", "psi-dense", 101, True),
     ("direction tier (--quick), [64,128,128,10]", "direction-mid", 21, True),
     ("direction tier (--quick), [3000,517,256,6]", "direction-dense", 9, True),
     ("direction tier (--quick), Atari conv network", "atari-direction", 7, True),
@@ -196,9 +197,9 @@ def measure_warm(sides: list[Side], name: str, repeats: int, rounds: int) -> dic
     return best
 
 
-def warm_figures(sides: list[Side], quick: bool, rounds: int) -> None:
+def warm_figures(sides: list[Side], quick: bool, rounds: int, only: list[str] | None = None) -> None:
     for label, name, repeats, in_quick in WARM:
-        if quick and not in_quick:
+        if (quick and not in_quick) or (only and name not in only):
             continue
         found = measure_warm(sides, name, repeats, rounds if name != "central-dense" else 1)
         after, before = found.get("after"), found.get("before")
@@ -284,6 +285,8 @@ def main() -> None:
     parser.add_argument("--markdown", action="store_true", help="end with the table in markdown")
     parser.add_argument("--json", metavar="FILE", help="write every row as JSON")
     parser.add_argument("--only", choices=("fresh", "warm", "proofs"), action="append")
+    parser.add_argument("--figure", action="append", metavar="NAME", choices=[w[1] for w in WARM],
+                        help="warm figures: only this one (figures.py's name; repeatable)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gradproof-bench-") as workdir:
         sides = [Side("after", None, workdir)]
@@ -293,7 +296,7 @@ def main() -> None:
         print(f"sides: {', '.join(s.name + (' = ' + args.before if s.path else ' = this tree') for s in sides)}")
         print("  " + " | ".join(HEADER), flush=True)
         parts = {"fresh": lambda: fresh_figures(sides, args.fresh_repeats),
-                 "warm": lambda: warm_figures(sides, args.quick, args.rounds), "proofs": lambda: proof_figures(sides, args.quick)}
+                 "warm": lambda: warm_figures(sides, args.quick, args.rounds, args.figure), "proofs": lambda: proof_figures(sides, args.quick)}
         for name in args.only or parts:
             parts[name]()
         print(f"load average at the end {os.getloadavg()}")

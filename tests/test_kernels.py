@@ -5,6 +5,7 @@ import mpmath
 import numpy as np
 import pytest
 
+from gradproof.derive.model import kernels
 from gradproof.derive.model.activations import ACTIVATIONS
 from gradproof.derive.model.kernels import log1p
 from gradproof.derive.model.kernels import log_sigmoid as _np_log_sigmoid
@@ -42,3 +43,34 @@ def test_complex_log1p_keeps_its_relative_accuracy():
         exact = mpmath.log1p(mpmath.mpc(w.real, w.imag))
         got = log1p(np.array(w))
         assert abs(complex(got) - complex(exact)) <= 4 * np.finfo(float).eps * abs(complex(exact))
+
+
+SPECIAL = np.array([0.0, -0.0, 1e-320, -1e-320, 1e-8, -1e-8, 0.5, -0.5, 30.0, -30.0, 700.0, -700.0, 745.0,
+                    -745.0, 800.0, -800.0, np.inf, -np.inf, np.nan])
+
+
+def _sigmoid_by_the_general_branch(z):
+    """The real branch of kernels.sigmoid as it was (np.empty(shape), then in place)."""
+    e = np.empty(np.shape(z))
+    np.abs(z, out=e)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    r = np.add(e, 1.0, out=np.empty_like(e))
+    np.reciprocal(r, out=r)
+    np.multiply(e, r, out=e)
+    np.copyto(e, r, where=z >= 0)
+    return e
+
+
+def test_sigmoid_into_gives_the_general_formulas_numbers_also_in_place():
+    z = np.concatenate([SPECIAL, np.linspace(-60, 60, 2001), np.random.default_rng(0).standard_normal(500) * 40])
+    expected = _sigmoid_by_the_general_branch(z)
+    assert np.array_equal(kernels.sigmoid(z), expected, equal_nan=True)
+    columns = np.repeat(z[:, None], 2, axis=1)[::3, ::2]  # a strided (n, 1) view
+    assert np.array_equal(kernels.sigmoid(columns), expected[::3, None], equal_nan=True)
+    in_place = z.copy()
+    assert kernels.sigmoid_into(in_place, in_place) is in_place
+    assert np.array_equal(in_place, expected, equal_nan=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # the negative control: e/(1 + e), one rounding fewer
+        wrong = np.where(z < 0, np.exp(z) / (1 + np.exp(z)), 1 / (1 + np.exp(-z)))
+    assert not np.array_equal(wrong, expected, equal_nan=True)

@@ -10,8 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 
+FLOAT64 = np.dtype(np.float64)
+
+
 def sigmoid(z):
     """σ(z) = 1/(1 + e^(−z)) without overflow, for real or complex z."""
+    if type(z) is np.ndarray and z.dtype is FLOAT64 and z.ndim:
+        return sigmoid_into(z, np.empty(z.shape))
     if np.iscomplexobj(z):
         right = np.real(z) >= 0
         e = np.exp(np.where(right, -z, z))  # never overflows: its real part is <= 0
@@ -27,6 +32,26 @@ def sigmoid(z):
     np.multiply(e, r, out=e)
     np.copyto(e, r, where=z >= 0)
     return e
+
+
+def sigmoid_into(z, out):
+    """σ(z) of a float64 array, written into ``out`` (float64, z's shape; z itself is allowed) and returned:
+    the real formula above in eight numpy calls, the same numbers. e = e^(−|z|) never overflows, r = 1/(1 + e)
+    is σ where z ≥ 0 and e·r where z < 0 (by the sign bit: at −0 e·r = 1·½ = r, and a NaN stays NaN)."""
+    negative = np.signbit(z)  # before ``out`` (perhaps z) is written
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    np.add(e, 1.0, out=out)
+    np.reciprocal(out, out=out)
+    np.multiply(e, out, out=e)
+    np.copyto(out, e, where=negative)
+    return out
+
+
+def tanh_into(z, out):
+    """tanh of a float64 array, written into ``out`` and returned (numpy's, as :func:`tanh` for real z)."""
+    return np.tanh(z, out=out)
 
 
 def log1p(w):
@@ -110,6 +135,10 @@ def one(z):
     """The identity's derivative, shaped like z."""
     return np.ones(np.shape(z))
 
+
+#: (kernel, the same kernel writing a float64 result into a given array): where a caller owns the array a(z)
+#: is needed in (the next layer's X̄, behind its row of ones), it is written there without a copy
+INTO = ((sigmoid, sigmoid_into), (tanh, tanh_into))
 
 #: the kernels by the names the symbolic functions print as: what ``lambdify`` maps them to, and what the
 #: per-weight forms cached on disk run with (:mod:`gradproof.numeric.compiled.per_weight`)

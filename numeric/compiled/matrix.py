@@ -21,6 +21,8 @@ import numpy as np
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
+from gradproof.numeric.compiled.planned import planned
+from gradproof.numeric.compiled.products import outer_sum, product
 
 REDUCTIONS = ("mean", "sum")
 
@@ -52,7 +54,7 @@ def forward(network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray
     values = x_columns
     for layer, act in enumerate(network.activations):
         xbar.append(with_bias(values, network.bias))
-        z.append(wbar[layer] @ xbar[-1])
+        z.append(product(wbar[layer], xbar[-1]))
         values = act.np_forward(z[-1])
     return Forward(tuple(xbar), tuple(z), values, network.loss.np_error(z[-1], values, y_columns) if errors else None)
 
@@ -83,23 +85,23 @@ class MatrixRecurrence:
         return act.np_vjp(fwd.z[-1], fwd.output, loss.np_gradient(fwd.output, y_columns))
 
     def weight_gradient(self, network: Network, fwd: Forward, layer: int, psi: np.ndarray) -> np.ndarray:
-        """∂E/∂W̄[l] = Ψ[l]·X̄[l]ᵀ, summed over the samples (for one sample an outer product, which
-        broadcasting forms several times faster than a matrix product with an inner dimension of 1)."""
-        xbar = fwd.xbar[layer]
-        if psi.shape[1] == 1:
-            return psi * xbar.T
-        return psi @ xbar.T
+        """∂E/∂W̄[l] = Ψ[l]·X̄[l]ᵀ, summed over the samples (for one sample an outer product)."""
+        return outer_sum(psi, fwd.xbar[layer])
 
     def propagate(self, network: Network, wbar, fwd: Forward, layer: int, psi: np.ndarray) -> np.ndarray:
         """Ψ[l−1] = a'(z[l−1]) ⊙ (W̄[l][:, 1:]ᵀ · Ψ[l])."""
         bias = int(network.bias)
-        back = (wbar[layer].T @ psi)[bias:]  # W̄ whole (contiguous for BLAS), then the bias column's row dropped
+        back = product(wbar[layer].T, psi)[bias:]  # W̄ whole (contiguous for BLAS), then the bias row dropped
         return network.activations[layer - 1].np_vjp(fwd.z[layer - 1], fwd.xbar[layer][bias:], back)
 
     def gradient(self, network: Network, wbar, x_columns: np.ndarray, y_columns: np.ndarray,
                  reduction: str = "mean") -> list[np.ndarray]:
-        """∂E/∂W̄[l] for every layer, shaped like W̄[l]: the batch's mean or sum."""
+        """∂E/∂W̄[l] for every layer, shaped like W̄[l]: the batch's mean or sum. Where every step is this
+        class's own and the arrays are float64, a plan runs the same operations on reused buffers."""
         check_reduction(reduction)
+        plan = planned(network, wbar, x_columns) if self.plain_steps() else None
+        if plan is not None:
+            return plan.gradient(wbar, x_columns, y_columns, reduction)
         fwd = forward(network, wbar, x_columns, y_columns, errors=False)
         scale = 1.0 / x_columns.shape[1] if reduction == "mean" else 1.0
         psi = self.output_psi(network, fwd, y_columns)
@@ -110,6 +112,13 @@ class MatrixRecurrence:
             if layer:
                 psi = self.propagate(network, wbar, fwd, layer, psi)
         return grads
+
+    def plain_steps(self) -> bool:
+        """Whether every step is this class's own: a mistaken recurrence overrides one, and then runs
+        step by step (no fast path stands in for its steps)."""
+        own = type(self)
+        return (own.output_psi is MatrixRecurrence.output_psi and own.propagate is MatrixRecurrence.propagate
+                and own.weight_gradient is MatrixRecurrence.weight_gradient and not vars(self))
 
 
 MATRIX_PSI = MatrixRecurrence()
