@@ -39,6 +39,14 @@ loses its relative accuracy where σ saturates, and a subnormal σ is only known
 their numpy forms by the complex step (:mod:`gradproof.numeric.differences.slopes`), never from the
 hand-written rules being checked; they only scale rounding terms. Everything is linear in the weights:
 one pass forward, one per layer for ``error_above``, one backward.
+
+Tangents (the complex step's imaginary parts, split or in complex arithmetic) underflow on paths of their
+own: an η at a weighted sum of layer m reaches E times Ψ̂[m], at an activation's value fed to layer m times
+|W̄[m]|ᵀ·Ψ̂[m] (which a saturated a' does not shrink), so ``underflow_terms``·η per entry costs at most
+``underflow_terms``·η·(Σ_{m ≥ l} Σ (Ψ̂[m] + |W̄[m]|ᵀ·Ψ̂[m]) + 1) (``underflow``), over h in complex arithmetic.
+Bounds of η's size are themselves computed in floating point and can round to 0 (0.4·η does): the counts of
+η are added where the last operations happen (a sum ⟨g, v⟩ over the weights adds η per product and addition),
+never scaled down after them.
 """
 
 from __future__ import annotations
