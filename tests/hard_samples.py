@@ -43,9 +43,26 @@ def tiny_gradients(draw, shapes=SHAPES):
     return make_sample(sample.network, wbar, x, sample.y)
 
 
+#: what underflowing() scales weights, inputs and targets by: 1, 10⁻²⁸⁰ … 10⁻³⁰⁰, subnormal numbers, 0
+TINY_SCALES = st.one_of(st.just(1.0), st.integers(280, 300).map(lambda k: 10.0 ** -k),
+                        st.sampled_from([1e-305, 1e-308, 1e-310, 1e-315, 1e-320, 5e-324, 0.0]))
+
+
+@st.composite
+def underflowing(draw, shapes=SHAPES):
+    """Each layer's weights, the inputs and (where the loss allows) the targets scaled by one of
+    ``TINY_SCALES`` on their own: weighted sums, activations, products such as h·w and E itself fall to
+    subnormal numbers or to 0 on the way (a scale of 5e-324 leaves ±η or 0)."""
+    sample = draw(networks(architecture=shapes, max_batch=2))
+    wbar = [w * draw(TINY_SCALES) for w in sample.wbar]
+    x = sample.x * draw(TINY_SCALES)
+    y = sample.y if sample.network.loss.targets == "probabilities" else sample.y * draw(TINY_SCALES)
+    return make_sample(sample.network, wbar, x, y)
+
+
 def hard_samples(shapes=SHAPES):
     """Every regime at once: ordinary, near ReLU kinks, saturated (weights up to 12 and 40, inputs up to
-    100), confident classifiers, tiny and subnormal gradients."""
+    100), confident classifiers, tiny and subnormal gradients, underflow anywhere on the way."""
     return st.one_of(
         networks(architecture=shapes, weight_bound=1.0, max_batch=4),
         networks(architecture=shapes, weight_bound=4.0, max_batch=4, kink_margin=0.005),
@@ -53,4 +70,5 @@ def hard_samples(shapes=SHAPES):
         networks(architecture=shapes, weight_bound=40.0, input_bound=100.0, max_batch=2),
         confident(),
         tiny_gradients(shapes),
+        underflowing(shapes),
     )

@@ -32,7 +32,7 @@ from gradproof.numeric.compiled.kernels import abs_dot
 from gradproof.numeric.compiled.per_weight import PerWeightForm, compiled, direct_feasible, per_weight_feasible
 from gradproof.numeric.compiled.matrix import psi_gradient
 from gradproof.numeric.differences.complex_step import SPLIT_STEP
-from gradproof.numeric.differences.error_model import ErrorModel, error_model, gamma
+from gradproof.numeric.differences.error_model import ETA, ErrorModel, error_model, gamma
 from gradproof.numeric.differences.finite_difference import (check_method, default_step, directional_difference,
                                                              estimate_bound, finite_difference)
 from gradproof.numeric.errors import FiniteDifferenceUnreliable
@@ -218,9 +218,11 @@ def _direction_check(analytic, model: ErrorModel, found, method, reduction, dtyp
     v, absv, (value, truncation, weight, h, scale) = found
     along = sum(float(np.vdot(g, d)) for g, d in zip(analytic, v))
     weights = sum(d.size for d in v)
-    # the bounds of each weight's gradient, carried along v, and the rounding of the sum ⟨g, v⟩ itself
+    # the bounds of each weight's gradient, carried along v, and the rounding of the sum ⟨g, v⟩ itself: γ·Σ|g||v|,
+    # and η for each product and each addition near underflow (which also covers the η/2 per addition that
+    # forming the directional bound's own sum over the weights may lose)
     rounding = model.directional_rounding(absv, reduction)
-    rounding += gamma(weights) * sum(abs_dot(g, d) for g, d in zip(analytic, absv))
+    rounding += gamma(weights) * sum(abs_dot(g, d) for g, d in zip(analytic, absv)) + 3 * weights * ETA
     fd_error = estimate_bound(model, method, reduction, truncation, weight, rounding, scale, h,
                               split=method == "complex-step" and h <= SPLIT_STEP)
     ours = _at_precision(rounding, model.directional_magnitude(absv, reduction) if dtype != np.float64 else 0.0,

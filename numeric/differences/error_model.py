@@ -39,6 +39,14 @@ loses its relative accuracy where σ saturates, and a subnormal σ is only known
 their numpy forms by the complex step (:mod:`gradproof.numeric.differences.slopes`), never from the
 hand-written rules being checked; they only scale rounding terms. Everything is linear in the weights:
 one pass forward, one per layer for ``error_above``, one backward.
+
+Tangents (the complex step's imaginary parts, split or in complex arithmetic) underflow on paths of their
+own: an η at a weighted sum of layer m reaches E times Ψ̂[m], at an activation's value fed to layer m times
+|W̄[m]|ᵀ·Ψ̂[m] (which a saturated a' does not shrink), so ``underflow_terms``·η per entry costs at most
+``underflow_terms``·η·(Σ_{m ≥ l} Σ (Ψ̂[m] + |W̄[m]|ᵀ·Ψ̂[m]) + 1) (``underflow``), over h in complex arithmetic.
+Bounds of η's size are themselves computed in floating point and can round to 0 (0.4·η does): the counts of
+η are added where the last operations happen (a sum ⟨g, v⟩ over the weights adds η per product and addition),
+never scaled down after them.
 """
 
 from __future__ import annotations
@@ -75,6 +83,7 @@ class ErrorModel:
     delta_psi: tuple                 # δΨ[l]: (rows, B)
     delta_xbar: tuple                # δX̄[l]: (cols, B)
     first: tuple = ()                # |a'(z[l])| of the hidden layers, by the complex step
+    reach: tuple = ()                # reach[l]: what an η at any z[l] or a fed to layer l costs E, per sample
 
     @property
     def samples(self) -> int:
@@ -123,12 +132,24 @@ class ErrorModel:
             out.append(bound * self._per_sum(reduction) + ETA)
         return out
 
+    def underflow_reach(self, layer: int) -> np.ndarray:
+        """Per sample: Σ over the layers m ≥ ``layer`` of what one η costs E where a tangent enters it — at
+        a weighted sum of layer m (times Ψ̂[m]) or at an activation's value fed to layer m (times
+        |W̄[m]|ᵀ·Ψ̂[m]) — plus 1 for E's own operations."""
+        return sum(self.reach[m] for m in range(layer, len(self.reach))) + 1
+
+    def underflow(self, layer: int, reduction: str) -> float:
+        """What η per operation costs a tangent carried from layer ``layer`` up (along a direction, or in
+        complex arithmetic before its division by h): every one of the ``underflow_terms`` operations per
+        entry may add η, and each reaches E by :meth:`underflow_reach`."""
+        return self.underflow_terms * ETA * float(self.reduce(self.underflow_reach(layer), reduction))
+
     def tangent_underflow(self, layer: int, reduction: str) -> np.ndarray:
         """What η per operation costs a forward-mode tangent (the split complex step) of a weight of
-        ``layer``: an η-sized error at any unit of a layer m ≥ ``layer`` reaches E times |∂E/∂z[m]| ≤ Ψ̂[m],
-        and the tangent starts as X̄ʲ: (operations·η)·|X̄ʲ|·Σₘ Σₖ Ψ̂[m]ₖ, per weight (broadcast over rows)."""
-        reach = sum(np.sum(self.psi_hat[m], axis=0) for m in range(layer, len(self.psi_hat)))
-        per_sample = np.abs(self.fwd.xbar[layer]) * reach + 1
+        ``layer``: the tangent of a unit push of ˡzᵢ is scaled by X̄ʲ afterwards, so an η on its way costs
+        (operations·η)·|X̄ʲ|·:meth:`underflow_reach`, and the product with X̄ʲ one η more, per weight
+        (broadcast over rows)."""
+        per_sample = np.abs(self.fwd.xbar[layer]) * self.underflow_reach(layer) + 1
         return self.underflow_terms * ETA * self.reduce(per_sample, reduction)[None, :]
 
     def magnitude(self, reduction: str) -> list[np.ndarray]:
@@ -189,28 +210,31 @@ def _model(network: Network, wbar, fwd: Forward, y_columns) -> ErrorModel:
     error_above = tuple(out.delta_error(propagate(l, U * np.abs(fwd.z[l]) + 2 * ETA, fresh_sums_from=l + 2)[-1])
                         for l in range(depth))
     delta_x = [np.zeros_like(fwd.xbar[0])] + [hidden_delta_x(l, delta_z[l]) for l in range(depth - 1)]
-    psi_hats, delta_psis = _backward(network, wbar, fwd, out, first, second, delta_z)
-    return ErrorModel(fwd, out, delta_error, error_above, psi_hats, delta_psis, tuple(delta_x), tuple(first))
+    psi_hats, delta_psis, backs = _backward(network, wbar, fwd, out, first, second, delta_z)
+    reach = tuple(np.sum(p, axis=0) + (0 if b is None else np.sum(b, axis=0)) for p, b in zip(psi_hats, backs))
+    return ErrorModel(fwd, out, delta_error, error_above, psi_hats, delta_psis, tuple(delta_x), tuple(first),
+                      reach)
 
 
 def _backward(network: Network, wbar, fwd: Forward, out: OutputBounds, first, second, delta_z):
-    """Ψ̂[l] and δΨ[l] for every layer, from the output down (see the module doc)."""
+    """Ψ̂[l] and δΨ[l] for every layer, from the output down (see the module doc), and |W̄[l]|ᵀ·Ψ̂[l] (what
+    the activations fed to layer l reach E by; None for the inputs)."""
     depth, bias = network.depth, int(network.bias)
     psi_hat, delta_psi = out.psi_hat, out.delta_psi(delta_z[-1])
-    psi_hats, delta_psis = [None] * depth, [None] * depth
+    psi_hats, delta_psis, backs = [None] * depth, [None] * depth, [None] * depth
     for layer in range(depth - 1, -1, -1):
         psi_hats[layer], delta_psis[layer] = psi_hat, delta_psi
         if layer:
             below = network.activations[layer - 1]
             absw = np.abs(wbar[layer][:, bias:]).T
-            back = absw @ psi_hat
+            back = backs[layer] = absw @ psi_hat
             a = fwd.xbar[layer][bias:]
             psi_hat = below.np_vjp_scale(fwd.z[layer - 1], a, back)
             n = network.sizes[layer + 1]
             rule = 2 * FUNCTION_ULPS * (U * (first[layer - 1] + np.abs(a)) + ETA)
             delta_psi = (first[layer - 1] * (absw @ delta_psi) + gamma(n + 2 * FUNCTION_ULPS) * psi_hat
                          + back * (second[layer - 1] * delta_z[layer - 1] + rule) + (n + 3) * ETA)
-    return tuple(psi_hats), tuple(delta_psis)
+    return tuple(psi_hats), tuple(delta_psis), tuple(backs)
 
 
 def output_sensitivity(network: Network, z: np.ndarray, y: np.ndarray):

@@ -84,10 +84,8 @@ class FiniteDifference:
         out = []
         for layer, (t, a, scale, h) in enumerate(zip(self.truncation, analytic, self.error_scale, self.steps)):
             bound = estimate_bound(model, self.method, reduction, t, weight, a, scale, h, self.split, layer)
-            if self.split:  # its tangents underflow on paths of their own
-                bound = bound + model.tangent_underflow(layer, reduction)
-                if self.lost is not None:
-                    bound = bound + self.lost[layer]
+            if self.split and self.lost is not None:
+                bound = bound + self.lost[layer]
             if self.kinks is not None:
                 bound = np.where(self.kinks[layer], np.inf, bound)
             out.append(bound)
@@ -99,14 +97,30 @@ def estimate_bound(model: ErrorModel, method: str, reduction: str, truncation, w
     """A finite-difference estimate's error bound: its truncation plus its rounding, ``weight`` (the
     stencil's absolute weights, :func:`gradproof.numeric.differences.formulas.rounding_weight`) times what
     each evaluation may be off. For the complex step, M is within the forward-mode bound of the derivative
-    (``analytic``), plus its own rounding (γ(K)·|M|), plus, in complex arithmetic, η/h per operation near
-    underflow, the imaginary parts being h times the derivatives. Otherwise δE/h, with δE of an
-    evaluation that reuses the layers below ``layer + 1`` (None: all)."""
+    (``analytic``), plus its own rounding (γ(K)·|M|), plus its tangents' underflow (:func:`complex_underflow`).
+    Otherwise δE/h, with δE of an evaluation that reuses the layers below ``layer + 1`` (None: all, as
+    along a direction)."""
     if method == "complex-step":
         terms = model.underflow_terms
-        return truncation + weight * (analytic + gamma(terms) * scale + (0 if split else terms * ETA / h))
+        return truncation + weight * (analytic + gamma(terms) * scale) + complex_underflow(model, reduction, h,
+                                                                                          split, layer)
     n_out = model.fwd.output.shape[0]
     return truncation + weight * (model.error_rounding(reduction, layer) + gamma(n_out + FUNCTION_ULPS) * scale) / h
+
+
+def complex_underflow(model: ErrorModel, reduction: str, h, split: bool, layer: int | None):
+    """What η per operation near underflow costs a complex step: a tangent's operations may each add η,
+    which reaches E as :meth:`ErrorModel.underflow` says — from every layer along a direction (``layer``
+    None), from the weight's layer per weight, where the split tangent of a unit push is scaled by |X̄ʲ|
+    afterwards (:meth:`ErrorModel.tangent_underflow`). In complex arithmetic the imaginary parts are h
+    times the tangents, so there it is over h: what the h·X̄ʲ of a subnormal input loses comes back ×1/h."""
+    if layer is None:
+        found = model.underflow(0, reduction)
+    elif split:
+        return model.tangent_underflow(layer, reduction)
+    else:
+        found = model.underflow(layer, reduction)
+    return found if split else found / h
 
 
 def finite_difference(network: Network, wbar, x_columns, y_columns, method: str = "complex-step",
