@@ -2,6 +2,8 @@
 
 import io
 
+import pytest
+
 from gradproof.derive.runtime import progress
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof.prove import prove
@@ -34,15 +36,19 @@ def test_short_jobs_and_disabled_bars_stay_silent():
         assert stream.getvalue() == ""
 
 
-def test_finite_differences_and_exact_proofs_report_progress(monkeypatch, capsys):
+@pytest.mark.parametrize("backend, phases", [("sympy", ("differentiating E [", "deciding [")),
+                                             ("auto", ("differentiating E (symengine) [", "deciding (symengine) ["))])
+def test_finite_differences_and_exact_proofs_report_progress(monkeypatch, capsys, backend, phases):
+    if backend == "auto":
+        pytest.importorskip("symengine")
     monkeypatch.setattr(progress, "PROGRESS_DELAY", 0.0)
     network = Network.from_spec("2,3,2")
     sample = random_sample(network, seed=0)
     finite_difference(network, sample.wbar, *sample.columns(), method="central", progress=True)
     assert "finite differences (central) [" in capsys.readouterr().err
-    assert prove(network, progress=True).ok
+    assert prove(network, progress=True, backend=backend).ok
     err = capsys.readouterr().err
-    assert "differentiating E [" in err and "deciding [" in err   # every phase of the exact proof
+    assert all(phase in err for phase in phases)                  # every phase of the exact proof
     assert prove(network).ok                                      # off unless asked (or a tty)
     assert capsys.readouterr().err == ""
     finite_difference(network, sample.wbar, *sample.columns(), method="central")

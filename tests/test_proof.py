@@ -19,6 +19,8 @@ from gradproof.numeric.strategies.networks import ALL_ACTIVATIONS, architectures
 
 ACTIVATIONS = ["sigmoid", "tanh", "relu", "softplus", "identity", "generic"]
 LOSSES = ["half-sse", "mse", "bce", "softmax-ce"]
+#: the exact method's backends: sympy, and the default (symengine where it is installed)
+BACKENDS = ["sympy", "auto"]
 
 
 @pytest.mark.parametrize("loss", LOSSES)
@@ -47,9 +49,10 @@ def test_softmax_cross_entropy_records_its_assumption_and_collapse():
     assert any(lemma.name == "output Ψ collapses" and lemma.status == PROVEN for lemma in proof.lemmas)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @given(architectures(max_depth=3, max_width=3, activations=ALL_ACTIVATIONS))
-def test_random_architectures_are_proven(network):
-    proof = prove(network)
+def test_random_architectures_are_proven(backend, network):
+    proof = prove(network, backend=backend)
     assert proof.ok, [w.weight for w in proof.refuted + proof.undecided]
 
 
@@ -62,10 +65,11 @@ def _numeric_value(expr, point):
     return float(f(*[float(point[s]) for s in symbols]))
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("activation", ["sigmoid", "generic"])
-def test_counterexamples_hold_when_rechecked_in_floating_point(activation):
+def test_counterexamples_hold_when_rechecked_in_floating_point(activation, backend):
     network = Network.from_spec("2,3,3,2", activation)
-    proof = prove(network, MISTAKES["missing-a-prime"].recurrence)
+    proof = prove(network, MISTAKES["missing-a-prime"].recurrence, backend=backend)
     for result in proof.refuted[:4]:
         example = result.counterexample
         direct = _numeric_value(result.direct, example.point)
@@ -93,10 +97,11 @@ def test_a_wrong_activation_rule_is_caught_by_its_lemma_and_by_the_weights():
     assert lemma.to_dict()["counterexample"] == lemma.detail
 
 
-def test_a_user_recurrence_given_as_a_function():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_user_recurrence_given_as_a_function(backend):
     network = Network.from_spec("2,2,1", "generic")
-    assert prove(network, lambda sym: PSI.gradients(sym)).ok
-    assert not prove(network, lambda sym: [2 * m for m in PSI.gradients(sym)]).ok
+    assert prove(network, lambda sym: PSI.gradients(sym), backend=backend).ok
+    assert not prove(network, lambda sym: [2 * m for m in PSI.gradients(sym)], backend=backend).ok
 
 
 def test_a_user_recurrence_with_the_wrong_shape_is_bad_input():

@@ -34,6 +34,8 @@ P61 = 2 ** 61 - 1
 SOME = settings(max_examples=max(6, settings().max_examples // 2))
 SMALL = Network.from_spec("2,1")
 TWO_LAYERS = Network.from_spec("2,2,1")
+#: the exact method's backends: sympy, and the default (symengine where it is installed)
+BACKENDS = ["sympy", "auto"]
 
 
 def scaled_entries(transform):
@@ -147,14 +149,15 @@ def test_property_an_entry_that_divides_by_zero_is_never_proven(recurrence):
         assert proof.proven == 0, (backend, proof.weights[0].claimed)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @given(linear_forms, linear_forms)
 @SOME
-def test_property_a_denominator_that_cancels_is_proven_where_it_is_not_zero(first, second):
+def test_property_a_denominator_that_cancels_is_proven_where_it_is_not_zero(backend, first, second):
     def recurrence(sym):
         u, v = _linear(first, sym), _linear(second, sym)
         return [m.applyfunc(lambda e: e * sp.expand(u * v) / (u * v)) for m in PSI.gradients(sym)]
     assume(_divides(recurrence))  # (x₁·x₁ and x₁² cancel while sympy builds them)
-    proof = prove(SMALL, recurrence, diagnose=False)
+    proof = prove(SMALL, recurrence, diagnose=False, backend=backend)
     assert proof.ok and proof.conditions     # proven, and only where u·v ≠ 0
 
 
@@ -276,11 +279,12 @@ def test_a_recurrence_that_detects_a_stand_in_gets_the_real_networks_verdict(det
     assert proof.proven == 0 and len(proof.refuted) == proof.total
 
 
-def test_the_users_network_object_is_not_the_proofs():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_users_network_object_is_not_the_proofs(backend):
     def zero_by_cache(sym):
         sym.__dict__["error"] = sp.Integer(0)          # the cached E of *its* network
         return [sp.zeros(*m.shape) for m in sym.wbar]
-    assert prove(TWO_LAYERS, zero_by_cache).proven == 0
+    assert prove(TWO_LAYERS, zero_by_cache, backend=backend).proven == 0
 
 
 def test_changing_gradprooofs_rules_is_an_error_and_is_undone():
@@ -658,19 +662,21 @@ OPAQUE = Network.from_spec([2, 2, 1], [Elementwise("opaque", "an opaque activati
                                                    symbolic=ElementwiseForm(opaque)), "sigmoid"])
 
 
-@pytest.mark.parametrize("method", ["exact", "layerwise", "random"])
-def test_an_opaque_activation_gives_verdicts_not_tracebacks(method):
-    right = prove(OPAQUE, PSI, method=method)    # its a' is a function of its own: part of the vocabulary
+@pytest.mark.parametrize("method, backend", [("exact", "sympy"), ("exact", "auto"), ("layerwise", "auto"),
+                                             ("random", "auto")])
+def test_an_opaque_activation_gives_verdicts_not_tracebacks(method, backend):
+    right = prove(OPAQUE, PSI, method=method, backend=backend)    # its a' is a function of its own: in the vocabulary
     assert right.proven == right.total and not right.ok   # and its rule has no closed form to be proven against
     assert [lemma.status for lemma in right.lemmas if "opaque" in lemma.statement] == [UNDECIDED]
     for mistake in ("sign-error", "missing-a-prime"):   # no network can be computed: never refuted, said why
-        wrong = prove(OPAQUE, MISTAKES[mistake].recurrence, method=method)
+        wrong = prove(OPAQUE, MISTAKES[mistake].recurrence, method=method, backend=backend)
         assert not wrong.refuted and wrong.undecided and wrong.proven < wrong.total
         assert all("no closed form gradproof can evaluate" in r.reason for r in wrong.undecided)
 
 
-def test_an_opaque_activations_zero_over_zero_is_refuted_without_a_true_value():
-    proof = prove(OPAQUE, scaled_entries(lambda e, sym: e * hidden_zero(sym)[0] / hidden_zero(sym)[1]))
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_opaque_activations_zero_over_zero_is_refuted_without_a_true_value(backend):
+    proof = prove(OPAQUE, scaled_entries(lambda e, sym: e * hidden_zero(sym)[0] / hidden_zero(sym)[1]), backend=backend)
     assert proof.refuted and not proof.proven
     example = proof.refuted[0].counterexample
     assert example.direct is None and example.claimed is None and "whatever its value" in example.describe()

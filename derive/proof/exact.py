@@ -41,7 +41,9 @@ EXACT_STATEMENT = ("for this network: every ∂E/∂w by sympy.diff of E equals 
 DIAGNOSIS_LIMIT = 100
 
 
-def prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress: bool | None = False) -> Proof:
+def prove_exact(network, recurrence, diagnose, backend: str = "auto", progress: bool | None = False) -> Proof:
+    """``backend``: "sympy", "symengine", or "auto" (symengine where it is installed and can carry E,
+    otherwise sympy; :func:`choose_backend`)."""
     start = time.perf_counter()
     net = network.network if isinstance(network, SymbolicNetwork) else network
     ours = SymbolicNetwork(net)
@@ -49,16 +51,17 @@ def prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress:
     given, assumptions = target_assumptions(ours)
     nodes: dict = {}
     divides = lambda expr: bool(bases(expr, cache=nodes))  # noqa: E731 - one line, shared cache
-    fast = symengine_backend.Differentiated(ours.error.xreplace(given), ours.weight_symbols, divides) \
-        if backend == "symengine" else None
+    fast, why = choose_backend(ours.error.xreplace(given), ours.weight_symbols, divides, backend, progress)
     direct = None if fast else _direct(ours, given, progress)
     own = (ours, ours.error, lemmas, direct if direct is not None else fast.derivatives)
     claimed = user_gradients(net, recurrence, claims_for(ours), own)
     claimed_entries = _replaced([c for matrix in claimed for c in matrix], given)
     judge = Judge(ours)
     if fast:
-        direct = list(fast.settle(claimed_entries, lambda expr: bases(expr, cache=nodes), partial(_positive, judge)))
-    results, ranges = _judged(ours, judge, direct, claimed_entries, progress)
+        with Progress(len(claimed_entries), "deciding (symengine)", enabled=progress) as bar:
+            direct = fast.settle(claimed_entries, lambda expr: bases(expr, cache=nodes), partial(_positive, judge),
+                                 bar.advance)
+    results, ranges = _judged(ours, judge, direct, claimed_entries, progress, fast)
     ranges |= fast.ranges if fast else set()
     seconds = time.perf_counter() - start
     diagnosis = ()
@@ -67,7 +70,34 @@ def prove_exact(network, recurrence, diagnose, backend: str = "sympy", progress:
         diagnosis = tuple(recognise(ours, claimed))
     return Proof(net, recurrence_name(recurrence), "exact", f"{EXACT_STATEMENT}; decided by {METHOD}: "
                  f"{METHOD_DESCRIPTION}", tuple(results), tuple(lemmas), assumptions + _ranges(ranges),
-                 seconds, diagnosis)
+                 seconds, diagnosis, backend="symengine" if fast else "sympy",
+                 backend_note=_backend_note(fast, direct, why))
+
+
+def choose_backend(error, weights, divides, backend: str, progress: bool | None = False) -> tuple:
+    """The symengine derivatives of ``error`` (None for sympy) and why that backend: "symengine" uses
+    it or says why it cannot in one line (:class:`~symengine_backend.CannotCarry`); "auto" uses it where
+    it is installed and can carry E and every rule, and falls back to sympy otherwise."""
+    if backend == "sympy":
+        return None, "asked for"
+    if backend == "auto" and not symengine_backend.available():
+        return None, "symengine is not installed (pip install 'gradproof[fast]' makes it the default)"
+    try:
+        with Progress(len(weights), "differentiating E (symengine)", enabled=progress) as bar:
+            return symengine_backend.Differentiated(error, weights, divides, bar.advance), ""
+    except symengine_backend.CannotCarry as refused:
+        if backend == "symengine":
+            raise
+        return None, f"symengine cannot carry {refused.what} (in E or an activation's rule) over"
+
+
+def _backend_note(fast, direct: list, why: str) -> str:
+    if fast is None:
+        return f"sympy: {why}; ∂E/∂w by sympy.diff and sympy's decision for every weight"
+    settled = sum(d is None for d in direct)
+    return (f"symengine: ∂E/∂w through E's graph by the chain rule with sympy.diff's rules; {settled} of "
+            f"{len(direct)} weights settled there (the difference expands to 0 and every denominator is shown "
+            f"positive by the decision's own check), {len(direct) - settled} decided by sympy")
 
 
 def _replaced(entries: list, given: dict) -> list:
@@ -95,8 +125,9 @@ def _direct(ours: SymbolicNetwork, given: dict, progress) -> tuple:
 
 
 def _judged(ours: SymbolicNetwork, judge: Judge, direct: list, claimed: list,
-            progress: bool | None = False) -> tuple[list[WeightProof], set]:
-    """Each open weight decided (a bar over its two passes: the polynomial test, then the verdict)."""
+            progress: bool | None = False, fast=None) -> tuple[list[WeightProof], set]:
+    """Each open weight decided (a bar over its two passes: the polynomial test, then the verdict); a
+    weight settled in symengine (``direct`` None) is proven, its ∂E/∂w built in sympy on first use."""
     weights = ours.weight_symbols
     open_ = [k for k, d in enumerate(direct) if d is not None]
     with Progress(2 * len(open_), "deciding", enabled=progress) as bar:
@@ -106,7 +137,8 @@ def _judged(ours: SymbolicNetwork, judge: Judge, direct: list, claimed: list,
     results, ranges = [], set()
     for k, index in enumerate(ours.network.weights()):
         if direct[k] is None:  # settled in symengine
-            results.append(WeightProof(index, PROVEN, None, claimed[k], Decision(True, None, {})))
+            results.append(WeightProof(index, PROVEN, None, claimed[k], Decision(True, None, {}),
+                                       build_direct=partial(fast.sympy_form, k)))
             continue
         v = verdicts[weights[k]]
         results.append(WeightProof(index, v.status, direct[k], claimed[k], v.decision, v.counterexample,

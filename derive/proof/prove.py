@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from contextlib import contextmanager
 
@@ -26,7 +27,9 @@ from gradproof.derive.symbolic.recurrence import PSI
 METHODS = ("exact", "layerwise", "random")
 #: the most weights each method is started on: beyond, it would not finish in hours (or memory)
 LIMITS = {"exact": 20_000, "layerwise": 5_000_000, "random": 5_000_000}
-BACKENDS = ("sympy", "symengine")
+#: the exact method's backends: "auto" (the default) is symengine where it is installed and can carry the
+#: network's E, otherwise sympy
+BACKENDS = ("auto", "sympy", "symengine")
 #: the most weights of a convolutional network the exact method (and derive) will expand
 SYMBOLIC_CONV_LIMIT = 2000
 
@@ -36,7 +39,7 @@ def network_of(network) -> Network:
 
 
 def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diagnose: bool = True,
-          method: str = "exact", progress: bool | None = False, rounds: int = 2, backend: str = "sympy",
+          method: str = "exact", progress: bool | None = False, rounds: int = 2, backend: str = "auto",
           seed: int | None = None) -> Proof:
     """Prove that ``recurrence`` gives ∂E/∂w as ``sympy.diff`` of E does, by ``method``:
 
@@ -48,9 +51,11 @@ def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diag
       (:mod:`gradproof.derive.proof.randomized`).
 
     ``recurrence`` is a :class:`PsiRecurrence` (or subclass), or for ``exact`` and ``random`` also a
-    function of the :class:`SymbolicNetwork` returning one matrix per layer shaped like W̄[l]. ``backend="symengine"``
-    (the ``fast`` extra) runs the exact method's differentiation in symengine, with identical verdicts
-    (:mod:`gradproof.derive.proof.symengine_backend`). When something is
+    function of the :class:`SymbolicNetwork` returning one matrix per layer shaped like W̄[l]. ``backend``, for
+    ``exact``: "auto" (the default) differentiates in symengine where it is installed (the ``fast`` extra)
+    and can carry E, otherwise in sympy; "symengine" insists (an E it cannot carry is an InputError);
+    "sympy" never uses it. The verdicts are the same (:mod:`gradproof.derive.proof.symengine_backend`); the
+    proof's ``backend`` and ``backend_note`` say which decided and why. When something is
     refuted, ``diagnose`` compares the claimed gradients with the catalogued mistakes
     (:mod:`gradproof.derive.symbolic.mistakes`) on networks of up to ``DIAGNOSIS_LIMIT`` weights. ``progress``: a bar on
     stderr (None: where stderr is a terminal)."""
@@ -86,6 +91,9 @@ def _proved(net, recurrence, diagnose, method, progress, rounds, backend, seed, 
         else:
             proof = prove_exact(net, recurrence, diagnose, backend, progress)
         unchanged_since(net, before)
+        if method != "exact":
+            proof = dataclasses.replace(proof, backend="sympy", backend_note=f"sympy: the {method} method "
+                                        "computes with sympy (symengine speeds up the exact method only)")
         return proof
     except RecursionError:
         raise InputError("the expressions are nested too deeply for sympy to take apart (RecursionError): "

@@ -7,8 +7,9 @@ method, any assumption, and the time taken.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sympy as sp
 
@@ -45,7 +46,8 @@ class WeightProof:
 
     weight: WeightIndex
     status: str
-    direct: sp.Expr | None = field(default=None, repr=False)
+    #: ∂E/∂w by the definition as the proof built it (read it as :attr:`direct`)
+    _direct: sp.Expr | None = field(default=None, repr=False)
     claimed: sp.Expr | None = field(default=None, repr=False)
     decision: Decision | None = field(default=None, repr=False)
     counterexample: Counterexample | None = field(default=None, repr=False)
@@ -53,6 +55,17 @@ class WeightProof:
     conditions: tuple = field(default=(), repr=False)
     #: why it is undecided
     reason: str = ""
+    #: builds :attr:`direct` on first use where the proof kept it elsewhere (a weight settled in symengine)
+    build_direct: Callable[[], sp.Expr] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def direct(self) -> sp.Expr | None:
+        """∂E/∂w by the definition, in sympy: what the recurrence's entry was compared with (a weight
+        settled in symengine: symengine's ∂E/∂w, converted to sympy on first use); None where the method
+        kept no expressions (layerwise, random)."""
+        if self._direct is None and self.build_direct is not None:
+            return self.build_direct()
+        return self._direct
 
     @property
     def residual(self) -> sp.Expr | None:
@@ -86,6 +99,10 @@ class Proof:
     diagnosis: tuple[str, ...] = ()
     #: what else the verdict rests on or where it stops (a method that declined, and what decided instead)
     notes: tuple[str, ...] = ()
+    #: what differentiated E and decided the weights: "sympy", or "symengine" (what it did not settle,
+    #: sympy decided); ``backend_note`` says why this one and what it settled
+    backend: str = "sympy"
+    backend_note: str = ""
 
     @property
     def total(self) -> int:
@@ -135,6 +152,7 @@ class Proof:
                 "refuted": len(self.refuted), "undecided": len(self.undecided),
                 "method": self.method, "method_description": self.method_description,
                 "recurrence": self.recurrence, "seconds": round(self.seconds, 6),
+                "backend": self.backend, "backend_note": self.backend_note,
                 "network": self.network.spec(), "assumptions": list(self.assumptions),
                 "diagnosis": list(self.diagnosis), "notes": list(self.notes),
                 "where": [f"{condition} ≠ 0" for condition in self.conditions],

@@ -296,7 +296,8 @@ def proof_section(proof) -> str:
                f"{proof.proven} of {proof.total} weights are proven, {len(proof.refuted)} refuted")
     method = METHODS.get(proof.method) or f"Method: {tex_text(proof.method_description)}."
     refuted = _residual_section(proof) if proof.refuted else ""
-    return (f"{method}\n\n"
+    backend = f"Computed with {tex_text(proof.backend_note or proof.backend)}."
+    return (f"{method} {backend}\n\n"
             "\\begin{center}\\begin{tabular}{rrr}\nlayer & proven & weights \\\\ \\hline\n" + rows +
             "\n\\end{tabular}\\end{center}\n" + f"{verdict} in {proof.seconds:.2f}\\,s. " + refuted +
             "The lemmas the proof rests on:\n\\begin{itemize}\n" + lemmas + "\n\\end{itemize}\n" + assumptions)

@@ -76,7 +76,8 @@ def proof_html(proof) -> str:
     return (f"<p><b>{proof.proven}/{proof.total} weights proven</b> in {proof.seconds:.2f} s — "
             f"{html.escape(proof.recurrence)} is {verdict}.</p>"
             f"<table><tr><th>layer</th><th>proven</th><th>weights</th></tr>{rows}</table>"
-            f"<ul>{lemmas}</ul><p><small>{html.escape(proof.method_description)}</small></p>")
+            f"<ul>{lemmas}</ul><p><small>{html.escape(proof.method_description)}</small></p>"
+            f"<p><small>backend: {html.escape(proof.backend_note or proof.backend)}</small></p>")
 
 
 display.register(Network, "latex", network_latex)

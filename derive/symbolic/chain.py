@@ -140,11 +140,11 @@ def _partial(algebra: Algebra, node: sp.Basic, i: int):
         return others[0] if len(others) == 1 else algebra.mul(others)
     if node.is_Pow and i == 0 and node.exp.is_Number:
         return algebra.power_rule(node.base, node.exp)
-    if isinstance(node, sp.Function) and len(node.args) == 1 and _by_fdiff(type(node)):
+    if isinstance(node, sp.Function) and len(node.args) == 1 and by_fdiff(type(node)):
         return algebra.rule(node)
     raise Unsupported(f"{type(node).__name__} depends on the weight through argument {i + 1}")
 
 
-def _by_fdiff(cls: type) -> bool:
+def by_fdiff(cls: type) -> bool:
     """Whether ``sympy.diff`` differentiates ``cls`` by its ``fdiff`` (Abs and sign have their own rule)."""
     return next(k for k in cls.__mro__ if "_eval_derivative" in vars(k)) is sp.Function

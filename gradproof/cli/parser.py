@@ -110,9 +110,11 @@ def _prove(verbs) -> None:
     prove.set_defaults(activation=None, loss=None, layers=None)  # general: every activation and loss
     prove.add_argument("--method", choices=PROOF_METHODS, default="exact", help="how to prove it (default exact)")
     prove.add_argument("--rounds", type=int, default=None, help="random points for --method random (default 2)")
-    prove.add_argument("--backend", choices=("sympy", "symengine"), default="sympy",
-                       help="symengine: the exact method's differentiation in C++ (pip install "
-                            "'gradproof[fast]'), same verdicts")
+    prove.add_argument("--backend", choices=("auto", "sympy", "symengine"), default="auto",
+                       help="the exact method's differentiation: auto (default): symengine, sympy's C++ core, "
+                            "where it is installed (pip install 'gradproof[fast]') and can carry E, else sympy; "
+                            "sympy; or symengine (an E it cannot carry, e.g. a Piecewise, is an error). Same "
+                            "verdicts; the report says which decided")
     prove.add_argument("--recurrence", metavar="FILE.py:NAME",
                        help="prove your own recurrence instead: a function of the SymbolicNetwork returning "
                             "one sympy matrix per layer, or a PsiRecurrence subclass (see the README)")

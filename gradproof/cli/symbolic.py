@@ -96,7 +96,7 @@ def run_general(args) -> int:
     if args.layers or args.no_bias:
         raise InputError("--method general proves every architecture, with and without biases: drop "
                          f"{'--layers' if args.layers else '--no-bias'} (or prove one network with --method exact)")
-    if args.rounds is not None or args.backend != "sympy":
+    if args.rounds is not None or args.backend == "symengine":
         raise InputError(f"--method general takes no {'--rounds' if args.rounds is not None else '--backend'}: "
                          "it proves the code at symbolic widths, with sympy")
     activations = tuple(a.strip() for a in args.activation.split(",")) if args.activation else ("generic",)
@@ -137,6 +137,7 @@ def proof_summary(proof: Proof) -> str:
     lines += [f"note: {note}" for note in proof.notes]
     lines += [f"diagnosis: {sentence}" for sentence in proof.diagnosis]
     lines.append(f"method: {proof.method} ({proof.method_description})")
+    lines.append(f"backend: {proof.backend_note or proof.backend}")
     where = _where(proof, names)
     if proof.ok:
         verdict = f"{proof.recurrence} is correct for this network{where}"
