@@ -239,7 +239,8 @@ print(json.dumps({"ok": bool(proof.ok), "seconds": proof.seconds}))
 
 def proof_figures(sides: list[Side], quick: bool) -> None:
     has_symengine = installed("symengine")
-    cases = [("exact proof, the source text's [2,3,3,2], sigmoid", ("2,3,3,2", "sigmoid", "exact", "sympy")),
+    cases = [("exact proof, the source text's [2,3,3,2], sigmoid, default backend", ("2,3,3,2", "sigmoid", "exact", "auto")),
+             ("exact proof, the source text's [2,3,3,2], sigmoid, sympy backend", ("2,3,3,2", "sigmoid", "exact", "sympy")),
              ("exact proof [4,8,8,4], sympy backend", ("4,8,8,4", "generic", "exact", "sympy")),
              ("exact proof [4,8,8,4], symengine backend", ("4,8,8,4", "generic", "exact", "symengine")),
              ("general proof: every architecture, activation, loss", ("-", "every", "general", "sympy"))]

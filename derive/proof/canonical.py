@@ -191,7 +191,7 @@ def _piecewise_linear(node, basis: Basis):
 
 def reduces_to_zero(expr, basis: Basis) -> bool:
     """Whether the rewritten ``expr`` is the zero rational function once S² = 1."""
-    if sp.count_ops(expr) > SIZE_LIMIT:
+    if sp.count_ops(expr) > SIZE_LIMIT or expr.has(sp.Float):  # a Float's arithmetic rounds: never zero by it
         return False
     numerator = sp.fraction(sp.together(expr))[0]
     numerator = sp.expand(numerator)
@@ -218,6 +218,8 @@ def definite_sign(expr, positive: set) -> int:
     0 if this test cannot tell: every monomial's coefficient has one sign, every other unknown appears
     to an even power, and one monomial is in the positive unknowns alone."""
     expr = sp.expand(expr)
+    if expr.has(sp.Float):  # rounded coefficients decide no sign
+        return 0
     if expr.is_Number:
         return int(sp.sign(expr))
     gens = sorted(expr.free_symbols, key=sp.default_sort_key)

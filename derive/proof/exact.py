@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 
+from gradproof.derive.errors import InputError
 from gradproof.derive.proof import symengine_backend
 from gradproof.derive.proof.assumptions import target_assumptions
 from gradproof.derive.proof.decide import Judge
@@ -89,6 +90,10 @@ def choose_backend(error, weights, divides, backend: str, progress: bool | None 
         if backend == "symengine":
             raise
         return None, f"symengine cannot carry {refused.what} (in E or an activation's rule) over"
+    except Exception as failed:  # noqa: BLE001 - a rule of yours that fails there: sympy.diff has its own say
+        if backend == "symengine":
+            raise InputError(f"the symengine backend failed on E: {type(failed).__name__}: {failed}") from None
+        return None, f"symengine failed on E ({type(failed).__name__}): sympy takes it"
 
 
 def _backend_note(fast, direct: list, why: str) -> str:

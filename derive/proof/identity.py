@@ -68,8 +68,17 @@ def decide_zero(differences: Sequence[sp.Expr], advance: Callable[[], None] | No
             advance()
     if not numerators:
         return []
-    _, polys = sring(numerators, domain=sp.QQ) if _all_rational(numerators) else sring(numerators)
-    return [Decision(poly == 0, poly, back) for poly in polys]
+    floats = not _all_rational(numerators)
+    if floats:  # never over floating-point coefficients (cancelling rounds): their exact values, never called 0
+        numerators = [exact_numbers(numerator) for numerator in numerators]
+    _, polys = sring(numerators, domain=sp.QQ)
+    return [Decision(poly == 0 and not floats, poly, back) for poly in polys]
+
+
+def exact_numbers(expr) -> sp.Expr:
+    """``expr`` with every Float replaced by the exact rational it holds (its binary value)."""
+    expr = sp.sympify(expr)
+    return expr.xreplace({number: sp.Rational(number) for number in expr.atoms(sp.Float)})
 
 
 def _numerator(expr: sp.Expr) -> sp.Expr:

@@ -93,12 +93,16 @@ class Converter:
         return self.names[key]
 
     def rule(self, name: str, argument):
-        """The derivative of the function called ``name`` at ``argument``, by its class's ``fdiff``."""
-        if name not in self.templates:
-            dummy = sp.Dummy("t")
-            self.templates[name] = (self(dummy), self(self.functions[name](dummy).fdiff(1)))
-        dummy, rule = self.templates[name]
-        return rule.subs({dummy: argument})
+        """The derivative of the function called ``name`` at ``argument`` (symengine): ``fdiff`` called on
+        the node itself, as ``sympy.diff`` calls it (a rule may look at its argument's form or assumptions,
+        so a rule taken once at a stand-in symbol is not the rule at every node)."""
+        return self.node_rule(self.functions[name](self.back(argument)))
+
+    def node_rule(self, node: sp.Expr):
+        """``node.fdiff(1)`` in symengine, each distinct node once."""
+        if node not in self.templates:
+            self.templates[node] = self(node.fdiff(1))
+        return self.templates[node]
 
     def differentiate(self, expr, variable):
         """d expr/d variable, with every derivative of a function replaced by its rule; None where a
@@ -165,8 +169,8 @@ class Algebra:
 
     def rule(self, node):
         if node not in self.rules:
-            name = self.convert.name(node.func, self.convert.functions, node.func.__name__)
-            self.rules[node] = self.convert.rule(name, self.convert(node.args[0]))
+            self.convert.name(node.func, self.convert.functions, node.func.__name__)
+            self.rules[node] = self.convert.node_rule(node)
         return self.rules[node]
 
 
@@ -187,7 +191,7 @@ class Differentiated:
         self.by_sympy = {k: sp.diff(error, w) for k, (d, w) in enumerate(zip(self.derivatives, weights)) if d is None}
         # ∂E/∂w can have a denominator only if E divides, takes a log, has a fractional power, or a rule
         # divides
-        rules = [self.convert.back(rule) for _, rule in self.convert.templates.values()]
+        rules = [self.convert.back(rule) for rule in self.convert.templates.values()]
         nodes = by_rule.graph.nodes
         self.fractions = divides(error) or any(isinstance(n, sp.log) or (n.is_Pow and not n.exp.is_Integer)
                                                for n in nodes) or any(divides(rule) for rule in rules)

@@ -21,18 +21,20 @@ Min, Heaviside, Piecewise, pi, E, sigmoid, softplus, and numbers.
 
 from __future__ import annotations
 
+import ast
 import math
 import random
 import re
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+from sympy.parsing.sympy_parser import parse_expr, rationalize, standard_transformations
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.activations import ACTIVATIONS, Elementwise
 from gradproof.derive.model.losses import LOSSES, Loss
 from gradproof.derive.proof.counterexample import evaluate
+from gradproof.derive.proof.identity import exact_numbers
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
 from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, sigmoid, softplus
 
@@ -90,13 +92,44 @@ def _register() -> None:
 _KINKED = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.Piecewise)
 
 
+def exact(expr) -> sp.Expr:
+    """A definition given as a sympy expression, with every Float replaced by the exact rational it holds:
+    a Float in E would make sympy round where the proof subtracts and cancels (1/2 + 2⁻⁶⁰ − 0.5 is 0.0)."""
+    return exact_numbers(expr)
+
+
+#: the Python syntax a definition may use: numbers, names, arithmetic, calls of named functions, and the
+#: tuples and comparisons of a Piecewise; sympy's parser evaluates the text, so nothing else gets there
+#: (no attribute, subscript, lambda, keyword: ``exp.fdiff.__globals__`` would reach any Python)
+_SYNTAX = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant, ast.Tuple,
+           ast.Compare, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd, ast.Gt, ast.Lt,
+           ast.GtE, ast.LtE)
+
+
+def _plain_syntax(text: str, what: str) -> None:
+    """An InputError unless ``text`` is made of :data:`_SYNTAX` alone, with plain names and numbers."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        raise InputError(f"{what}: {text!r} does not parse as an expression ({error.msg})") from None
+    for node in ast.walk(tree):
+        bad = not isinstance(node, _SYNTAX) or (isinstance(node, ast.Name) and not NAME.match(node.id)) or \
+            (isinstance(node, ast.Constant) and type(node.value) not in (int, float, bool)) or \
+            (isinstance(node, ast.Call) and (not isinstance(node.func, ast.Name) or node.keywords))
+        if bad:
+            raise InputError(f"{what}: {text!r} may use numbers, names, + - * / ** and calls like exp(z) only "
+                             f"(not {type(node).__name__})")
+
+
 def parse(text: str, variables: dict, what: str) -> sp.Expr:
-    """``text`` as a sympy expression in ``variables`` and the ALLOWED functions, or a clear InputError."""
+    """``text`` as a sympy expression in ``variables`` and the ALLOWED functions, or a clear InputError.
+    A decimal is the number as typed (``0.01`` is 1/100, exactly: see :func:`exact`)."""
+    _plain_syntax(text, what)
     names = {**ALLOWED, **variables}
     try:
         expr = parse_expr(text, local_dict=names, global_dict={"Integer": sp.Integer, "Float": sp.Float,
                                                                "Rational": sp.Rational, "Symbol": sp.Symbol},
-                          transformations=standard_transformations, evaluate=True)
+                          transformations=standard_transformations + (rationalize,), evaluate=True)
     except Exception as error:  # noqa: BLE001 - sympy's parser raises many kinds
         raise InputError(f"{what}: {text!r} does not parse as an expression ({type(error).__name__}: {error})") from None
     if not isinstance(expr, sp.Expr):
@@ -160,11 +193,11 @@ def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp
     sympy.diff), proven; see the module doc."""
     name = _check_name(name, ACTIVATIONS)
     _register()
-    closed = parse(expression, {"z": Z}, name) if isinstance(expression, str) else sp.sympify(expression)
+    closed = parse(expression, {"z": Z}, name) if isinstance(expression, str) else exact(expression)
     if derivative is None:
         rule, shown = sp.diff(closed, Z), "derived by sympy"
     else:
-        rule = parse(derivative, {"z": Z}, f"{name}'") if isinstance(derivative, str) else sp.sympify(derivative)
+        rule = parse(derivative, {"z": Z}, f"{name}'") if isinstance(derivative, str) else exact(derivative)
         _prove_rule(closed, rule, [Z], f"{name}'")
         shown = "yours, proven"
     function = type(name, (sp.Function,), {"fdiff": lambda self, argindex=1: rule.xreplace({Z: self.args[0]})})
@@ -190,10 +223,10 @@ def define_loss(name: str, expression: str | sp.Expr, gradient: str | sp.Expr | 
     name = _check_name(name, LOSSES)
     _register()
     variables = {"a": A, "y": Y}
-    term = parse(expression, variables, name) if isinstance(expression, str) else sp.sympify(expression)
+    term = parse(expression, variables, name) if isinstance(expression, str) else exact(expression)
     derived = given = sp.diff(term, A)
     if gradient is not None:
-        given = parse(gradient, variables, f"{name}'") if isinstance(gradient, str) else sp.sympify(gradient)
+        given = parse(gradient, variables, f"{name}'") if isinstance(gradient, str) else exact(gradient)
         _prove_rule(term, given, [A, Y], f"{name}'")
     # once proven equal, the form carries sympy's derivative: the lemmas compare it with sympy.diff exactly
     form = LossForm(lambda out, ys: sp.Add(*(term.xreplace({A: ak, Y: yk}) for ak, yk in zip(out, ys))),
