@@ -49,7 +49,9 @@ def test_softmax_cross_entropy_records_its_assumption_and_collapse():
     assert any(lemma.name == "output Ψ collapses" and lemma.status == PROVEN for lemma in proof.lemmas)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+#: sympy on drawn networks takes 18 s (auto 1.5 s): under -m slow (tests/test_symengine_backend.py runs both
+#: backends on fixed networks and every mistake)
+@pytest.mark.parametrize("backend", [pytest.param("sympy", marks=pytest.mark.slow), "auto"])
 @given(architectures(max_depth=3, max_width=3, activations=ALL_ACTIVATIONS))
 def test_random_architectures_are_proven(backend, network):
     proof = prove(network, backend=backend)

@@ -93,9 +93,22 @@ _KINKED = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.Piecewise)
 
 
 def exact(expr) -> sp.Expr:
-    """A definition given as a sympy expression, with every Float replaced by the exact rational it holds:
-    a Float in E would make sympy round where the proof subtracts and cancels (1/2 + 2⁻⁶⁰ − 0.5 is 0.0)."""
-    return exact_numbers(expr)
+    """A definition given as a sympy expression, as the text form reads it: every Float the exact rational
+    it holds (a Float in E would make sympy round where the proof subtracts and cancels: 1/2 + 2⁻⁶⁰ − 0.5
+    is 0.0), and sign(u) as :func:`_real_sign`."""
+    try:
+        return exact_numbers(expr).replace(sp.sign, _real_sign)
+    except (sp.SympifyError, TypeError, AttributeError) as error:
+        raise InputError(f"{expr!r} is not a sympy expression ({type(error).__name__})") from None
+
+
+def _numpy_form(variables, expr, what: str):
+    """``lambdify``, or an InputError saying what numpy cannot compute (a zeta, a floor's derivative)."""
+    try:
+        return sp.lambdify(variables, expr, modules=_MODULES)
+    except Exception as error:  # noqa: BLE001 - sympy's printers raise several kinds
+        raise InputError(f"{what}: {expr} has no numpy form ({type(error).__name__}): use the functions "
+                         "exp, log, tanh, sigmoid, Max, … in your definition") from None
 
 
 #: the Python syntax a definition may use: numbers, names, arithmetic, calls of named functions, and the
@@ -203,9 +216,9 @@ def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp
     function = type(name, (sp.Function,), {"fdiff": lambda self, argindex=1: rule.xreplace({Z: self.args[0]})})
     explicit_closed = explicit(closed)  # the lemma differentiates the closed form by the definition
     form = ElementwiseForm(function, lambda z: explicit_closed.xreplace({Z: z}))
-    numpy_closed = sp.lambdify(Z, closed, modules=_MODULES)
+    numpy_closed = _numpy_form(Z, closed, name)
     NUMPY_FUNCTIONS[name] = lambda z: _broadcast(numpy_closed(z), z)   # a constant (c=1) as an array too
-    numpy_rule = sp.lambdify(Z, rule, modules=_MODULES)
+    numpy_rule = _numpy_form(Z, rule, f"{name}'")
     return Elementwise(name, f"{name}(z) = {closed}, {name}' = {rule} ({shown})",
                        f"\\operatorname{{{name}}}(z) = {sp.latex(closed)}", symbolic=form,
                        numpy=NUMPY_FUNCTIONS[name], np_derivative=lambda z: _broadcast(numpy_rule(z), z),
@@ -231,7 +244,7 @@ def define_loss(name: str, expression: str | sp.Expr, gradient: str | sp.Expr | 
     # once proven equal, the form carries sympy's derivative: the lemmas compare it with sympy.diff exactly
     form = LossForm(lambda out, ys: sp.Add(*(term.xreplace({A: ak, Y: yk}) for ak, yk in zip(out, ys))),
                     lambda out, ys: [derived.xreplace({A: ak, Y: yk}) for ak, yk in zip(out, ys)])
-    value, slope = sp.lambdify((A, Y), term, modules=_MODULES), sp.lambdify((A, Y), derived, modules=_MODULES)
+    value, slope = _numpy_form((A, Y), term, name), _numpy_form((A, Y), derived, f"{name}'")
     unit = term.has(sp.log(A)) or term.has(sp.log(1 - A))
     return Loss(name, f"E = Σₖ {term.xreplace({A: sp.Symbol('aₖ'), Y: sp.Symbol('yₖ')})}",
                 f"your loss {name}: ℓ(a, y) = {term}, ∂ℓ/∂a = {given}" +
