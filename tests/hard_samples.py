@@ -5,7 +5,7 @@ slow no-false-alarm run."""
 import numpy as np
 from hypothesis import strategies as st
 
-from gradproof.numeric.compiled.matrix import forward
+from gradproof.numeric.compiled.matrix import forward, psi_gradient
 from gradproof.numeric.samples import make_sample
 from gradproof.numeric.strategies.networks import architectures, networks
 
@@ -72,3 +72,16 @@ def hard_samples(shapes=SHAPES):
         tiny_gradients(shapes),
         underflowing(shapes),
     )
+
+
+def planted(network, layer, index=None, offset=0.0):
+    """The Ψ gradient with layer ``layer`` zeroed (index None), or one entry moved by ``offset``: the
+    planted errors the no-false-alarm runs must catch."""
+    def gradient(wbar, x, y, reduction="mean"):
+        grads = psi_gradient(network, wbar, x, y, reduction)
+        if index is None:
+            grads[layer] = np.zeros_like(grads[layer])
+        else:
+            grads[layer][index] += offset
+        return grads
+    return gradient

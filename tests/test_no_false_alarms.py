@@ -20,35 +20,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from gradproof.numeric.checks.check import check_gradient, matrix_psi
-from gradproof.numeric.compiled.matrix import psi_gradient
 from gradproof.numeric.differences.finite_difference import METHODS
-from tests.hard_samples import hard_samples
+from tests.hard_samples import hard_samples, planted
 
 EXAMPLES = int(os.environ.get("GRADPROOF_FALSE_ALARM_EXAMPLES", "10000"))
 
-
-def _planted(network, layer, index=None, offset=0.0):
-    """The Ψ gradient with layer ``layer`` zeroed (index None), or one entry moved by ``offset``."""
-    def gradient(wbar, x, y, reduction="mean"):
-        grads = psi_gradient(network, wbar, x, y, reduction)
-        if index is None:
-            grads[layer] = np.zeros_like(grads[layer])
-        else:
-            grads[layer][index] += offset
-        return grads
-    return gradient
 
 
 def _could_have_failed(sample, result, method, layer):
     """Plant two errors the agreeing check must catch; returns the verdicts."""
     network = sample.network
-    zeros = check_gradient(sample, _planted(network, layer), method=method, direct=False)
+    zeros = check_gradient(sample, planted(network, layer), method=method, direct=False)
     ratio = [np.where(t < np.abs(f), np.abs(f) / t, 0) for t, f in
              zip(result.comparison.tolerance, result.comparison.finite_difference)]
     best = max(range(network.depth), key=lambda l: float(np.max(ratio[l])))
     index = np.unravel_index(np.argmax(ratio[best]), ratio[best].shape)
     offset = 2.0001 * float(result.comparison.tolerance[best][index])
-    moved = check_gradient(sample, _planted(network, best, index, offset), method=method, direct=False)
+    moved = check_gradient(sample, planted(network, best, index, offset), method=method, direct=False)
     return zeros.verdict, moved.verdict
 
 

@@ -23,7 +23,7 @@ from gradproof.numeric.differences.error_model import ETA, error_model
 from gradproof.numeric.differences.finite_difference import METHODS, directional_difference
 from gradproof.numeric.samples import make_sample
 from gradproof.numeric.strategies.networks import architectures
-from tests.hard_samples import underflowing
+from tests.hard_samples import planted, underflowing
 
 #: steps besides each method's default: complex arithmetic (1e-5) and the split tangents at steps whose
 #: products with the weights and inputs underflow; differences at steps that leave E unchanged
@@ -88,17 +88,6 @@ def test_a_layer_part_of_the_direction_at_subnormal_inputs_is_no_false_alarm():
     assert split != 0 and abs(split) < 1e-300  # the layer's part really is subnormal
 
 
-def _planted(network, layer, index=None, offset=0.0):
-    def gradient(wbar, x, y, reduction="mean"):
-        grads = psi_gradient(network, wbar, x, y, reduction)
-        if index is None:
-            grads[layer] = np.zeros_like(grads[layer])
-        else:
-            grads[layer][index] += offset
-        return grads
-    return gradient
-
-
 def _judged(sample, method, step):
     """Checks the correct gradient (both tiers): never differs; where the full check agrees, an error of
     2.0001 × the tolerance at its best-resolved weight, and zeros in that layer, both differ."""
@@ -115,9 +104,9 @@ def _judged(sample, method, step):
     best = max(range(network.depth), key=lambda l: float(np.max(ratio[l])))
     index = np.unravel_index(np.argmax(ratio[best]), ratio[best].shape)
     offset = 2.0001 * float(result.comparison.tolerance[best][index])
-    for gradient in (_planted(network, best, index, offset), _planted(network, best)):
-        planted = check_gradient(sample, gradient, method=method, step=step, direct=False)
-        assert planted.verdict == "differ", f"SILENT PASS\n{planted.report()}\n{sample!r}"
+    for gradient in (planted(network, best, index, offset), planted(network, best)):
+        caught = check_gradient(sample, gradient, method=method, step=step, direct=False)
+        assert caught.verdict == "differ", f"SILENT PASS\n{caught.report()}\n{sample!r}"
     return "agree"
 
 
