@@ -23,15 +23,9 @@ def sigmoid(z):
         return np.where(right, 1 / (1 + e), e / (1 + e))
     if getattr(z, "dtype", None) == object:   # traced into sympy (prove-layer): the formula itself, no buffers
         return 1 / (1 + np.exp(-z))
-    e = np.empty(np.shape(z))  # the same formula for real z, in place: the finite differences' hot loop
-    np.abs(z, out=e)
-    np.negative(e, out=e)
-    np.exp(e, out=e)
-    r = np.add(e, 1.0, out=np.empty_like(e))
-    np.reciprocal(r, out=r)
-    np.multiply(e, r, out=e)
-    np.copyto(e, r, where=z >= 0)
-    return e
+    real = np.asarray(z, dtype=np.float64)  # a scalar, an int or float32 array: the same formula in float64
+    flat = real.reshape(real.shape or (1,))
+    return sigmoid_into(flat, np.empty(flat.shape)).reshape(real.shape)
 
 
 def sigmoid_into(z, out):
