@@ -20,7 +20,6 @@ from gradproof.derive.runtime.threads import default_blas_threads  # noqa: E402
 default_blas_threads()
 
 import argparse  # noqa: E402
-import multiprocessing  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -28,6 +27,7 @@ import numpy as np  # noqa: E402
 import sympy  # noqa: E402
 
 from gradproof import prove_layer  # noqa: E402
+from gradproof.derive.runtime.forked import bounded  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,26 +39,9 @@ CONV_LADDER = ((1, 2, 4, 4, 2), (1, 3, 7, 7, 4), (2, 3, 7, 7, 4), (2, 3, 8, 8, 4
                (2, 3, 8, 8, 8), (2, 4, 10, 10, 8), (4, 4, 12, 12, 8), (4, 8, 12, 12, 8), (4, 8, 16, 16, 16))
 
 
-def _answer(task, send):
-    try:
-        send.send(task())
-    except BaseException as error:  # noqa: BLE001 - reported, the benchmark goes on
-        send.send(f"error: {type(error).__name__}: {error}")
-
-
-def bounded(task, limit: float):
-    """task() in a forked child: its answer, or None past ``limit`` seconds."""
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_answer, args=(task, send), daemon=True)
-    child.start()
-    send.close()
-    try:
-        return receive.recv() if receive.poll(limit) else None
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
+def _error(error: BaseException | None) -> str:
+    """What a case that raised (or whose process ended) reports; the benchmark goes on."""
+    return "error: the process ended without an answer" if error is None else f"error: {type(error).__name__}: {error}"
 
 
 def prove_case(name: str):
@@ -85,7 +68,7 @@ def zoo_figures(limit: float, only) -> None:
         if not case.deterministic or (only and name not in only):
             continue
         start = time.perf_counter()
-        answer = bounded(lambda: prove_case(name), limit)
+        answer = bounded(lambda: prove_case(name), limit, _error)
         if answer is None:
             print(f"  {name:28} not finished within {limit:g} s")
         elif isinstance(answer, str):
@@ -101,7 +84,7 @@ def conv_figures(limit: float) -> None:
     print(f"the largest convolution proven within {limit:g} s (w O×C×3×3, stride 1, padding 1)")
     for version in ("im2col", "naive"):
         for n, c, h, w, o in CONV_LADDER:
-            answer = bounded(lambda: prove_conv(version, n, c, h, w, o), limit)
+            answer = bounded(lambda: prove_conv(version, n, c, h, w, o), limit, _error)
             size = f"x {n}×{c}×{h}×{w}, w {o}×{c}×3×3"
             if not isinstance(answer, tuple):
                 print(f"  {version:6} {size:28} {answer or f'not finished within {limit:g} s'}")

@@ -12,10 +12,10 @@ it is printed and the command exits 1, since one of the two verifiers is wrong (
 from __future__ import annotations
 
 import functools
-import multiprocessing
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.proof.layer import prove_layer
+from gradproof.derive.runtime.forked import bounded
 from gradproof.derive.usercode.conventions import parameter_names
 from gradproof.numeric.layers.result import AGREE, DIFFER, NOT_IMPLEMENTED
 
@@ -32,7 +32,7 @@ def proof_beside(found, check, used, options: dict, args) -> dict:
         summary = _summary(UNDECIDED, reason="not traced: the check had no arguments to run it at")
     else:
         task = functools.partial(_prove, found, used, options, args.seed, args.timeout)
-        summary = _bounded(task, args.prove_budget) or _summary(
+        summary = bounded(task, args.prove_budget, _failed) or _summary(
             UNDECIDED, sizes=_shapes(found, used),
             reason=f"the proof did not finish within {args.prove_budget:g} s (--prove-budget) at these sizes")
     summary["disagreement"] = disagreement(check, summary)
@@ -63,30 +63,10 @@ def _prove(found, used, options: dict, seed: int, timeout: float) -> dict:
             "region": len(proof.region), "notes": list(proof.notes)}
 
 
-def _bounded(task, budget: float):
-    """``task()`` in a forked child, None when it has not answered within ``budget`` seconds."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return task()
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-    child = context.Process(target=_answer, args=(task, send), daemon=True)
-    child.start()
-    send.close()
-    try:
-        return receive.recv() if receive.poll(budget) else None
-    except EOFError:
+def _failed(error: BaseException | None) -> dict:
+    if error is None:
         return _summary(UNDECIDED, reason="the proof's process ended without an answer")
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
-
-
-def _answer(task, send) -> None:
-    try:
-        send.send(task())
-    except BaseException as error:  # noqa: BLE001 - whatever happens in the child becomes an answer
-        send.send(_summary(UNDECIDED, reason=f"the proof stopped: {type(error).__name__}: {error}"))
+    return _summary(UNDECIDED, reason=f"the proof stopped: {type(error).__name__}: {error}")
 
 
 def _shapes(found, used) -> str:
