@@ -62,6 +62,11 @@ def test_a_definition_cannot_reach_python(text):
         parse_definitions([f"l={text}"], frozenset({"l"}))
 
 
+def test_a_definition_nested_past_the_parser_is_one_clear_error():
+    with pytest.raises(InputError, match="nested too deeply"):
+        parse_definitions(["l=" + "-" * 100_000 + "a"], frozenset({"l"}))
+
+
 def test_plain_definitions_still_parse():  # the control for the test above
     found = parse_definitions(["l=Piecewise(((a-y)**2/2, abs(a-y) <= 1), (abs(a-y) - 0.5, True))",
                                "f=Max(0.01*z, -z**2) + Heaviside(z, 1)"], frozenset({"l"}))

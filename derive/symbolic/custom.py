@@ -125,6 +125,8 @@ def _plain_syntax(text: str, what: str) -> None:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise InputError(f"{what}: {text!r} does not parse as an expression ({error.msg})") from None
+    except (MemoryError, RecursionError, ValueError):  # nested past the parser's stack
+        raise InputError(f"{what}: the expression is nested too deeply to parse ({len(text)} characters)") from None
     for node in ast.walk(tree):
         bad = not isinstance(node, _SYNTAX) or (isinstance(node, ast.Name) and not NAME.match(node.id)) or \
             (isinstance(node, ast.Constant) and type(node.value) not in (int, float, bool)) or \
