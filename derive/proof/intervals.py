@@ -16,7 +16,7 @@ import sympy as sp
 from sympy.core.relational import Relational
 from sympy.functions.elementary.piecewise import ExprCondPair
 
-from gradproof.derive.symbolic.walk import arguments, post_order
+from gradproof.derive.symbolic.walk import arguments, atoms_of, post_order
 
 iv = mpmath.iv
 
@@ -49,7 +49,7 @@ def enclose(entry: sp.Expr, point: dict, closed: dict, digits: int) -> tuple | N
     cannot enclose it; ``closed``: function class → its closed form (a callable of the argument)."""
     expanded = entry
     for _ in range(4):  # closed forms may apply other opaque functions (softplus through e^t)
-        opaque = {node for node in expanded.atoms(sp.Function) if node.func in closed}
+        opaque = {node for node in atoms_of(expanded, kinds=(sp.Function,)) if node.func in closed}
         if not opaque:
             break
         expanded = expanded.xreplace({node: closed[node.func](*node.args) for node in opaque})

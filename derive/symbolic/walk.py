@@ -40,3 +40,21 @@ def post_order(root, done: dict, visit: Callable, children: Callable = arguments
         stack.pop()
         done[node] = visit(node)
     return done[root]
+
+
+def nodes_of(*roots) -> set:
+    """Every distinct node of ``roots``' expressions (each shared subexpression looked at once, where
+    sympy's ``atoms`` walks the tree and meets a shared one on every path to it)."""
+    seen = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(arguments(node))
+    return seen
+
+
+def atoms_of(*roots, kinds: tuple) -> set:
+    """The nodes of ``roots`` that are instances of ``kinds``: ``expr.atoms(*kinds)`` over the graph."""
+    return {node for node in nodes_of(*roots) if isinstance(node, kinds)}
