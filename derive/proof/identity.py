@@ -18,11 +18,14 @@ from functools import cached_property
 import sympy as sp
 from sympy.polys.rings import sring
 
+from gradproof.derive.proof.ring import NotPolynomial, numerators
+from gradproof.derive.symbolic.walk import atoms_of
+
 METHOD = "polynomial identity"
 METHOD_DESCRIPTION = (
     "for each weight, ∂E/∂w by sympy.diff minus the recurrence's entry, with every activation value a(z), "
-    "a'(z) replaced by an independent unknown, is reduced to a polynomial over ℚ (its numerator after "
-    "cancelling) and compared with zero in sympy's sparse polynomial ring: exact and sound")
+    "a'(z) replaced by an independent unknown, is reduced to a polynomial over ℚ (its numerator over the "
+    "least common multiple of its denominators) and compared with zero in sympy's sparse polynomial ring: exact and sound")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ def atomize(exprs: Sequence[sp.Expr]) -> tuple[list[sp.Expr], dict]:
     Returns the rewritten expressions and the map back (symbol → application)."""
     applications = set()
     for expr in exprs:
-        applications |= expr.atoms(sp.Function) | {power for power in expr.atoms(sp.Pow) if _root(power)}
+        found = atoms_of(expr, kinds=(sp.Function, sp.Pow))
+        applications |= {node for node in found if not node.is_Pow or _root(node)}
     unknowns = {app: sp.Dummy(f"u{n}") for n, app in enumerate(sorted(applications, key=sp.default_sort_key))}
     return [expr.xreplace(unknowns) for expr in exprs], {u: app for app, u in unknowns.items()}
 
@@ -58,34 +62,42 @@ def _root(power: sp.Pow) -> bool:
 
 def decide_zero(differences: Sequence[sp.Expr], advance: Callable[[], None] | None = None) -> list[Decision]:
     """For each expression, whether it is identically zero as a rational function of its atoms
-    (``advance``: called once per expression as its numerator is expanded, for a progress bar; the
-    expansion is most of the work, and ``sring`` would do it anyway)."""
+    (``advance``: called once per expression as its numerator is found, for a progress bar).
+
+    The numerators are built in a polynomial ring over the expressions' graph (:mod:`.ring`); an
+    expression the ring cannot hold goes through sympy's ``together``, ``expand`` and ``sring``. Never
+    zero where a floating-point number appears (their exact values are kept, but a cancellation written
+    in rounded numbers is not an identity the user wrote)."""
     atomized, back = atomize(differences)
-    numerators = []
-    for expr in atomized:
-        numerators.append(_numerator(expr).expand())
+    if not atomized:
+        return []
+    floats = not _all_rational(atomized)
+    try:
+        polys = numerators(atomized)
+    except NotPolynomial:
+        polys = _expanded_numerators(atomized)
+    for _ in polys:
         if advance:
             advance()
-    if not numerators:
-        return []
-    floats = not _all_rational(numerators)
-    if floats:  # never over floating-point coefficients (cancelling rounds): their exact values, never called 0
-        numerators = [exact_numbers(numerator) for numerator in numerators]
-    _, polys = sring(numerators, domain=sp.QQ)
     return [Decision(poly == 0 and not floats, poly, back) for poly in polys]
+
+
+def _expanded_numerators(atomized: list) -> list:
+    expanded = [exact_numbers(_numerator(expr).expand()) for expr in atomized]
+    return list(sring(expanded, domain=sp.QQ)[1])
 
 
 def exact_numbers(expr) -> sp.Expr:
     """``expr`` with every Float replaced by the exact rational it holds (its binary value)."""
     expr = sp.sympify(expr)
-    return expr.xreplace({number: sp.Rational(number) for number in expr.atoms(sp.Float)})
+    return expr.xreplace({number: sp.Rational(number) for number in atoms_of(expr, kinds=(sp.Float,))})
 
 
 def _numerator(expr: sp.Expr) -> sp.Expr:
-    if any(power.exp.is_negative for power in expr.atoms(sp.Pow)):
+    if any(power.exp.is_negative for power in atoms_of(expr, kinds=(sp.Pow,))):
         return sp.fraction(sp.together(expr))[0]
     return expr
 
 
 def _all_rational(exprs: Sequence[sp.Expr]) -> bool:
-    return all(number.is_Rational for expr in exprs for number in expr.atoms(sp.Number))
+    return all(number.is_Rational for expr in exprs for number in atoms_of(expr, kinds=(sp.Number,)))
