@@ -25,6 +25,8 @@ from math import lcm
 
 import sympy as sp
 
+from gradproof.derive.proof.identity import atomize
+from gradproof.derive.proof.ring import NotPolynomial, numerators
 from gradproof.derive.symbolic.functions import Exp, relu, sigmoid, softplus
 
 #: functions rewritten through e^(c·u): each gives its value from E(k) = e^(k·u)
@@ -190,24 +192,19 @@ def _piecewise_linear(node, basis: Basis):
 
 
 def reduces_to_zero(expr, basis: Basis) -> bool:
-    """Whether the rewritten ``expr`` is the zero rational function once S² = 1."""
+    """Whether the rewritten ``expr`` is the zero rational function once S² = 1 (its numerator built in
+    the ring of :mod:`.ring`, what the basis left opaque an unknown of its own)."""
     if sp.count_ops(expr) > SIZE_LIMIT or expr.has(sp.Float):  # a Float's arithmetic rounds: never zero by it
         return False
-    numerator = sp.fraction(sp.together(expr))[0]
-    numerator = sp.expand(numerator)
-    if numerator == 0:
-        return True
-    signs = list(basis.signs.values())
-    gens = sorted(numerator.free_symbols, key=sp.default_sort_key)
-    if not gens:
-        return False
+    atomized, _ = atomize([expr])
     try:
-        poly = sp.Poly(numerator, *gens)
-    except sp.PolynomialError:  # something the basis left opaque: not shown to be zero
+        numerator = numerators(atomized)[0]
+    except NotPolynomial:  # ∞ or a division by 0 after rewriting: not shown to be zero
         return False
+    signs = set(basis.signs.values())
+    positions = [k for k, symbol in enumerate(numerator.ring.symbols) if symbol in signs]
     reduced: dict = {}
-    positions = [gens.index(s) for s in signs if s in gens]
-    for monomial, coefficient in poly.terms():
+    for monomial, coefficient in numerator.terms():
         key = tuple(e % 2 if k in positions else e for k, e in enumerate(monomial))
         reduced[key] = reduced.get(key, 0) + coefficient
     return all(value == 0 for value in reduced.values())
