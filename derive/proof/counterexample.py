@@ -91,6 +91,20 @@ def evaluate(expr: sp.Expr, point: dict, evaluator: Evaluator | None = None) -> 
         return sp.Float(evaluator.value(expr, evaluator.environment(point)), DIGITS)
 
 
+def values_at(entries: dict, point: dict, evaluator: Evaluator) -> dict:
+    """Each entry at ``point`` with 40 significant digits (None where it has no value there), every
+    subexpression the entries share evaluated once."""
+    found = {}
+    with mpmath.workdps(DIGITS + 10):
+        env = evaluator.environment(point)
+        for key, entry in entries.items():
+            try:
+                found[key] = sp.Float(evaluator.value(entry, env), DIGITS)
+            except Undefined:
+                found[key] = None
+    return found
+
+
 def true_gradient(sym: SymbolicNetwork, point: dict, evaluator: Evaluator, digits: int = DIGITS) -> dict:
     """∂E/∂w at ``point`` for every weight, by reverse accumulation over E's graph (closed forms)."""
     with mpmath.workdps(digits + 10):
@@ -160,13 +174,9 @@ def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluat
             truth = true_gradient(sym, point, evaluator)
         except Undefined:  # E itself has no value at this network (log of 0, a complex value)
             continue
-        candidates = {}
-        for weight, entry in open_.items():
-            try:
-                if differs(sp.Float(truth[weight], DIGITS), evaluate(entry, point, evaluator)):
-                    candidates[weight] = entry
-            except Undefined:
-                candidates[weight] = entry
+        claims = values_at(open_, point, evaluator)
+        candidates = {weight: entry for weight, entry in open_.items()
+                      if claims[weight] is None or differs(sp.Float(truth[weight], DIGITS), claims[weight])}
         found.update(_confirmed(sym, point, candidates, evaluator, activation))
         open_ = {w: e for w, e in open_.items() if w not in found}
     return found
