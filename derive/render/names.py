@@ -6,6 +6,8 @@ written with them back into the network's own symbols.
 
 from __future__ import annotations
 
+import weakref
+
 import sympy as sp
 
 from gradproof.derive.symbolic.functions import Exp
@@ -78,8 +80,18 @@ def in_outputs(expr, sym: SymbolicNetwork):
     return expr.xreplace(names) if names and isinstance(expr, sp.Basic) else expr
 
 
+#: each network's sensitivities, computed once (a derivation expands names in every row it prints)
+_SENSITIVITIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def sensitivities(sym: SymbolicNetwork) -> dict:
     """∂E/∂ᴸ⁻¹zⱼ for every output weighted sum, by ``sympy.diff`` of E with that sum as the variable."""
+    if sym not in _SENSITIVITIES:
+        _SENSITIVITIES[sym] = _sensitivities(sym)
+    return dict(_SENSITIVITIES[sym])
+
+
+def _sensitivities(sym: SymbolicNetwork) -> dict:
     top = sym.network.depth - 1
     free = [sp.Dummy(f"z{j}") for j in range(len(sym.z[top]))]
     error = sym.error.xreplace(dict(zip(sym.z[top], free)))
