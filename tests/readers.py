@@ -16,6 +16,7 @@ Both return an expression in the network's own symbols (:class:`~gradproof.deriv
 
 from __future__ import annotations
 
+import functools
 import re
 
 import sympy as sp
@@ -207,8 +208,6 @@ LATEX_FUNCTIONS = {r"\sigma'": "σ'", r"\sigma": "σ", r"\tanh'": "tanh'", r"\ta
 
 def read_latex(latex: str, extra_functions: dict | None = None):
     """A formula (or a ``\\bigl[…, …\\bigr]`` vector) in gradproof's LaTeX, as a sympy expression."""
-    from sympy.parsing.latex import parse_latex  # the test extra's antlr runtime
-
     latex = _plain(latex)
     if latex.startswith("[") and latex.endswith("]"):
         return sp.ImmutableMatrix([[read_latex(part, extra_functions) for part in _top_level_split(latex[1:-1])]])
@@ -229,8 +228,16 @@ def read_latex(latex: str, extra_functions: dict | None = None):
                        lambda m, h=head: f" f_{{{_function_id(table, function(LATEX_FUNCTIONS[h], names))}}}", latex)
     latex = re.sub(r"\\operatorname\{([A-Za-z]\w*)\}('?)(?=\\left\()",
                    lambda m: f" f_{{{_function_id(table, function(m[1] + m[2], names))}}}", latex)
-    parsed = parse_latex(latex)
-    return _resolve(parsed, table)
+    return _resolve(_parsed(latex), table)
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(latex: str):
+    """sympy's parse of one formula (a sympy expression, immutable): the same formula printed in the
+    document, the notebook and the layer tables is parsed once (the parser is ~1 ms a character)."""
+    from sympy.parsing.latex import parse_latex  # the test extra's antlr runtime
+
+    return parse_latex(latex)
 
 
 def _function_id(table: dict, function) -> int:
