@@ -18,12 +18,16 @@ from gradproof.derive.model import kernels
 class sigmoid(sp.Function):  # noqa: N801 - printed as σ, named as in the source text
     """σ(z) = 1/(1 + e^(−z)); its derivative is σ(z)·(1 − σ(z))."""
 
+    nargs = 1
+
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0]) * (1 - sigmoid(self.args[0]))
 
 
 class softplus(sp.Function):  # noqa: N801
     """softplus(z) = log(1 + e^z); its derivative is σ(z)."""
+
+    nargs = 1
 
     def fdiff(self, argindex=1):
         return sigmoid(self.args[0])
@@ -32,6 +36,8 @@ class softplus(sp.Function):  # noqa: N801
 class relu(sp.Function):  # noqa: N801
     """relu(z) = max(0, z); its derivative is H(z) with the convention relu'(0) = H(0) = 0."""
 
+    nargs = 1
+
     def fdiff(self, argindex=1):
         return sp.Heaviside(self.args[0], 0)
 
@@ -39,6 +45,8 @@ class relu(sp.Function):  # noqa: N801
 class Exp(sp.Function):
     """e^z kept opaque: sympy's own ``exp`` merges products (e^u·e^v = e^(u+v)), which would hide the
     shared factors of a softmax from the polynomial comparison."""
+
+    nargs = 1
 
     def fdiff(self, argindex=1):
         return Exp(self.args[0])
@@ -51,6 +59,8 @@ a_prime = sp.Function("a'")
 
 class a(sp.Function):  # noqa: N801 - the source text's name for the activation
     """The generic activation a(z): undefined, with derivative a'(z)."""
+
+    nargs = 1
 
     def fdiff(self, argindex=1):
         return a_prime(self.args[0])
@@ -82,3 +92,4 @@ def rule(function: Callable[[sp.Expr], sp.Expr]) -> Callable[[sp.Expr], sp.Expr]
 #: What the opaque functions mean to ``lambdify``; every compiled form uses this table.
 NUMPY_FUNCTIONS: dict[str, Callable] = dict(kernels.LAMBDIFIED)  # a user's functions join it here only
 LAMBDIFY_MODULES = [NUMPY_FUNCTIONS, "numpy"]
+
