@@ -10,8 +10,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import re
 
+import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given
@@ -23,7 +25,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.runtime.forked import bounded
 from gradproof.derive.symbolic import well_formed
 from gradproof.derive.symbolic.custom import ALLOWED, ARITY, A, Y, Z, define_activation, define_loss, parse
-from gradproof.derive.symbolic.functions import sigmoid, softplus
+from gradproof.derive.symbolic.functions import NUMPY_FUNCTIONS, numeric_printer, sigmoid, softplus
 
 CONDITION = "a Piecewise condition is a comparison"
 NO_DEFAULT = "has no value where none of its conditions holds"
@@ -201,6 +203,31 @@ def test_a_plain_symbol_from_python_is_the_real_variable():
     assert "plain_square' = 2*z" in square.description
     assert gradproof.prove(gradproof.Network.from_spec("2,2,1", square)).ok
     assert "a*y" in define_loss("plain_loss", sp.Symbol("a") * sp.Symbol("y")).description
+
+
+def test_numbers_numpy_cannot_take_as_they_are_print_as_floats():
+    """sin(10**20): numpy's ufuncs take no int beyond int64; 10**400/3 overflows in int/int."""
+    printer = numeric_printer()
+    assert printer.doprint(sp.Integer(12)) == "12" and printer.doprint(sp.Rational(1, 3)) == "1/3"
+    for number in (sp.Integer(10) ** 20, sp.Integer(3) ** 200, sp.Integer(10) ** 400 / 3, sp.Rational(1, 10 ** 400)):
+        assert float(eval(printer.doprint(number))) == float(sp.Float(number, 17))
+    x = sp.Symbol("x")
+    compiled = sp.lambdify(x, sp.sin(sp.Integer(10) ** 20) * x, modules=[NUMPY_FUNCTIONS, "numpy"], printer=printer)
+    assert math.isclose(compiled(np.ones(2))[0], math.sin(1e20), rel_tol=1e-12)
+    plain = sp.lambdify(x, sp.sin(sp.Integer(10) ** 20) * x, modules=[NUMPY_FUNCTIONS, "numpy"])
+    with pytest.raises(TypeError):                                            # the control: lambdify's own printer
+        plain(np.ones(2))
+
+
+@pytest.mark.parametrize("arguments", [["--layers", "2,2,1", "--define", "f=sin(10**20)*z", "--activation", "f"],
+                                       ["--layers", "2,2,1", "--define", "f=z**(10**300)", "--activation", "f"],
+                                       ["--layers", ",".join(["1"] * 17), "--define", "f=10**20*sigmoid(z)",
+                                        "--activation", "f"]])
+def test_large_exact_numbers_get_a_verdict_in_the_numeric_check(arguments):
+    """Each ended as an internal error: a ufunc given sin(10**20)'s int; the chain rule's product of
+    coefficients past float64 (10**600) given to float()."""
+    status, _, err = _cli(["check", *arguments])
+    assert status in (0, 1) and "internal error" not in err, err
 
 
 _LEAVES = st.one_of(st.integers(2, 10 ** 6).map(str), st.sampled_from(["0", "1", "0.5", "1.25", "1e-3", "37.5e2", "z", "pi"]))

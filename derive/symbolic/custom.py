@@ -36,7 +36,8 @@ from gradproof.derive.model.losses import LOSSES, Loss
 from gradproof.derive.proof.counterexample import evaluate
 from gradproof.derive.proof.identity import exact_numbers
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
-from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, sigmoid, softplus
+from gradproof.derive.symbolic.functions import (LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, numeric_printer, sigmoid,
+                                                 softplus)
 from gradproof.derive.symbolic.well_formed import NAME, check_expression, check_text
 
 _real_erf = np.vectorize(math.erf, otypes=[float])
@@ -110,7 +111,7 @@ def exact(expr) -> sp.Expr:
 def _numpy_form(variables, expr, what: str):
     """``lambdify``, or an InputError saying what numpy cannot compute (a zeta, a floor's derivative)."""
     try:
-        return sp.lambdify(variables, expr, modules=_MODULES)
+        return sp.lambdify(variables, expr, modules=_MODULES, printer=numeric_printer())
     except Exception as error:  # noqa: BLE001 - sympy's printers raise several kinds
         raise InputError(f"{what}: {expr} has no numpy form ({type(error).__name__}): use the functions "
                          "exp, log, tanh, sigmoid, Max, … in your definition") from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sympy as sp
+from sympy.printing.numpy import NumPyPrinter
 
 from gradproof.derive.model import kernels
 
@@ -93,3 +94,23 @@ def rule(function: Callable[[sp.Expr], sp.Expr]) -> Callable[[sp.Expr], sp.Expr]
 NUMPY_FUNCTIONS: dict[str, Callable] = dict(kernels.LAMBDIFIED)  # a user's functions join it here only
 LAMBDIFY_MODULES = [NUMPY_FUNCTIONS, "numpy"]
 
+
+class FloatPrinter(NumPyPrinter):
+    """``lambdify``'s printer for :data:`LAMBDIFY_MODULES`, except that an exact number numpy cannot take as
+    it is prints as the float64 it rounds to (a literal past float64's range is inf to Python): an integer
+    beyond ±2⁶³ (no ufunc takes one: ``sin(10**20)``), a fraction with such a numerator or denominator
+    (``10**400/3`` overflows in int/int). The compiled forms compute in float64 anyway."""
+
+    def _print_Integer(self, expr):
+        return super()._print_Integer(expr) if abs(expr.p) < 2 ** 63 else self._print(sp.Float(expr, 17))
+
+    def _print_Rational(self, expr):
+        small = abs(expr.p) < 2 ** 63 and expr.q < 2 ** 63
+        return super()._print_Rational(expr) if small else self._print(sp.Float(expr, 17))
+
+
+def numeric_printer() -> FloatPrinter:
+    """The printer of every compiled form: lambdify's for :data:`LAMBDIFY_MODULES`, with :class:`FloatPrinter`'s
+    numbers."""
+    return FloatPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                         "user_functions": {name: name for name in NUMPY_FUNCTIONS}})
