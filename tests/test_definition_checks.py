@@ -60,26 +60,34 @@ BAD = {
              ("f=2**2**2**2**2*z", LARGE), ("f=(2*z)**(9**9)", LARGE), ("f=(2*z)**(z - z + 9**9)", LARGE),
              ("f=exp(9**9*log(9))*z", LARGE), ("f=Max(exp(exp(exp(100))), 1)*z", LARGE),
              ("f=exp(exp(exp(100)))*z", LARGE), ("f=sinh(10**6)*z", LARGE), ("l=E**(10**7)*(a - y)", LARGE),
-             ("f=" + "9" * 1500 + "*z", "more than 1000 digits"), ("f=0." + "0" * 1200 + "1*z", "more than 1000 digits"),
+             ("f=" + "9" * 1500 + "*z", "more than 1000 digits"),
+             ("f=0." + "0" * 1200 + "1*z", "more than 1000 digits"),
              ("f=1e1" + "0" * 1100 + "*z", "more than 1000 digits"), ("f=10**400*z", "beyond float64's range")],
     "infinite": [("f=1/0", INFINITE), ("f=0/0", INFINITE), ("f=z/0", INFINITE), ("f=log(0)*z", INFINITE),
-                 ("f=0**-1*z", INFINITE), ("f=z/(z - z)", INFINITE), ("f=log(z, 1)", INFINITE),
+                 ("f=0**-1*z", INFINITE), ("f=z/(z - z)", INFINITE),
                  ("l=(a - y)**2/(y - y)", INFINITE), ("f=oo*z", "unknown name oo"), ("f=zoo", "unknown name zoo"),
-                 ("f=nan*z", "unknown name nan")],
+                 ("f=nan*z", "unknown name nan"), ("f=1/(1/0)*z", INFINITE),      # a zoo sympy makes vanish (0)
+                 ("f=0*log(0) + z", INFINITE), ("f=Max(z, 1/0)", INFINITE),
+                 ("f=Piecewise((z, z > 0/0), (0, True))", INFINITE),
+                 ("f=log(z, 0)", "the base of a log is positive and not 1"), ("f=log(z, 1)", "the base of a log")],
     "complex": [("f=I*z", "unknown name I"), ("f=sqrt(-1)*z", COMPLEX), ("f=(-1)**(1/3)*z", COMPLEX),
-                ("f=log(-2)*z", COMPLEX), ("l=(a - y)**2*sqrt(-4)", COMPLEX), ("f=z + (-8)**(1/3)", COMPLEX)],
+                ("f=log(-2)*z", COMPLEX), ("l=(a - y)**2*sqrt(-4)", COMPLEX), ("f=z + (-8)**(1/3)", COMPLEX),
+                ("f=0*sqrt(-1) + z", COMPLEX), ("f=Piecewise((z, z > sqrt(-1)), (0, True))", COMPLEX),
+                ("f=log(z, -2)", "the base of a log")],
     "names": [("f=q*z", "unknown name q"), ("f=a*z", "unknown name a"), ("l=z*a", "unknown name z"),
               ("f=Piecewise((z, a > 0), (0, True))", "unknown name a")],
 }
 CASES = [pytest.param(text, message, id=f"{kind}:{text[:40]}") for kind, cases in BAD.items()
          for text, message in cases]
 
-#: legitimate definitions: (definition, what the proof says of them on 2,2,1)
-GOOD = [("elu_ok=Piecewise((z, z > 0), (exp(z) - 1, True))", 0), ("softplus_ok=softplus(z)", 0),
-        ("cube_ok=z**3", 0), ("scaled_ok=2**10*z", 0), ("leaky_ok=Max(z, z/10)", 0), ("step_ok=Heaviside(z, 1)*z", 0),
-        ("gauss_ok=exp(-z**2/(2*0.01**2))", 0), ("base_ok=log(z, 2)", 0), ("huge_ok=10**300*z + 1e-300", 0),
-        ("tiny_ok=1e-400*z", 0), ("half_loss=0.5*(a - y)**2", 0), ("pow_loss=(a - y)**100", 0),
-        ("only_y_loss=y**2 + a", 0), ("huber_loss=Piecewise(((a - y)**2/2, Abs(a - y) <= 1), (Abs(a - y) - 1/2, True))", 1)]
+#: legitimate definitions: each is proven on 2,2,1
+GOOD = ["elu_ok=Piecewise((z, z > 0), (exp(z) - 1, True))", "softplus_ok=softplus(z)", "cube_ok=z**3",
+        "scaled_ok=2**10*z", "leaky_ok=Max(z, z/10)", "step_ok=Heaviside(z, 1)*z", "gauss_ok=exp(-z**2/(2*0.01**2))",
+        "base_ok=log(z, 2)", "huge_ok=10**300*z + 1e-300", "tiny_ok=1e-400*z", "root_ok=exp(log(1 + z**2)/2)",
+        "half_loss=0.5*(a - y)**2", "pow_loss=(a - y)**100", "only_y_loss=y**2 + a"]
+#: beyond the exact decision procedure (undecided there, never proven: tests/test_custom_definitions.py):
+#: the numeric check passes it
+HUBER = "huber_loss=Piecewise(((a - y)**2/2, Abs(a - y) <= 1), (Abs(a - y) - 1/2, True))"
 
 
 def _options(text: str) -> list[str]:
@@ -148,18 +156,18 @@ def test_names_given_to_activation_are_activations(arguments, message):
     assert status == 2 and message in err and len(err.splitlines()) == 1, err
 
 
-@pytest.mark.parametrize("text, status", GOOD, ids=[text.partition("=")[0] for text, _ in GOOD])
-def test_legitimate_definitions_still_prove(text, status):
-    """The controls: each passes the checks, and its proof says what it said before them."""
-    assert _cli(["prove", "--layers", "2,2,1", *_options(text)])[0] == status
+@pytest.mark.parametrize("text", GOOD, ids=[text.partition("=")[0] for text in GOOD])
+def test_legitimate_definitions_still_prove(text):
+    """The controls: each passes the checks and is proven, from the command line and from Python."""
+    assert _cli(["prove", "--layers", "2,2,1", *_options(text)])[0] == 0
     definition = _define(text)
     network = (gradproof.Network.from_spec("2,2,1", "sigmoid", definition) if _options(text)[2] == "--loss"
                else gradproof.Network.from_spec("2,2,1", definition))
-    assert gradproof.prove(network).ok == (status == 0)
+    assert gradproof.prove(network).ok
 
 
 def test_the_huber_loss_still_checks():
-    status, out, _ = _cli(["check", "--layers", "2,2,1", *_options(GOOD[-1][0])])
+    status, out, _ = _cli(["check", "--layers", "2,2,1", *_options(HUBER)])
     assert status == 0 and "passed" in out
 
 
@@ -230,7 +238,8 @@ def test_large_exact_numbers_get_a_verdict_in_the_numeric_check(arguments):
     assert status in (0, 1) and "internal error" not in err, err
 
 
-_LEAVES = st.one_of(st.integers(2, 10 ** 6).map(str), st.sampled_from(["0", "1", "0.5", "1.25", "1e-3", "37.5e2", "z", "pi"]))
+_LEAVES = st.one_of(st.integers(2, 10 ** 6).map(str),
+                    st.sampled_from(["0", "1", "0.5", "1.25", "1e-3", "37.5e2", "z", "pi"]))
 
 
 def _expressions():

@@ -28,7 +28,6 @@ import re
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import parse_expr, rationalize, standard_transformations
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.activations import ACTIVATIONS, Elementwise
@@ -38,7 +37,7 @@ from gradproof.derive.proof.identity import exact_numbers
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
 from gradproof.derive.symbolic.functions import (LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, numeric_printer, sigmoid,
                                                  softplus)
-from gradproof.derive.symbolic.well_formed import NAME, check_expression, check_text
+from gradproof.derive.symbolic.well_formed import NAME, check_expression, parse_text
 
 _real_erf = np.vectorize(math.erf, otypes=[float])
 
@@ -121,15 +120,7 @@ def parse(text: str, variables: dict, what: str) -> sp.Expr:
     """``text`` as a sympy expression in ``variables`` and the ALLOWED functions, or a clear InputError (see
     :mod:`~gradproof.derive.symbolic.well_formed`). A decimal is the number as typed (``0.01`` is 1/100,
     exactly: see :func:`exact`)."""
-    check_text(text, ARITY, what)
-    names = {**ALLOWED, **variables}
-    try:
-        expr = parse_expr(text, local_dict=names, global_dict={"Integer": sp.Integer, "Float": sp.Float,
-                                                               "Rational": sp.Rational, "Symbol": sp.Symbol},
-                          transformations=standard_transformations + (rationalize,), evaluate=True)
-    except Exception as error:  # noqa: BLE001 - sympy's parser raises many kinds
-        raise InputError(f"{what}: {text!r} does not parse as an expression ({type(error).__name__}: {error})") from None
-    return check_expression(expr, variables, what, text)
+    return check_expression(parse_text(text, {**ALLOWED, **variables}, ARITY, what), variables, what, text)
 
 
 def _given(expression, variables: dict, what: str) -> sp.Expr:

@@ -3,10 +3,13 @@ whichever way it comes: text (``--define``, ``--activation``, ``--loss``, ``defi
 expression from Python. What passes is a finite, real expression in the allowed variables, with numbers
 small enough to compute with; anything else is one :class:`InputError` naming the problem.
 
-- :func:`check_text` — before sympy sees the text (its parser evaluates: ``9**9**9`` would run for
+- :func:`check_text` — before sympy sees the text (it evaluates as it builds: ``9**9**9`` would run for
   hours, ``Piecewise((a, a))`` raise deep inside): Python syntax limited to numbers, names, arithmetic
   and calls; each function called with as many arguments as it takes; comparisons and True/False only as
   a Piecewise condition; no number too large to compute with (:func:`_sizes`).
+- :func:`parse_text` — the checked text as sympy computes it, node by node, each node finite and, if a
+  number, real: sympy makes some of them vanish (``1/(1/0)`` is 0, ``0*sqrt(-1)`` is 0, ``log(z, 0)`` is 0),
+  and a definition holding a division by zero is refused wherever the zero ends up.
 - :func:`check_expression` — the parsed or given expression: the allowed variables only (a plain
   ``Symbol("z")`` from Python is taken as the real ``z``), no size too large, nothing infinite or undefined
   (``oo``, ``zoo``, ``nan``: ``1/0``, ``0/0``, ``Max()``, ``log(0)``), nothing complex (``sqrt(-1)``), a
@@ -27,7 +30,9 @@ from __future__ import annotations
 
 import ast
 import decimal
+import fractions
 import math
+import operator
 import re
 from typing import NamedTuple
 
@@ -77,14 +82,77 @@ class Bound(NamedTuple):
         return self.digits > MAX_DIGITS or self.size > MAX_MAGNITUDE
 
 
-def check_text(text: str, arity: dict, what: str) -> None:
-    """An InputError unless ``text`` is a definition sympy may parse: see the module doc. ``arity`` maps
-    each function's name to the least and most arguments it takes (most None: any number)."""
+def parse_text(text: str, names: dict, arity: dict, what: str) -> sp.Basic:
+    """``text`` as sympy computes it with ``names`` (variables, functions, constants; any other name is a
+    plain symbol), after :func:`check_text`; each subexpression is computed from its parts and must be
+    finite and, where it is a number, real: ``1/(1/0)`` is refused at ``1/0``, not 0 (see the module doc)."""
+    root = check_text(text, arity, what)
+    done: dict = {}
+
+    def visit(node):
+        try:
+            value = _value(node, [done[child] for child in _ast_children(node)], text.strip(), names)
+        except InputError:
+            raise
+        except Exception as error:  # noqa: BLE001 - sympy refuses in many ways (a comparison with nan, …)
+            raise InputError(f"{what}: {_segment(text.strip(), node)} cannot be computed ({type(error).__name__}: "
+                             f"{error})") from None
+        if isinstance(value, sp.Basic):
+            _finite_and_real(value, what, _segment(text.strip(), node))
+        return value
+    return post_order(root, done, visit, _ast_children)
+
+
+def check_text(text: str, arity: dict, what: str) -> ast.AST:
+    """The syntax tree of ``text``, or an InputError unless it is a definition sympy may compute: see the
+    module doc. ``arity`` maps each function's name to the least and most arguments it takes (most None:
+    any number)."""
     if _LONG_NUMBER.search(text):
         raise InputError(f"{what}: a number in the definition has more than {MAX_DIGITS} digits")
     tree = _syntax_tree(text.strip(), what)
     _roles(tree.body, text.strip(), arity, what)
     _sizes(tree.body, text.strip(), what)
+    return tree.body
+
+
+_OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+              ast.Pow: operator.pow, ast.USub: operator.neg, ast.UAdd: operator.pos}
+_COMPARISONS = {ast.Gt: sp.Gt, ast.Lt: sp.Lt, ast.GtE: sp.Ge, ast.LtE: sp.Le}
+
+
+def _value(node: ast.AST, kids: list, text: str, names: dict):
+    """What sympy makes of one node of the syntax tree, from its children's values."""
+    if isinstance(node, ast.Constant) and type(node.value) is bool:
+        return sp.true if node.value else sp.false
+    if isinstance(node, ast.Constant) and type(node.value) is float:   # the decimal as typed, exactly
+        exact = fractions.Fraction(decimal.Decimal(ast.get_source_segment(text, node).replace("_", "")))
+        return sp.Rational(exact.numerator, exact.denominator)
+    if isinstance(node, ast.Constant):
+        return sp.Integer(node.value)
+    if isinstance(node, ast.Name):
+        return names[node.id] if node.id in names else sp.Symbol(node.id)
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)):
+        return _OPERATORS[type(node.op)](*kids)
+    if isinstance(node, ast.Compare):
+        return _COMPARISONS[type(node.ops[0])](*kids)
+    if isinstance(node, ast.Tuple):
+        return tuple(kids)
+    if node.func.id == "log" and len(kids) == 2:                       # log(x, b) is log(x)/log(b)
+        base = sp.log(kids[1])
+        if base == 0 or base.has(sp.oo, -sp.oo, sp.zoo, sp.nan) or (base.is_number and not base.is_extended_real):
+            raise ValueError(f"the base of a log is positive and not 1, not {kids[1]}")
+    return names[node.func.id](*kids)
+
+
+def _finite_and_real(value: sp.Basic, what: str, shown: str) -> None:
+    """An InputError where ``value`` holds oo, -oo, zoo or nan, or is a number that is not real."""
+    infinite = [str(special) for special in (sp.oo, -sp.oo, sp.zoo, sp.nan) if value.has(special)]
+    if infinite:
+        raise InputError(f"{what}: {shown} is infinite or undefined ({', '.join(infinite)}: a division by zero, "
+                         "log(0), 0/0, Max() or Min() of nothing?)")
+    if isinstance(value, sp.Expr) and value.is_number and value.is_extended_real is False:
+        raise InputError(f"{what}: {shown} is not a real number: activations and losses are real functions "
+                         "(sqrt(-1), log(-2) and (-1)**(1/3) are complex)")
 
 
 def _syntax_tree(text: str, what: str) -> ast.Expression:
@@ -228,8 +296,8 @@ def _combine(kind: str, kids: list) -> Bound:
     if kind == "pow":
         base, exponent = kids[:2]
         size = _times(base.size, exponent.up)                  # |e·log10 b| ≤ 10^up(e) · size(b)
-        exact = _times(base.digits, exponent.up) + exponent.digits + (_times(0.4343, exponent.up) if exponent.log else 0)
-        return Bound(exact, size, size, has_log)
+        exact = _times(base.digits, exponent.up) + exponent.digits
+        return Bound(exact + (_times(0.4343, exponent.up) if exponent.log else 0), size, size, has_log)
     if kind in GROWTH:
         size = _times(0.4343, max(kid.up for kid in kids))     # log10 e^x = 0.4343·x; e^(n·log b) is bⁿ
         return Bound(digits + (size if has_log else 0), size, size, has_log)
@@ -254,10 +322,7 @@ def check_expression(expr, variables: dict, what: str, shown: str | None = None)
                          "value: a condition belongs in a Piecewise)")
     _expression_sizes(expr, what)
     expr = _own_variables(expr, variables, what, shown)
-    infinite = [str(value) for value in (sp.oo, -sp.oo, sp.zoo, sp.nan) if expr.has(value)]
-    if infinite:
-        raise InputError(f"{what}: {_short(expr, shown)} is infinite or undefined ({', '.join(infinite)}: a "
-                         "division by zero, log(0), 0/0, Max() or Min() of nothing?)")
+    _finite_and_real(expr, what, _short(expr, shown))
     _real(expr, what)
     _conditions(expr, what)
     for number in expr.atoms(sp.Number):
