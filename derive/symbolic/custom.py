@@ -16,19 +16,18 @@
   ``--define`` into model objects.
 
 Expressions may use: + − * / **, exp, log, sqrt, sin, cos, tan, sinh, cosh, tanh, erf, Abs, sign, Max,
-Min, Heaviside, Piecewise, pi, E, sigmoid, softplus, and numbers.
+Min, Heaviside, Piecewise, pi, E, sigmoid, softplus, and numbers. Every definition, text or sympy expression,
+passes :mod:`~gradproof.derive.symbolic.well_formed` first (one clear InputError for what cannot be one).
 """
 
 from __future__ import annotations
 
-import ast
 import math
 import random
 import re
 
 import numpy as np
 import sympy as sp
-from sympy.parsing.sympy_parser import parse_expr, rationalize, standard_transformations
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.activations import ACTIVATIONS, Elementwise
@@ -36,7 +35,9 @@ from gradproof.derive.model.losses import LOSSES, Loss
 from gradproof.derive.proof.counterexample import evaluate
 from gradproof.derive.proof.identity import exact_numbers
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
-from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, sigmoid, softplus
+from gradproof.derive.symbolic.functions import (LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, numeric_printer, sigmoid,
+                                                 softplus)
+from gradproof.derive.symbolic.well_formed import NAME, check_expression, parse_text
 
 _real_erf = np.vectorize(math.erf, otypes=[float])
 
@@ -63,7 +64,11 @@ ALLOWED = {"exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": 
            "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "erf": sp.erf, "Abs": sp.Abs, "abs": sp.Abs,
            "sign": _real_sign, "Max": sp.Max, "Min": sp.Min, "max": sp.Max, "min": sp.Min, "Heaviside": sp.Heaviside,
            "Piecewise": sp.Piecewise, "pi": sp.pi, "E": sp.E, "sigmoid": sigmoid, "softplus": softplus}
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+#: how many arguments each function of ALLOWED takes: the least and the most (None: any number); pi and E
+#: are numbers
+ARITY = {**dict.fromkeys(("exp", "sqrt", "sin", "cos", "tan", "sinh", "cosh", "tanh", "erf", "Abs", "abs", "sign",
+                          "sigmoid", "softplus"), (1, 1)),
+         "log": (1, 2), "Heaviside": (1, 2), **dict.fromkeys(("Max", "Min", "max", "min", "Piecewise"), (1, None))}
 def _analytic_abs(u):
     """|u| continued analytically from each side (u·sign(Re u)): a complex step through it keeps its slope,
     where numpy's abs of a complex number would drop it."""
@@ -105,55 +110,29 @@ def exact(expr) -> sp.Expr:
 def _numpy_form(variables, expr, what: str):
     """``lambdify``, or an InputError saying what numpy cannot compute (a zeta, a floor's derivative)."""
     try:
-        return sp.lambdify(variables, expr, modules=_MODULES)
+        return sp.lambdify(variables, expr, modules=_MODULES, printer=numeric_printer())
     except Exception as error:  # noqa: BLE001 - sympy's printers raise several kinds
         raise InputError(f"{what}: {expr} has no numpy form ({type(error).__name__}): use the functions "
                          "exp, log, tanh, sigmoid, Max, … in your definition") from None
 
 
-#: the Python syntax a definition may use: numbers, names, arithmetic, calls of named functions, and the
-#: tuples and comparisons of a Piecewise; sympy's parser evaluates the text, so nothing else gets there
-#: (no attribute, subscript, lambda, keyword: ``exp.fdiff.__globals__`` would reach any Python)
-_SYNTAX = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Load, ast.Constant, ast.Tuple,
-           ast.Compare, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd, ast.Gt, ast.Lt,
-           ast.GtE, ast.LtE)
-
-
-def _plain_syntax(text: str, what: str) -> None:
-    """An InputError unless ``text`` is made of :data:`_SYNTAX` alone, with plain names and numbers."""
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as error:
-        raise InputError(f"{what}: {text!r} does not parse as an expression ({error.msg})") from None
-    except (MemoryError, RecursionError, ValueError):  # nested past the parser's stack
-        raise InputError(f"{what}: the expression is nested too deeply to parse ({len(text)} characters)") from None
-    for node in ast.walk(tree):
-        bad = not isinstance(node, _SYNTAX) or (isinstance(node, ast.Name) and not NAME.match(node.id)) or \
-            (isinstance(node, ast.Constant) and type(node.value) not in (int, float, bool)) or \
-            (isinstance(node, ast.Call) and (not isinstance(node.func, ast.Name) or node.keywords))
-        if bad:
-            raise InputError(f"{what}: {text!r} may use numbers, names, + - * / ** and calls like exp(z) only "
-                             f"(not {type(node).__name__})")
-
-
 def parse(text: str, variables: dict, what: str) -> sp.Expr:
-    """``text`` as a sympy expression in ``variables`` and the ALLOWED functions, or a clear InputError.
-    A decimal is the number as typed (``0.01`` is 1/100, exactly: see :func:`exact`)."""
-    _plain_syntax(text, what)
-    names = {**ALLOWED, **variables}
+    """``text`` as a sympy expression in ``variables`` and the ALLOWED functions, or a clear InputError (see
+    :mod:`~gradproof.derive.symbolic.well_formed`). A decimal is the number as typed (``0.01`` is 1/100,
+    exactly: see :func:`exact`)."""
+    return check_expression(parse_text(text, {**ALLOWED, **variables}, ARITY, what), variables, what, text)
+
+
+def _given(expression, variables: dict, what: str) -> sp.Expr:
+    """A definition as text or as a sympy expression, checked (:mod:`~gradproof.derive.symbolic.well_formed`)
+    and exact (:func:`exact`)."""
+    if isinstance(expression, str):
+        return parse(expression, variables, what)
     try:
-        expr = parse_expr(text, local_dict=names, global_dict={"Integer": sp.Integer, "Float": sp.Float,
-                                                               "Rational": sp.Rational, "Symbol": sp.Symbol},
-                          transformations=standard_transformations + (rationalize,), evaluate=True)
-    except Exception as error:  # noqa: BLE001 - sympy's parser raises many kinds
-        raise InputError(f"{what}: {text!r} does not parse as an expression ({type(error).__name__}: {error})") from None
-    if not isinstance(expr, sp.Expr):
-        raise InputError(f"{what}: {text!r} is not an expression")
-    unknown = sorted(str(s) for s in expr.free_symbols if s not in set(variables.values()))
-    if unknown:
-        raise InputError(f"{what}: unknown name{'s' * (len(unknown) > 1)} {', '.join(unknown)} in {text!r} (use "
-                         f"{', '.join(variables)}, numbers and the functions exp, log, tanh, sigmoid, Max, …)")
-    return expr
+        expr = sp.sympify(expression, strict=True)
+    except (sp.SympifyError, TypeError, AttributeError) as error:
+        raise InputError(f"{what}: {expression!r} is not a sympy expression ({type(error).__name__})") from None
+    return exact(check_expression(expr, variables, what))
 
 
 #: names defined here (they may be defined again, e.g. with another rule)
@@ -208,14 +187,15 @@ def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp
     sympy.diff), proven; see the module doc."""
     name = _check_name(name, ACTIVATIONS)
     _register()
-    closed = parse(expression, {"z": Z}, name) if isinstance(expression, str) else exact(expression)
+    closed = _given(expression, {"z": Z}, name)
     if derivative is None:
         rule, shown = sp.diff(closed, Z), "derived by sympy"
     else:
-        rule = parse(derivative, {"z": Z}, f"{name}'") if isinstance(derivative, str) else exact(derivative)
+        rule = _given(derivative, {"z": Z}, f"{name}'")
         _prove_rule(closed, rule, [Z], f"{name}'")
         shown = "yours, proven"
-    function = type(name, (sp.Function,), {"fdiff": lambda self, argindex=1: rule.xreplace({Z: self.args[0]})})
+    function = type(name, (sp.Function,), {"nargs": 1,
+                                           "fdiff": lambda self, argindex=1: rule.xreplace({Z: self.args[0]})})
     explicit_closed = explicit(closed)  # the lemma differentiates the closed form by the definition
     form = ElementwiseForm(function, lambda z: explicit_closed.xreplace({Z: z}))
     numpy_closed = _numpy_form(Z, closed, name)
@@ -238,10 +218,10 @@ def define_loss(name: str, expression: str | sp.Expr, gradient: str | sp.Expr | 
     name = _check_name(name, LOSSES)
     _register()
     variables = {"a": A, "y": Y}
-    term = parse(expression, variables, name) if isinstance(expression, str) else exact(expression)
+    term = _given(expression, variables, name)
     derived = given = sp.diff(term, A)
     if gradient is not None:
-        given = parse(gradient, variables, f"{name}'") if isinstance(gradient, str) else exact(gradient)
+        given = _given(gradient, variables, f"{name}'")
         _prove_rule(term, given, [A, Y], f"{name}'")
     # once proven equal, the form carries sympy's derivative: the lemmas compare it with sympy.diff exactly
     form = LossForm(lambda out, ys: sp.Add(*(term.xreplace({A: ak, Y: yk}) for ak, yk in zip(out, ys))),
@@ -258,9 +238,11 @@ def define_loss(name: str, expression: str | sp.Expr, gradient: str | sp.Expr | 
                 targets="unit-interval" if unit else "any", symbolic=form)
 
 
-def parse_definitions(definitions: list[str], losses: frozenset = frozenset()) -> dict:
+def parse_definitions(definitions: list[str], losses: frozenset = frozenset(),
+                      activations: frozenset = frozenset()) -> dict:
     """Name → Activation or Loss, from ``NAME=EXPRESSION`` and ``NAME'=RULE`` strings; a name in ``losses``
-    (the one --loss names) is a loss whatever its expression holds (a constant has neither z nor a, y)."""
+    (the one --loss names) is a loss whatever its expression holds (a constant has neither z nor a, y), a
+    name in ``activations`` (those --activation names) an activation."""
     bodies, rules = {}, {}
     for text in definitions:
         head, sep, body = text.partition("=")
@@ -273,7 +255,8 @@ def parse_definitions(definitions: list[str], losses: frozenset = frozenset()) -
         raise InputError(f"--define {orphans[0]}'=…: no {orphans[0]}=… to go with it")
     defined = {}
     for name, body in bodies.items():
-        is_loss = name in losses or bool(re.search(r"\b[ay]\b", body)) and not re.search(r"\bz\b", body)
+        is_loss = name in losses or name not in activations and bool(re.search(r"\b[ay]\b", body)) and \
+            not re.search(r"\bz\b", body)
         defined[name] = (define_loss if is_loss else define_activation)(name, body, rules.get(name))
     return defined
 
@@ -288,6 +271,10 @@ def resolve(activation_text: str | None, loss_text: str | None, definitions: lis
     if loss_text and "=" in loss_text:
         texts.append(loss_text)
         loss_text = loss_text.partition("=")[0].strip()
-    defined = parse_definitions(texts, frozenset({loss_text}) if loss_text else frozenset())
-    acts = None if activation_text is None else [defined.get(n.strip(), n.strip()) for n in activation_text.split(",")]
+    names = [n.strip() for n in activation_text.split(",")] if activation_text is not None else None
+    if loss_text in (names or ()):
+        raise InputError(f"{loss_text} is named by both --activation and --loss: an activation is a function of z, "
+                         "a loss of a and y")
+    defined = parse_definitions(texts, frozenset({loss_text}) if loss_text else frozenset(), frozenset(names or ()))
+    acts = None if names is None else [defined.get(name, name) for name in names]
     return acts, (defined.get(loss_text, loss_text) if loss_text is not None else None)

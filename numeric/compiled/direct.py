@@ -20,7 +20,7 @@ import sympy as sp
 from sympy.printing.numpy import NumPyPrinter
 
 from gradproof.derive.symbolic.chain import ChainRule, Unsupported
-from gradproof.derive.symbolic.functions import NUMPY_FUNCTIONS
+from gradproof.derive.symbolic.functions import NUMPY_FUNCTIONS, numeric_printer
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 _FILENAMES = count()
@@ -29,9 +29,8 @@ _IDENTIFIER = re.compile(r"\b[A-Za-z]\w*\b")
 
 
 def printer() -> NumPyPrinter:
-    """The printer ``lambdify`` uses for ``LAMBDIFY_MODULES``."""
-    return NumPyPrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
-                         "user_functions": {name: name for name in NUMPY_FUNCTIONS}})
+    """The printer ``lambdify`` uses for ``LAMBDIFY_MODULES`` (exact numbers numpy cannot take as floats)."""
+    return numeric_printer()
 
 
 def _placeholder(i: int) -> sp.Symbol:

@@ -22,7 +22,7 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES
+from gradproof.derive.symbolic.functions import LAMBDIFY_MODULES, numeric_printer
 from gradproof.derive.errors import InputError
 from gradproof.derive.symbolic.recurrence import PSI, direct_gradients
 from gradproof.derive.model.network import Network
@@ -67,7 +67,8 @@ class CompiledGradient:
         matrices = direct_gradients(sym) if self.form == "direct" else PSI.gradients(sym)
         entries = [entry for matrix in matrices for entry in matrix]
         args = [[list(sym.wbar[l].row(r)) for r in range(sym.wbar[l].rows)] for l in range(len(sym.wbar))]
-        return sp.lambdify([args, list(sym.x), list(sym.y)], entries, modules=LAMBDIFY_MODULES, cse=True)
+        return sp.lambdify([args, list(sym.x), list(sym.y)], entries, modules=LAMBDIFY_MODULES, cse=True,
+                           printer=numeric_printer())
 
     def compile(self) -> CompiledGradient:
         """Compile now (it happens on first use otherwise)."""
