@@ -21,10 +21,12 @@ explicit: T > 0, softplus > 0, and even powers of real unknowns ≥ 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from math import lcm
 
 import sympy as sp
 
+from gradproof.derive.proof.domains import real_valued, regional
 from gradproof.derive.proof.identity import atomize
 from gradproof.derive.proof.ring import NotPolynomial, numerators
 from gradproof.derive.symbolic.functions import Exp, relu, sigmoid, softplus
@@ -73,11 +75,13 @@ class Basis:
     ranges: set = field(default_factory=set)        # functions whose range the rewriting made explicit
 
     def exp(self, c, base):
-        """e^(c·base) as a power of the base's T."""
+        """e^(c·base) as a power of the base's T (positive where the base is real, else complex)."""
         if base not in self.exps:
             d = lcm(*(int(k.q) for k in self.exponents.get(base, {c})))
-            self.exps[base] = (sp.Dummy("T", positive=True), d)
-            self.positive.add(self.exps[base][0])
+            real = shown_real(base)
+            self.exps[base] = (sp.Dummy("T", positive=True) if real else sp.Dummy("T"), d)
+            if real:
+                self.positive.add(self.exps[base][0])
         t, d = self.exps[base]
         power = c * d
         if not power.is_Integer:  # a coefficient first met now: widen d (only before any use)
@@ -92,9 +96,13 @@ class Basis:
         return self.signs[base] * sp.sign(c)
 
     def unknown(self, node, positive: bool = False):
+        """An application as an unknown: positive, real (where it is shown real), or complex."""
         key = (node.func, tuple(sp.expand(arg) if isinstance(arg, sp.Expr) else arg for arg in node.args))
         if key not in self.unknowns:
-            self.unknowns[key] = sp.Dummy("u", positive=True) if positive else sp.Dummy("u", real=True)
+            real = shown_real(node)
+            self.unknowns[key] = (sp.Dummy("u", positive=True) if positive and real
+                                  else sp.Dummy("u", real=True) if real else sp.Dummy("u"))
+            positive = positive and real
             if positive:
                 self.positive.add(self.unknowns[key])
         return self.unknowns[key]
@@ -158,10 +166,12 @@ def _application(node, basis: Basis):
     func = node.func
     if func in _EXPONENTIAL:
         c, base = split(node.args[0])
-        basis.ranges.add(func)
+        if shown_real(base):
+            basis.ranges.add(func)
         return _EXPONENTIAL[func][1](lambda k: basis.exp(k * c, base))
     if func is softplus:
-        basis.ranges.add(func)
+        if shown_real(node.args[0]):
+            basis.ranges.add(func)
         return basis.unknown(node, positive=True)
     piecewise = _piecewise_linear(node, basis)
     if piecewise is not None:
@@ -180,8 +190,8 @@ def _piecewise_linear(node, basis: Basis):
         u = args[0] if args[1] == 0 else args[1]
         func = relu if func is sp.Max else sp.Min
         args = (u,)
-    if func not in (sp.Heaviside, sp.sign, relu, sp.Abs, sp.Min) or not args:
-        return None
+    if func not in (sp.Heaviside, sp.sign, relu, sp.Abs, sp.Min) or not args or not shown_real(args[0]):
+        return None  # S² = 1 holds for a real argument only: sign(√(w − 2))² = −1 for w < 2
     c, base = split(args[0])
     if c == 0:
         return None
@@ -212,8 +222,8 @@ def reduces_to_zero(expr, basis: Basis) -> bool:
 
 def definite_sign(expr, positive: set) -> int:
     """+1 if the polynomial ``expr`` is positive wherever the ``positive`` unknowns are, −1 if negative,
-    0 if this test cannot tell: every monomial's coefficient has one sign, every other unknown appears
-    to an even power, and one monomial is in the positive unknowns alone."""
+    0 if this test cannot tell: every monomial's coefficient has one sign, every other unknown is real and
+    appears to an even power, and one monomial is in the positive unknowns alone."""
     expr = sp.expand(expr)
     if expr.has(sp.Float):  # rounded coefficients decide no sign
         return 0
@@ -229,7 +239,7 @@ def definite_sign(expr, positive: set) -> int:
     signs = {int(sp.sign(c)) for _, c in terms}
     if len(signs) != 1:
         return 0
-    even = all(all(e % 2 == 0 or g in positive for g, e in zip(gens, m)) for m, _ in terms)
+    even = all(all(e % 2 == 0 and g.is_real or g in positive for g, e in zip(gens, m)) for m, _ in terms)
     strict = any(all(e == 0 or g in positive for g, e in zip(gens, m)) for m, _ in terms)
     return signs.pop() if even and strict else 0
 
@@ -242,3 +252,22 @@ def sign_of(expr) -> tuple[int, Basis]:
     numerator, denominator = sp.fraction(sp.together(rewritten))
     top, bottom = definite_sign(numerator, basis.positive), definite_sign(denominator, basis.positive)
     return top * bottom, basis
+
+
+@lru_cache(maxsize=4096)
+def shown_positive(expr) -> bool:
+    """Whether ``expr`` is shown positive everywhere (:func:`sign_of`)."""
+    return sign_of(expr)[0] > 0
+
+
+@lru_cache(maxsize=4096)
+def shown_real(expr) -> bool:
+    """Whether ``expr`` is shown real wherever it is defined (:func:`~.domains.real_valued`, positivity by
+    :func:`sign_of`)."""
+    return real_valued(expr, shown_positive)
+
+
+@lru_cache(maxsize=4096)
+def shown_regional(expr) -> bool:
+    """Whether ``expr`` may vanish on a region without vanishing everywhere (:func:`~.domains.regional`)."""
+    return regional(expr, shown_positive)

@@ -10,8 +10,10 @@ expression, function arguments included) is therefore classified here:
   identity holds where it is not zero, and the proof says so;
 - **zero**: identically zero (its numerator is the zero polynomial, in the activation values or in the
   canonical basis): the entry is 0/0, undefined at every point, and is never proven;
-- **unknown**: none of these could be shown (or it holds relu, Heaviside, Max, Min, Piecewise, which can
-  vanish on a whole region).
+- **unknown**: none of these could be shown, or it is *regional* (:func:`~.domains.regional`): it holds
+  relu, Heaviside, sign, Abs, Max, Min, Piecewise (constant on whole regions) or a root or log of an
+  argument of no known sign (√(w²) − w is 0 for every w ≥ 0), so it may vanish on a set of positive
+  measure though it is nonzero at a point.
 """
 
 from __future__ import annotations
@@ -22,16 +24,17 @@ from dataclasses import dataclass
 import mpmath
 import sympy as sp
 
-from gradproof.derive.proof.canonical import RANGES, reduces_to_zero, rewrite, sign_of
+from gradproof.derive.proof.canonical import RANGES, reduces_to_zero, rewrite, shown_regional, sign_of
+from gradproof.derive.proof.domains import PIECEWISE
 from gradproof.derive.proof.evaluation import DIGITS, Evaluator, Undefined, stable_value
 from gradproof.derive.proof.identity import decide_zero
-from gradproof.derive.symbolic.functions import relu
 from gradproof.derive.symbolic.walk import post_order
 
 POSITIVE, NONZERO, ZERO, UNKNOWN = "positive", "nonzero", "zero", "unknown"
 #: functions that are constant on whole regions: a denominator holding one may vanish on a set of positive
-#: measure, so "not identically zero" does not make the identity hold almost everywhere
-REGIONAL = (relu, sp.Heaviside, sp.Max, sp.Min, sp.Piecewise, sp.floor, sp.ceiling)
+#: measure, so "not identically zero" does not make the identity hold almost everywhere (with the roots and
+#: logs of arguments of no known sign and functions not known to be analytic: :func:`~.domains.regional`)
+REGIONAL = PIECEWISE
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,7 @@ class DenominatorCheck:
         (rewritten,), basis = rewrite([base])
         if reduces_to_zero(rewritten, basis):
             return ZERO, frozenset()
-        if base.has(*REGIONAL):  # it may vanish on a whole region (relu(z) = 0 for every z < 0)
+        if shown_regional(base):  # it may vanish on a whole region (relu(z) = 0 for every z < 0)
             return UNKNOWN, frozenset()
         return (NONZERO if self._nonzero_somewhere(base) else UNKNOWN), frozenset()
 

@@ -348,8 +348,7 @@ def _fallback(ours: SymbolicNetwork, judge: Judge, real: RealRun, declined: dict
     for index, entry in entries.items():
         checked = judge.denominators.of(entry)
         if checked.status == ZERO:
-            results[index] = WeightProof(index, REFUTED, claimed=entry,
-                                         counterexample=judge.undefined(symbol[index], checked.zero))
+            results[index] = judge.divides_by_zero(index, symbol[index], checked.zero, entry)
     open_ = {symbol[i]: e for i, e in entries.items() if i not in results}
     found = find_counterexamples(ours, open_, judge.evaluator) if open_ else {}
     for index, entry in entries.items():

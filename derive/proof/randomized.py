@@ -287,8 +287,7 @@ def _verdicts(ours: SymbolicNetwork, judge: Judge, entries, checked, agree, boun
     for k, index in enumerate(indices):
         weight, chance = symbols[k], per_round_bound(bounds[k])
         if checked[k].status == ZERO:
-            results.append(WeightProof(index, REFUTED, claimed=entries[k],
-                                       counterexample=judge.undefined(weight, checked[k].zero)))
+            results.append(judge.divides_by_zero(index, weight, checked[k].zero, entries[k]))
         elif checked[k].status == UNKNOWN:
             results.append(WeightProof(index, UNDECIDED, claimed=entries[k], reason=UNKNOWN_DENOMINATOR))
         elif weight in found:

@@ -13,7 +13,9 @@ by those rules, or, where ``sympy.diff`` has another rule for f (Abs, sign), by 
 symengine cannot carry (a Piecewise, Max, Min, a Float) raises :class:`CannotCarry` in E, and leaves a
 claimed entry to sympy. A difference symengine cannot reduce to zero (a quotient, from bce or
 softmax-ce, or a real mistake) is handed back to sympy's decision and counterexample search, so the
-verdicts are sympy's: the two backends give identical results.
+verdicts are sympy's: the two backends give identical results. symengine rewrites roots as if their bases
+were positive ((1/X)^(1/2) = X^(−1/2), √(1/x)·x = √x), so an entry with a root (or a power with a
+non-integer exponent) whose base the decision does not show positive, in it or in E, is left to sympy.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections.abc import Callable
 import sympy as sp
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.proof.domains import root_bases
 from gradproof.derive.symbolic import chain
 from gradproof.derive.symbolic.walk import post_order
 
@@ -193,6 +196,7 @@ class Differentiated:
         # divides
         rules = [self.convert.back(rule) for rule in self.convert.templates.values()]
         nodes = by_rule.graph.nodes
+        self.roots = root_bases(error)  # E's roots: symengine's rewriting of them holds where they are positive
         self.fractions = divides(error) or any(isinstance(n, sp.log) or (n.is_Pow and not n.exp.is_Integer)
                                                for n in nodes) or any(divides(rule) for rule in rules)
 
@@ -235,8 +239,8 @@ class Differentiated:
 
     def _zero(self, d, c, bases_of, positive, ranges: set) -> bool:
         claimed_bases = bases_of(c)
-        if not _all_positive(claimed_bases, positive, ranges):
-            return False
+        if not _all_positive(claimed_bases + root_bases(c) + self.roots, positive, ranges):
+            return False  # a denominator, or a root symengine may rewrite, not shown positive: sympy decides
         try:
             difference = d - self.convert(c)
         except CannotCarry:  # a claimed entry symengine cannot carry: sympy decides it

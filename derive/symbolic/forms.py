@@ -8,6 +8,7 @@ Each built-in activation and loss of :mod:`gradproof.derive.model` has its form 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,9 @@ from gradproof.derive.symbolic.functions import EXPLICIT_FORMS, Exp, a, relu, ru
 from gradproof.derive.symbolic.vectors import vmap, vsum, width
 
 Vector = Sequence[sp.Expr]
+#: every activation class with a closed form, as each form is made (the prover asks whether a function
+#: is real on ℝ through its closed form: :mod:`gradproof.derive.proof.domains`)
+CLOSED_FORMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,10 @@ class ElementwiseForm:
 
     function: Callable[[sp.Expr], sp.Expr] = field(repr=False)
     closed_form: Callable[[sp.Expr], sp.Expr] | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if isinstance(self.function, type) and self.closed_form is not None:
+            CLOSED_FORMS[self.function] = self.closed_form
 
     @property
     def derivative(self) -> Callable[[sp.Expr], sp.Expr]:
