@@ -12,10 +12,14 @@ application is rewritten in a basis where those relations are polynomial identit
 - softplus(u) is a positive unknown; a Piecewise whose branches agree is that branch; anything else
   (a, a', log, sin, …) stays an unknown, keyed by its expanded argument.
 
+These are identities of *real* arguments (:mod:`.domains`): an argument u not shown real (√(w − 2),
+acosh(w), log(w) for w of no known sign) gets no T > 0 and no S (sign(√(w − 2))² = −1 for w < 2), and an
+application not shown real is a complex unknown (its square is not ≥ 0).
+
 A difference whose rewriting reduces to the zero polynomial (S² = 1 applied) is zero wherever the stated
-arguments are nonzero: sound, as the rewriting only uses identities of the functions. :func:`sign_of`
+arguments are nonzero: sound, as the rewriting only uses identities of the functions at real arguments. :func:`sign_of`
 decides that an expression is positive (or negative) everywhere from the ranges the rewriting makes
-explicit: T > 0, softplus > 0, and even powers of real unknowns ≥ 0.
+explicit: T > 0, softplus > 0, and even powers of unknowns shown real ≥ 0.
 """
 
 from __future__ import annotations
