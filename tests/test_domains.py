@@ -15,7 +15,7 @@ from gradproof.derive.proof.canonical import shown_real, shown_regional, sign_of
 from gradproof.derive.proof.counterexample import exactly_undefined
 from gradproof.derive.proof.decide import Judge
 from gradproof.derive.proof.prove import prove
-from gradproof.derive.symbolic.functions import sigmoid
+from gradproof.derive.symbolic.functions import relu, sigmoid
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PSI, PsiRecurrence
 
@@ -119,9 +119,13 @@ def test_no_unconditional_proof_through_a_complex_denominator():
 # 3. a condition is stated only where it fails on a null set
 
 def test_regional_expressions():
-    assert shown_regional(W - sp.Abs(W)) and shown_regional(sp.sign(W)) and shown_regional(sp.Max(0, W))
+    assert shown_regional(W - sp.Abs(W)) and shown_regional(sp.Max(0, W)) and shown_regional(sp.Heaviside(W) - 1)
     assert shown_regional(sp.sqrt(W ** 2 - 1) - W)                     # a root of no known sign
+    assert shown_regional(sp.Max(W, W ** 2)) and shown_regional(sp.floor(W))
     assert not shown_regional(W ** 2 - 1) and not shown_regional(sp.tanh(W) + sp.sqrt(W ** 2 + 1))
+    v = sp.Symbol("v", real=True)
+    assert not shown_regional(sp.sign(W)) and not shown_regional(v + W * relu(v))
+    assert not shown_regional(v + W * sp.Max(0, v)) and not shown_regional(W + sp.Abs(v))  # pieces nonzero
 
 
 def test_a_kink_condition_that_fails_on_a_half_space_is_not_stated():

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import product
 from math import lcm
 
 import sympy as sp
@@ -50,6 +51,8 @@ _EXPONENTIAL = {
 #: the ranges the rewriting uses, in words (what a positivity proof rests on)
 RANGES = {sigmoid: "σ(z) ∈ (0, 1)", Exp: "e^z > 0", sp.exp: "e^z > 0", sp.tanh: "tanh(z) ∈ (−1, 1)",
           sp.cosh: "cosh(z) ≥ 1", sp.sech: "sech(z) ∈ (0, 1]", softplus: "softplus(z) > 0"}
+#: an expression with more sign unknowns than this is not decided piece by piece (2^k pieces)
+PIECES_LIMIT = 6
 #: a rewriting larger than this many operations is not attempted (it is a fallback, not the main test)
 SIZE_LIMIT = 4000
 
@@ -75,6 +78,7 @@ class Basis:
     signs: dict = field(default_factory=dict)       # base → S
     unknowns: dict = field(default_factory=dict)    # (func, args) → symbol
     positive: set = field(default_factory=set)
+    unreal: set = field(default_factory=set)        # unknowns not shown real (complex: no square is ≥ 0)
     kinks: list = field(default_factory=list)       # bases u where a value at u = 0 was set aside
     ranges: set = field(default_factory=set)        # functions whose range the rewriting made explicit
 
@@ -84,8 +88,7 @@ class Basis:
             d = lcm(*(int(k.q) for k in self.exponents.get(base, {c})))
             real = shown_real(base)
             self.exps[base] = (sp.Dummy("T", positive=True) if real else sp.Dummy("T"), d)
-            if real:
-                self.positive.add(self.exps[base][0])
+            (self.positive if real else self.unreal).add(self.exps[base][0])
         t, d = self.exps[base]
         power = c * d
         if not power.is_Integer:  # a coefficient first met now: widen d (only before any use)
@@ -109,6 +112,8 @@ class Basis:
             positive = positive and real
             if positive:
                 self.positive.add(self.unknowns[key])
+            if not real:
+                self.unreal.add(self.unknowns[key])
         return self.unknowns[key]
 
 
@@ -224,10 +229,10 @@ def reduces_to_zero(expr, basis: Basis) -> bool:
     return all(value == 0 for value in reduced.values())
 
 
-def definite_sign(expr, positive: set) -> int:
+def definite_sign(expr, positive: set, unreal: set = frozenset()) -> int:
     """+1 if the polynomial ``expr`` is positive wherever the ``positive`` unknowns are, −1 if negative,
-    0 if this test cannot tell: every monomial's coefficient has one sign, every other unknown is real and
-    appears to an even power, and one monomial is in the positive unknowns alone."""
+    0 if this test cannot tell: every monomial's coefficient has one sign, every other unknown appears to an
+    even power and is not in ``unreal`` (possibly complex), and one monomial is in the positive unknowns alone."""
     expr = sp.expand(expr)
     if expr.has(sp.Float):  # rounded coefficients decide no sign
         return 0
@@ -243,7 +248,7 @@ def definite_sign(expr, positive: set) -> int:
     signs = {int(sp.sign(c)) for _, c in terms}
     if len(signs) != 1:
         return 0
-    even = all(all(e % 2 == 0 and g.is_real or g in positive for g, e in zip(gens, m)) for m, _ in terms)
+    even = all(all(e % 2 == 0 and g not in unreal or g in positive for g, e in zip(gens, m)) for m, _ in terms)
     strict = any(all(e == 0 or g in positive for g, e in zip(gens, m)) for m, _ in terms)
     return signs.pop() if even and strict else 0
 
@@ -254,7 +259,8 @@ def sign_of(expr) -> tuple[int, Basis]:
     if basis.kinks or sp.count_ops(rewritten) > SIZE_LIMIT:
         return 0, basis
     numerator, denominator = sp.fraction(sp.together(rewritten))
-    top, bottom = definite_sign(numerator, basis.positive), definite_sign(denominator, basis.positive)
+    top = definite_sign(numerator, basis.positive, basis.unreal)
+    bottom = definite_sign(denominator, basis.positive, basis.unreal)
     return top * bottom, basis
 
 
@@ -273,5 +279,19 @@ def shown_real(expr) -> bool:
 
 @lru_cache(maxsize=4096)
 def shown_regional(expr) -> bool:
-    """Whether ``expr`` may vanish on a region without vanishing everywhere (:func:`~.domains.regional`)."""
-    return regional(expr, shown_positive)
+    """Whether ``expr`` may vanish on a region without vanishing everywhere (:func:`~.domains.regional`),
+    a piecewise-linear one (relu, Heaviside, sign, Abs of real arguments) decided piece by piece: it is not
+    regional where every piece (each S = sign(u) set to ±1) is not identically zero and no u is regional
+    (relu-network sums w + w'·relu(z) are not; w − |w|, 0 for w ≥ 0, is)."""
+    if not regional(expr, shown_positive):
+        return False
+    if regional(expr, shown_positive, pieces=True):
+        return True
+    (rewritten,), basis = rewrite([expr])
+    if len(basis.signs) > PIECES_LIMIT or any(shown_regional(u) for u in basis.signs):
+        return True
+    signs = list(basis.signs.values())
+    for pattern in product((sp.Integer(-1), sp.Integer(1)), repeat=len(signs)):
+        if reduces_to_zero(rewritten.xreplace(dict(zip(signs, pattern))), basis):
+            return True
+    return False

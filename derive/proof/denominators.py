@@ -10,10 +10,10 @@ expression, function arguments included) is therefore classified here:
   identity holds where it is not zero, and the proof says so;
 - **zero**: identically zero (its numerator is the zero polynomial, in the activation values or in the
   canonical basis): the entry is 0/0, undefined at every point, and is never proven;
-- **unknown**: none of these could be shown, or it is *regional* (:func:`~.domains.regional`): it holds
-  relu, Heaviside, sign, Abs, Max, Min, Piecewise (constant on whole regions) or a root or log of an
-  argument of no known sign (√(w²) − w is 0 for every w ≥ 0), so it may vanish on a set of positive
-  measure though it is nonzero at a point.
+- **unknown**: none of these could be shown, or it is *regional* (:func:`~.canonical.shown_regional`): it
+  holds Max, Min, Piecewise (constant on whole regions), a root or log of an argument of no known sign
+  (√(w²) − w is 0 for every w ≥ 0), or relu, Heaviside, sign, Abs with a piece between their kinks that is
+  identically 0 (w − |w|), so it may vanish on a set of positive measure though it is nonzero at a point.
 """
 
 from __future__ import annotations

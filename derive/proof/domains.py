@@ -95,16 +95,31 @@ def _closed_form(func):
         return None
 
 
-def regional(expr, positive: Positive) -> bool:
+def regional(expr, positive: Positive, pieces: bool = False) -> bool:
     """Whether ``expr`` may vanish on a set of positive measure without vanishing everywhere (see the
-    module doc): it is not built from functions analytic wherever they are defined."""
+    module doc): it is not built from functions analytic wherever they are defined. ``pieces``: Heaviside,
+    sign, relu, Abs, Max(0, u), Min(0, u) of real u count as analytic (the caller then decides each piece
+    between their kinks, where S = sign(u) is ±1)."""
     if expr.is_Atom:
         return False
     if expr.is_Pow and not expr.exp.is_Integer and not _positive_base(expr.base, positive):
         return True  # a root of an argument of no known sign: √(w²) − w is 0 for every w ≥ 0
-    if not (expr.is_Add or expr.is_Mul or expr.is_Pow) and not _analytic(expr, positive):
+    if not (expr.is_Add or expr.is_Mul or expr.is_Pow) and not _analytic(expr, positive) \
+            and not (pieces and split_by_sign(expr, positive)):
         return True  # an application (Max and Min are not sympy Functions)
-    return any(regional(arg, positive) for arg in expr.args if isinstance(arg, sp.Expr))
+    return any(regional(arg, positive, pieces) for arg in expr.args if isinstance(arg, sp.Expr))
+
+
+def split_by_sign(node, positive: Positive) -> bool:
+    """Whether ``node`` is one the canonical basis writes through S = sign(u) of a real u."""
+    args = node.args
+    if node.func in (sp.Max, sp.Min):
+        if len(args) != 2 or sp.Integer(0) not in args:
+            return False
+        args = (args[0] if args[1] == 0 else args[1],)
+    elif node.func not in (sp.Heaviside, sp.sign, relu, sp.Abs) or not args:
+        return False
+    return isinstance(args[0], sp.Expr) and real_valued(args[0], positive)
 
 
 def _analytic(node, positive: Positive) -> bool:
