@@ -8,13 +8,16 @@ verdicts, each kept as a regression test with new variants and controls).
 - an entry is refuted as undefined only at a network where it is undefined in exact arithmetic.
 """
 
+import pytest
 import sympy as sp
 
+from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof.canonical import shown_real, shown_regional, sign_of
 from gradproof.derive.proof.counterexample import exactly_undefined
 from gradproof.derive.proof.decide import Judge
 from gradproof.derive.proof.prove import prove
+from gradproof.derive.symbolic.forms import CLOSED_FORMS
 from gradproof.derive.symbolic.functions import relu, sigmoid
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PSI, PsiRecurrence
@@ -171,3 +174,17 @@ def test_the_exact_recheck_decides_the_branch():
     assert not judge.exactly_undefined(sp.Piecewise((w, sigmoid(z) > 0), (1 / hidden_zero(w), True)), point)
     assert judge.exactly_undefined(sp.Piecewise((w, sigmoid(z) < 0), (1 / hidden_zero(w), True)), point)
     assert judge.exactly_undefined(w + 1 / hidden_zero(w), point)
+
+
+def test_a_recurrence_that_registers_a_closed_form_is_an_error_and_is_undone():
+    """The prover asks whether a function is real through the closed forms on record; a recurrence that
+    records one (to make sign(f(w))² = 1 look valid) changes gradproof's tables: an error, undone."""
+    before = dict(CLOSED_FORMS)
+
+    def registers(sym):
+        CLOSED_FORMS[sp.acosh] = lambda t: t
+        return PSI.gradients(sym)
+
+    with pytest.raises(InputError, match="closed forms"):
+        prove(Network.from_spec("2,2,1"), registers)
+    assert dict(CLOSED_FORMS) == before

@@ -46,7 +46,8 @@ _SYMPY_CLASSES = (sp.exp, sp.log, sp.tanh, sp.Heaviside, sp.Max, sp.Add, sp.Mul,
 def _tables(network) -> dict[str, dict]:
     return {"the activation table": activation_table.ACTIVATIONS, "the loss table": loss_table.LOSSES,
             "the activations' symbolic forms": forms.ACTIVATION_FORMS, "the losses' symbolic forms": forms.LOSS_FORMS,
-            "the closed forms": functions.EXPLICIT_FORMS, "the numpy functions": functions.NUMPY_FUNCTIONS}
+            "the closed forms": functions.EXPLICIT_FORMS, "the numpy functions": functions.NUMPY_FUNCTIONS,
+            "your activations' closed forms": forms.CLOSED_FORMS}
 
 
 def _objects(network) -> dict[str, object]:
