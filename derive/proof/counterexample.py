@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from gradproof.derive.proof.evaluation import (DIGITS, PRECISIONS, WITNESS_ACTIVATION_TEXT, Evaluator, Undefined,
@@ -183,12 +184,18 @@ def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluat
 
 
 def _on_a_kink(sym: SymbolicNetwork, point: dict, evaluator: Evaluator) -> bool:
+    """Whether a weighted sum sits on a kink: a located one exactly, or one not located where an expression
+    whose zeros are kinks is 0 (or has no value) in double precision, which skips more, never less."""
     for layer, act in enumerate(sym.network.activations):
-        if getattr(act, "kinks", ()):
+        if getattr(act, "kinks", ()) or getattr(act, "unlocated_kinks", ()):
             with mpmath.workdps(DIGITS + 10):
                 env = evaluator.environment(point)
-                if any(evaluator.value(z, env) in act.kinks for z in sym.z[layer]):
-                    return True
+                values = [evaluator.value(z, env) for z in sym.z[layer]]
+            if any(value in getattr(act, "kinks", ()) for value in values):
+                return True
+            if getattr(act, "unlocated_kinks", ()) and act.between_unlocated_kinks(
+                    *[np.array([float(v) for v in values])] * 2).any():
+                return True
     return False
 
 
