@@ -251,7 +251,10 @@ def exactly_undefined(entry: sp.Expr, point: dict) -> bool:
     value whose imaginary part stands far above 40 digits. Rounding can make a tiny value 0, or a tiny
     negative number's root complex, at every precision (e^(10⁻⁵⁰⁰⁰·w) − 1), so a numeric "undefined" alone
     refutes nothing."""
-    value = entry.xreplace({symbol: sp.Rational(v) for symbol, v in point.items()})
+    try:
+        value = entry.xreplace({symbol: sp.Rational(v) for symbol, v in point.items()})
+    except (ValueError, TypeError):  # sympy refuses the point (Heaviside of a complex value): nothing refuted
+        return False
     if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return True
     if not value.has(sp.I):
