@@ -62,6 +62,10 @@ class Elementwise(Activation):
     np_derivative: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
     #: points where a' jumps (a finite difference across one decides nothing)
     kinks: tuple[float, ...] = ()
+    #: kinks not located: the printed expressions in z whose zeros they are (a user's Abs(sin(z) − z·cos(z)))
+    unlocated_kinks: tuple[str, ...] = ()
+    #: those expressions in numpy: z ↦ a list of arrays, one per expression; a kink lies where one is 0
+    np_kink_edges: Callable[[np.ndarray], list] | None = field(default=None, repr=False)
     #: the same rule read off a = a(z) (σ·(1 − σ), 1 − tanh²), where it has that form: for real z and a
     #: the kernel's own output there, the very numbers ``np_derivative(z)`` gives, without a(z) again
     np_derivative_of_output: Callable[[np.ndarray], np.ndarray] | None = field(default=None, repr=False)
@@ -84,6 +88,18 @@ class Elementwise(Activation):
     @property
     def has_numpy_form(self) -> bool:
         return self.numpy is not None and self.np_derivative is not None
+
+    def between_unlocated_kinks(self, base, moved) -> np.ndarray:
+        """Where an unlocated kink may lie between ``base`` and ``moved`` (real parts): one of its
+        expressions is 0 at either end, changes sign, or has no finite value; False without any."""
+        crossed = np.zeros(np.broadcast_shapes(np.shape(base), np.shape(moved)), dtype=bool)
+        if self.np_kink_edges is None:
+            return crossed
+        with np.errstate(all="ignore"):
+            for before, after in zip(self.np_kink_edges(np.real(base)), self.np_kink_edges(np.real(moved))):
+                before, after = np.real(before), np.real(after)
+                crossed |= (np.sign(before) != np.sign(after)) | (before == 0) | ~np.isfinite(before * after)
+        return crossed
 
     def _require_numpy(self):
         if not self.has_numpy_form:

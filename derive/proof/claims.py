@@ -23,6 +23,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from sympy.logic.boolalg import And, BooleanFalse, BooleanTrue, Not, Or
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.proof.evaluation import evaluable
 from gradproof.derive.symbolic.functions import Exp, a, a_prime, relu, sigmoid, softplus
 from gradproof.derive.symbolic.walk import post_order
 
@@ -77,7 +78,7 @@ class Claims:
         name = getattr(node.func, "__name__", kind.__name__)
         if isinstance(node, sp.Function):
             raise InputError(f"{where} applies the function {name}, which gradproof cannot evaluate: use the "
-                             "network's activations or sympy's elementary functions")
+                             "network's activations, sympy's elementary functions or erf, gamma, Heaviside, …")
         raise InputError(f"{where} holds a {kind.__name__} ({_short(node)}): gradproof decides expressions "
                          "built from numbers, the network's symbols, +, ·, powers and elementary functions")
 
@@ -118,9 +119,9 @@ class Claims:
 
 
 def _sympys_own(kind) -> bool:
-    """A function of sympy's own library (erf, asinh, …): sympy's definition, evaluable in mpmath."""
-    return (isinstance(kind, type) and issubclass(kind, sp.Function)
-            and (kind.__module__ or "").startswith("sympy.functions."))
+    """A function of sympy's own library that gradproof evaluates (erf, asinh, …): sympy's definition,
+    computed in mpmath (not totient or stieltjes, which mpmath lacks or may not finish)."""
+    return evaluable(kind)
 
 
 def _children(node) -> tuple:

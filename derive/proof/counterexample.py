@@ -15,6 +15,7 @@ import random
 from dataclasses import dataclass
 
 import mpmath
+import numpy as np
 import sympy as sp
 
 from gradproof.derive.proof.evaluation import (DIGITS, PRECISIONS, WITNESS_ACTIVATION_TEXT, Evaluator, Undefined,
@@ -183,12 +184,18 @@ def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluat
 
 
 def _on_a_kink(sym: SymbolicNetwork, point: dict, evaluator: Evaluator) -> bool:
+    """Whether a weighted sum sits on a kink: a located one exactly, or one not located where an expression
+    whose zeros are kinks is 0 (or has no value) in double precision, which skips more, never less."""
     for layer, act in enumerate(sym.network.activations):
-        if getattr(act, "kinks", ()):
+        if getattr(act, "kinks", ()) or getattr(act, "unlocated_kinks", ()):
             with mpmath.workdps(DIGITS + 10):
                 env = evaluator.environment(point)
-                if any(evaluator.value(z, env) in act.kinks for z in sym.z[layer]):
-                    return True
+                values = [evaluator.value(z, env) for z in sym.z[layer]]
+            if any(value in getattr(act, "kinks", ()) for value in values):
+                return True
+            if getattr(act, "unlocated_kinks", ()) and act.between_unlocated_kinks(
+                    *[np.array([float(v) for v in values])] * 2).any():
+                return True
     return False
 
 
@@ -244,7 +251,10 @@ def exactly_undefined(entry: sp.Expr, point: dict) -> bool:
     value whose imaginary part stands far above 40 digits. Rounding can make a tiny value 0, or a tiny
     negative number's root complex, at every precision (e^(10⁻⁵⁰⁰⁰·w) − 1), so a numeric "undefined" alone
     refutes nothing."""
-    value = entry.xreplace({symbol: sp.Rational(v) for symbol, v in point.items()})
+    try:
+        value = entry.xreplace({symbol: sp.Rational(v) for symbol, v in point.items()})
+    except (ValueError, TypeError):  # sympy refuses the point (Heaviside of a complex value): nothing refuted
+        return False
     if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return True
     if not value.has(sp.I):

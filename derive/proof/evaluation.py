@@ -10,6 +10,7 @@ proof is about. A division by zero or a complex value raises :class:`Undefined`.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 
 import mpmath
@@ -25,6 +26,12 @@ _T = sp.Symbol("t", real=True)
 WITNESS = {a: lambda t: sp.exp(t / 2) + sp.sin(t) / 3, a_prime: lambda t: sp.exp(t / 2) / 2 + sp.cos(t) / 3}
 _PLAIN = (sp.exp, sp.log, sp.tanh, sp.sinh, sp.cosh, sp.sech, sp.csch, sp.coth, sp.sin, sp.cos, sp.tan,
           sp.Abs, sp.sign)
+#: sympy's special functions (beyond sympy.functions.elementary) evaluated here: mpmath computes each in
+#: bounded time at a real point (stieltjes, say, may not finish at a non-integer, and DiracDelta, totient,
+#: mobius have no mpmath form at all); a function of several arguments goes through sympy's own N
+SPECIAL = (sp.erf, sp.erfc, sp.erfi, sp.erfinv, sp.gamma, sp.loggamma, sp.Ei, sp.Si, sp.Ci, sp.Shi, sp.Chi,
+           sp.LambertW, sp.airyai, sp.airybi, sp.fresnels, sp.fresnelc, sp.sinc, sp.elliptic_k, sp.elliptic_e,
+           sp.Heaviside, sp.DiracDelta, sp.uppergamma, sp.lowergamma, sp.polygamma, sp.besselj, sp.besseli)
 
 
 #: the precisions a value is computed at until two successive ones agree (cancellation can make a 40-digit
@@ -108,6 +115,8 @@ class Evaluator:
             return self._combine(node, args)
         except ZeroDivisionError:
             raise Undefined(f"it divides by zero there ({_short(node)})") from None
+        except (ValueError, TypeError, OverflowError) as error:  # mpmath outside a function's domain (a pole)
+            raise Undefined(f"{_short(node)} has no value there ({type(error).__name__})") from None
 
     def _combine(self, node, args):
         if node.is_Add:
@@ -116,9 +125,7 @@ class Evaluator:
             return mpmath.fprod(args)
         if node.is_Pow:
             base, exponent = args
-            if base == 0 and exponent < 0:
-                raise ZeroDivisionError
-            return mpmath.power(base, exponent)
+            return _zero_power(exponent) if base == 0 else mpmath.power(base, exponent)
         if isinstance(node, Relational):
             return _compare(node, *args)
         if isinstance(node, (sp.And, sp.Or, sp.Not)):
@@ -130,6 +137,10 @@ class Evaluator:
         if func is sp.Heaviside:
             u, at_zero = args[0], (args[1] if len(args) > 1 else mpmath.mpf(1) / 2)
             return mpmath.mpf(1) if _real(u) > 0 else at_zero if u == 0 else mpmath.mpf(0)
+        if func is sp.DiracDelta:  # 0 off its point (any order), no value on it
+            if _real(args[0]) == 0:
+                raise Undefined("DiracDelta has no value where its argument is 0")
+            return mpmath.mpf(0)
         if func in (sp.Max, sp.Min):
             return (max if func is sp.Max else min)(_real(v) for v in args)
         if func is sp.Piecewise:
@@ -147,7 +158,7 @@ class Evaluator:
         if func not in self._functions:
             if func in self.closed:
                 form = self.closed[func](_T)
-            elif func in _PLAIN or (func.__module__ or "").startswith("sympy."):
+            elif evaluable(func):
                 form = func(_T)
             else:
                 raise Undefined(f"gradproof cannot evaluate the function {func}")
@@ -186,15 +197,44 @@ class Evaluator:
         raise Undefined(f"gradproof cannot differentiate {_short(node)} numerically")
 
 
+def evaluable(func) -> bool:
+    """Whether ``func``, a sympy function class, is one the evaluator computes (for a claimed entry's
+    vocabulary: a function it cannot compute could neither refute nor confirm anything)."""
+    if not isinstance(func, type) or not issubclass(func, sp.Function):
+        return False
+    module = func.__module__ or ""
+    return func in _PLAIN or func in SPECIAL or (module.startswith("sympy.functions.elementary.")
+                                                 and _resolves(func))
+
+
+def _resolves(func) -> bool:
+    """Whether mpmath has every name lambdify writes for ``func`` applied to one argument (a function of
+    several arguments is computed by sympy's N)."""
+    try:
+        applied = func(_T)
+        compiled = sp.lambdify(_T, applied, "mpmath")
+    except (TypeError, ValueError):
+        return True
+    return all(name in compiled.__globals__ or hasattr(builtins, name) for name in compiled.__code__.co_names)
+
+
 def _by_sympy(node, args):
     """A function of several arguments gradproof has no table entry for, by sympy at the same precision."""
-    if not (node.func.__module__ or "").startswith("sympy."):
+    if not evaluable(node.func):
         raise Undefined(f"gradproof cannot evaluate the function {node.func}")
     values = [sp.Float(mpmath.nstr(_real(arg), mpmath.mp.dps), mpmath.mp.dps) for arg in args]
     result = sp.N(node.func(*values), mpmath.mp.dps)
-    if not result.is_real:
+    if not (result.is_Number and result.is_real):
         raise Undefined(f"{node.func.__name__} has no real value there")
     return mpmath.mpf(str(result))
+
+
+def _zero_power(exponent):
+    """0 to the power ``exponent``: 1, 0, a division by zero, or no value (a complex exponent)."""
+    exponent = _real(exponent)
+    if exponent < 0:
+        raise ZeroDivisionError
+    return mpmath.mpf(1) if exponent == 0 else mpmath.mpf(0)
 
 
 def _real(value):

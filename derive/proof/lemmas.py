@@ -51,14 +51,21 @@ def activation_lemma(act: Activation, arguments=()) -> Lemma:
 
 
 def _kink_condition(act: Activation) -> tuple[str, str]:
-    """Where the activation lemma holds: off its kinks, where its derivative is only a convention."""
-    kinks = getattr(act, "kinks", ())
-    if not kinks:
+    """Where the activation lemma holds: off its kinks, where its derivative is only a convention (kinks
+    not located are named by the expressions whose zeros they are)."""
+    kinks, unlocated = getattr(act, "kinks", ()), getattr(act, "unlocated_kinks", ())
+    if not kinks and not unlocated:
         return "", ""
     points = ", ".join(f"{k:g}" for k in kinks)
-    value = f"{act.name}'({points}) is the rule's value there, a convention"
-    tex = f"$\\operatorname{{{act.name}}}'$ at the kink is the rule's value there, a convention"
-    return (f" for z ∉ {{{points}}} (the kink: {value})", f" for $z \\notin \\{{{points}\\}}$ ({tex})")
+    if not unlocated:
+        value = f"{act.name}'({points}) is the rule's value there, a convention"
+        tex = f"$\\operatorname{{{act.name}}}'$ at the kink is the rule's value there, a convention"
+        return (f" for z ∉ {{{points}}} (the kink: {value})", f" for $z \\notin \\{{{points}\\}}$ ({tex})")
+    located = f" for z ∉ {{{points}}} and" if kinks else " for z"
+    text = (f"{located} where none of {', '.join(unlocated)} is 0 (kinks not located: {act.name}' there is "
+            "the rule's value, a convention)")
+    tex = f" for $z$ off its kinks, which were not located ($\\operatorname{{{act.name}}}'$ at a kink is a convention)"
+    return text, tex
 
 
 def rule_matches(function: Callable, closed_form: Callable, evaluator: Evaluator) -> tuple[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 
 import sympy as sp
-from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
 
 from gradproof.derive.model.notation import sub, sup, weight_text, z_text
@@ -73,14 +73,23 @@ class SourceTextPrinter(StrPrinter):
     def _print_Rational(self, expr):
         return "½" if (expr.p, expr.q) == (1, 2) else super()._print_Rational(expr)
 
+    def parenthesize(self, item, level, strict=False):
+        """``item`` in brackets where its own binding is weaker than ``level`` (as sympy's rule, but a
+        power with a negative integer exponent binds as the quotient it prints as: 1/(w + 2))."""
+        inner = PRECEDENCE["Mul"] if _printed_as_quotient(item) else precedence(item)
+        if inner < level or (not strict and inner <= level):
+            return f"({self._print(item)})"
+        return self._print(item)
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.as_base_exp()
+        if exp.is_Integer and exp < 0:  # a product or a quotient under the bar in brackets: 1/(2·w)
+            return "1/" + self.parenthesize(base if exp == -1 else sp.Pow(base, -exp, evaluate=False),
+                                            PRECEDENCE["Mul"])
+        shown = self.parenthesize(base, PRECEDENCE["Pow"])  # a base that is a sum, product or power in brackets
         if exp.is_Integer and 1 < exp < 10:
-            return self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + sup(exp)
-        if exp.is_Integer and exp < 0:
-            return "1/" + self._print(base ** -exp)
-        return self.parenthesize(base, PRECEDENCE["Pow"], strict=True) + "^" + self.parenthesize(
-            exp, PRECEDENCE["Pow"], strict=True)
+            return shown + sup(exp)
+        return shown + "^" + self.parenthesize(exp, PRECEDENCE["Pow"])
 
     def _print_Add(self, expr, order=None):
         terms = self._as_ordered_terms(expr, order=order)
@@ -117,6 +126,10 @@ class SourceTextPrinter(StrPrinter):
             return sign + top
         bottom = "·".join(self.parenthesize(f, prec, strict=True) for f in denominator)
         return f"{sign}{top}/{bottom if len(denominator) == 1 else '(' + bottom + ')'}"
+
+
+def _printed_as_quotient(item) -> bool:
+    return isinstance(item, sp.Pow) and item.exp.is_Integer and item.exp < 0
 
 
 def factor_rank(factor) -> int:

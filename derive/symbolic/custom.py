@@ -37,6 +37,7 @@ from gradproof.derive.proof.identity import exact_numbers
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
 from gradproof.derive.symbolic.functions import (LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, numeric_printer, sigmoid,
                                                  softplus)
+from gradproof.derive.symbolic.kink_points import locate
 from gradproof.derive.symbolic.well_formed import NAME, check_expression, parse_text
 
 _real_erf = np.vectorize(math.erf, otypes=[float])
@@ -94,7 +95,6 @@ _MODULES = LAMBDIFY_MODULES
 def _register() -> None:
     for name, function in COMPLEX_SAFE.items():
         NUMPY_FUNCTIONS.setdefault(name, function)
-_KINKED = (sp.Max, sp.Min, sp.Abs, sp.Heaviside, sp.sign, sp.Piecewise)
 
 
 def exact(expr) -> sp.Expr:
@@ -149,19 +149,21 @@ def _check_name(name: str, taken) -> str:
 
 
 def kinks(expr: sp.Expr, variable: sp.Symbol) -> tuple[float, ...]:
-    """The real points where ``expr`` may have a kink: where the arguments of Max, Min, Abs, Heaviside,
-    sign meet, and the boundaries of Piecewise conditions."""
-    points = set()
-    for node in expr.atoms(*_KINKED):
-        if isinstance(node, sp.Piecewise):
-            edges = [rel.lhs - rel.rhs for _, cond in node.args for rel in cond.atoms(sp.core.relational.Relational)]
-        elif isinstance(node, (sp.Max, sp.Min)):
-            edges = [node.args[0] - other for other in node.args[1:]]
-        else:
-            edges = [node.args[0]]
-        for edge in edges:
-            points.update(float(s) for s in sp.solve(sp.Eq(edge, 0), variable) if s.is_real)
-    return tuple(sorted(points))
+    """The real points located where ``expr`` may have a kink: where the arguments of Max, Min, Abs,
+    Heaviside, sign meet, and the boundaries of Piecewise conditions (see
+    :mod:`~gradproof.derive.symbolic.kink_points`: only those found cheaply and exactly)."""
+    return locate(expr, variable)[0]
+
+
+def _kink_fields(closed: sp.Expr, name: str) -> dict:
+    """The activation's kinks: the points located, and the expressions whose zeros were not located
+    (printed, and in numpy for the numeric checks' sign watch)."""
+    points, unlocated = locate(closed, Z)
+    fields = {"kinks": points, "unlocated_kinks": tuple(str(edge) for edge in unlocated)}
+    if unlocated:
+        watch = _numpy_form(Z, sp.Tuple(*unlocated), f"{name}'s kinks")
+        fields["np_kink_edges"] = lambda z: [np.broadcast_to(edge, np.shape(z)) for edge in watch(z)]
+    return fields
 
 
 def _prove_rule(expression: sp.Expr, rule: sp.Expr, variables: list, what: str) -> None:
@@ -204,7 +206,7 @@ def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp
     return Elementwise(name, f"{name}(z) = {closed}, {name}' = {rule} ({shown})",
                        f"\\operatorname{{{name}}}(z) = {sp.latex(closed)}", symbolic=form,
                        numpy=NUMPY_FUNCTIONS[name], np_derivative=lambda z: _broadcast(numpy_rule(z), z),
-                       kinks=kinks(closed, Z))
+                       **_kink_fields(closed, name))
 
 
 def _broadcast(value, like):

@@ -11,6 +11,7 @@ searched for. The source is ``.source`` of :class:`~gradproof.numeric.compiled.l
 
 from __future__ import annotations
 
+import functools
 import linecache
 import re
 from itertools import count
@@ -144,6 +145,8 @@ def _namespace(source: str) -> dict:
             namespace[name] = NUMPY_FUNCTIONS[name]
         elif hasattr(np, name):
             namespace[name] = getattr(np, name)
+        elif name == "reduce":  # numpy's printer writes Max and Min as reduce(maximum, [...])
+            namespace[name] = functools.reduce
     return namespace
 
 

@@ -29,6 +29,7 @@ with freshly lambdified ones, value for value, for every activation and loss.
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -168,7 +169,7 @@ def _source_digest() -> str:
 
 
 #: what lambdify's namespace adds to numpy's names
-_EXTRA = {"I": 1j, "Abs": abs, "builtins": builtins, "range": range}
+_EXTRA = {"I": 1j, "Abs": abs, "builtins": builtins, "range": range, "reduce": functools.reduce}  # Max, Min: reduce(maximum, …)
 
 
 def namespace(names) -> dict:

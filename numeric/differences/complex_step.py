@@ -163,12 +163,15 @@ def _tangents(network, wbar, fwd, slopes, out, layer, units, errors):
 
 def _refuse_kinks(network: Network, fwd: Forward) -> None:
     for layer, act in enumerate(network.activations):
+        on_kink = act.between_unlocated_kinks(fwd.z[layer], fwd.z[layer]) if getattr(
+            act, "unlocated_kinks", ()) else np.zeros(np.shape(fwd.z[layer]), dtype=bool)
         for kink in getattr(act, "kinks", ()):
-            if np.any(fwd.z[layer] == kink):
-                unit = int(np.argwhere(fwd.z[layer] == kink)[0][0]) + 1
-                raise FiniteDifferenceUnreliable(
-                    f"unit {unit} of layer {layer + 1} sits exactly on an activation's kink (ReLU at 0): "
-                    "its derivative there is a convention, not something a finite difference can check")
+            on_kink = on_kink | (fwd.z[layer] == kink)
+        if np.any(on_kink):
+            unit = int(np.argwhere(on_kink)[0][0]) + 1
+            raise FiniteDifferenceUnreliable(
+                f"unit {unit} of layer {layer + 1} sits exactly on an activation's kink (ReLU at 0): "
+                "its derivative there is a convention, not something a finite difference can check")
 
 
 def complex_step_along(network: Network, wbar, direction, fwd: Forward, y_columns: np.ndarray,

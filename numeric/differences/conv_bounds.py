@@ -57,8 +57,11 @@ def kink_masks(network: Network, fwd: ConvForward, delta_z) -> list:
     masks = []
     for layer, (z, dz) in enumerate(zip(fwd.z, delta_z)):
         mask = np.zeros(z.shape, dtype=bool)
-        for kink in getattr(network.activations[layer], "kinks", ()):
+        act = network.activations[layer]
+        for kink in getattr(act, "kinks", ()):
             mask |= np.abs(z - kink) <= dz
+        if getattr(act, "unlocated_kinks", ()):  # an expression whose zeros are kinks changes sign within ±δz
+            mask |= act.between_unlocated_kinks(z - dz, z + dz)
         masks.append(mask if mask.any() else None)
     return masks
 

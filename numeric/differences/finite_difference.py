@@ -332,6 +332,8 @@ def _crosses(act, base: np.ndarray, moved: np.ndarray) -> np.ndarray:
     crossed = np.zeros(np.broadcast_shapes(base.shape, moved.shape), dtype=bool)
     for kink in getattr(act, "kinks", ()):
         crossed |= (np.real(base) > kink) != (np.real(moved) > kink)
+    if getattr(act, "unlocated_kinks", ()):  # kinks not located: an expression whose zeros they are changed sign
+        crossed |= act.between_unlocated_kinks(base, moved)
     return crossed
 
 
