@@ -130,12 +130,24 @@ def full_wide(repeats, external):
     return _result(medians(repeats, lambda: check_gradient(sample, direct=False), {}), repeats)
 
 
+def memory_floor(sample):
+    """What any gradient of the network must move at least: every W̄[l] read once and an array of its size
+    written once (``np.copyto`` into buffers kept between runs, as the gradients' are). Where the weights
+    outgrow the caches, a gradient's time over this one says how far it is from the memory's bound."""
+    buffers = [np.empty_like(w) for w in sample.wbar]
+
+    def run():
+        for w, buffer in zip(sample.wbar, buffers):
+            np.copyto(buffer, w)
+    return run
+
+
 def _psi(spec: str, repeats: int, external: bool) -> dict:
     sample = random_sample(Network.from_spec(spec), seed=0)
     x, y = sample.columns()
     psi = matrix_psi(sample.network)
-    others = {"jax.jit(jax.grad)": jax_gradient(sample), "torch forward+backward": torch_backward(sample)} \
-        if external else {}
+    others = {"jax.jit(jax.grad)": jax_gradient(sample), "torch forward+backward": torch_backward(sample),
+              "memory floor: read W̄, write its size (np.copyto)": memory_floor(sample)} if external else {}
     times = medians(repeats, lambda: psi(sample.wbar, x, y, "mean"), _present(others))
     return _result(times, repeats, missing=_missing(others))
 

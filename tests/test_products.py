@@ -18,7 +18,8 @@ def test_both_ways_of_the_outer_product_give_the_same_products(rows, cols):
     assert not np.array_equal(outer_sum(psi, xbar * (1 + 2 ** -52)), found)  # the negative control
 
 
-@pytest.mark.parametrize("rows, cols, batch", [(1, 1, 1), (10, 129, 1), (128, 65, 1), (7, 9, 5), (30, 40, 32)])
+@pytest.mark.parametrize("rows, cols, batch", [(1, 1, 1), (10, 129, 1), (128, 65, 1), (517, 3001, 1), (7, 9, 5),
+                                               (30, 40, 32)])
 def test_the_product_is_numpys_matrix_product(rows, cols, batch):
     rng = np.random.default_rng(rows * cols)
     weights, columns = rng.standard_normal((rows, cols)), rng.standard_normal((batch, cols)).T
