@@ -100,3 +100,8 @@ def test_cli_methods():
     bad = subprocess.run(["gradproof", "prove", "--method", "general", "--activation", "softmax"],
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "softmax is an output layer" in bad.stderr
+    for defined in (["--define", "f=z**3", "--activation", "f"], ["--activation", "f=z**3"],
+                    ["--loss", "quartic=(a - y)**4"]):
+        bad = subprocess.run(["gradproof", "prove", "--method", "general", *defined], capture_output=True,
+                             text=True, timeout=300)
+        assert bad.returncode == 2 and "proves the built-in activations (sigmoid, tanh" in bad.stderr, bad.stderr

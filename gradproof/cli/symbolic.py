@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 
-from gradproof.cli.common import EXIT_FAILED, EXIT_OK, network_from_args
-from gradproof.derive.model.activations import Elementwise, get_activation
+from gradproof.cli.common import EXIT_FAILED, EXIT_OK, has_definitions, network_from_args
+from gradproof.derive.model.activations import ACTIVATIONS, Elementwise, get_activation
 from gradproof.derive.model.layer_net import has_pooling
 from gradproof.derive.render.derivation import Derivation
 from gradproof.derive.errors import InputError
@@ -96,6 +96,10 @@ def run_general(args) -> int:
     if args.layers or args.no_bias:
         raise InputError("--method general proves every architecture, with and without biases: drop "
                          f"{'--layers' if args.layers else '--no-bias'} (or prove one network with --method exact)")
+    if has_definitions(args):
+        hidden = ", ".join(name for name, act in ACTIVATIONS.items() if isinstance(act, Elementwise))
+        raise InputError(f"--method general proves the built-in activations ({hidden}) and losses "
+                         f"({', '.join(LOSSES)}); prove your own on a network: drop --method general, give --layers")
     if args.rounds is not None or args.backend == "symengine":
         raise InputError(f"--method general takes no {'--rounds' if args.rounds is not None else '--backend'}: "
                          "it proves the code at symbolic widths, with sympy")
