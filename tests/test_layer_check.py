@@ -405,3 +405,28 @@ def test_the_command_line_check_of_a_memoising_forward_is_undecidable(tmp_path, 
     assert main(["check-layer", f"{path}:memo", "--arg", "x=randn:3,4"]) == 1
     out = capsys.readouterr().out
     assert "UNDECIDABLE" in out and "_memo" in out and "agree" not in out
+
+
+class _GlobalAffine:
+    def __init__(self, W):
+        self.W = W
+
+    def forward(self, x):
+        self.x = x                 # its cache, by the convention
+        return x @ self.W
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        return dout @ self.W.T
+
+
+_LAYER = _GlobalAffine(np.random.default_rng(4).standard_normal((4, 3)))
+
+
+def test_a_layer_object_held_in_a_module_global_keeps_its_cache_without_losing_its_verdict():
+    """The object's own attributes are its cache (the class convention), even when a module global holds it;
+    the control: a class attribute changed by the forward is still state kept between calls."""
+    x = np.random.default_rng(5).standard_normal((5, 4))
+    assert gradproof.check_layer(_LAYER, None, (x,)).ok
+    _Memo.out = None
+    assert gradproof.check_layer(_Memo.forward, _zero_stub, (x,)).status == "undecidable"

@@ -25,16 +25,17 @@ def module_state(functions: tuple[Callable | type | None, ...]) -> dict:
     defaults and closure cells, and their class's attributes (a bound method's object itself is not
     included: a layer object keeping its cache in ``self`` is its convention)."""
     state: dict = {}
+    objects = {id(_object(f)) for f in functions if _object(f) is not None}   # the layer objects: their cache
     for function in functions:
         if function is None:
             continue
         owner = _owner(function)
         if owner is not None and owner.__module__.split(".")[0] not in _LIBRARIES:
-            state.update(_class_state(owner))
+            state.update(_class_state(owner, objects))
         function = getattr(function, "__func__", function)
         if not isinstance(function, types.FunctionType):   # a class, a layer object, a library's callable
             continue
-        state.update(_globals_state(getattr(function, "__globals__", None) or {}))
+        state.update(_globals_state(getattr(function, "__globals__", None) or {}, objects))
         label = getattr(function, "__qualname__", "function")
         state[f"{label}.__dict__"] = _fingerprint(getattr(function, "__dict__", {}))
         state[f"{label} (default arguments)"] = _fingerprint((getattr(function, "__defaults__", None),
@@ -61,16 +62,26 @@ def _owner(function) -> type | None:
     return None if isinstance(function, (types.FunctionType, types.BuiltinFunctionType)) else type(function)
 
 
-def _globals_state(namespace: dict) -> dict:
+def _object(function):
+    """The layer object behind ``function`` (a method's object, a callable object), or None."""
+    if isinstance(function, types.MethodType):
+        return None if isinstance(function.__self__, type) else function.__self__
+    if function is None or isinstance(function, (type, types.FunctionType, types.BuiltinFunctionType)):
+        return None
+    return function
+
+
+def _globals_state(namespace: dict, objects: set) -> dict:
+    """A module's global values, but the layer objects themselves (a global ``layer = Affine(…)``)."""
     module = namespace.get("__name__", "?")
     return {f"{module}.{name}": _fingerprint(value) for name, value in list(namespace.items())
-            if not name.startswith("__") and not isinstance(value, _IDENTITY_ONLY)}
+            if not name.startswith("__") and not isinstance(value, _IDENTITY_ONLY) and id(value) not in objects}
 
 
-def _class_state(cls: type) -> dict:
+def _class_state(cls: type, objects: set) -> dict:
     """A class's own attributes (a class-level cache or counter) and its module's globals."""
     module = sys.modules.get(cls.__module__)
-    state = _globals_state(vars(module)) if module is not None else {}
+    state = _globals_state(vars(module), objects) if module is not None else {}
     for klass in cls.__mro__[:-1]:
         state.update({f"{klass.__qualname__}.{name}": _fingerprint(value) for name, value in list(vars(klass).items())
                       if not name.startswith("__") and not isinstance(value, _IDENTITY_ONLY)})
