@@ -11,7 +11,9 @@ import pytest
 from gradproof.cli import main
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
+from gradproof.derive.proof.layer import prove_layer
 from gradproof import BackwardPassError, PrecisionWarning
+from gradproof import check_layer as gradproof_check_layer
 from gradproof.numeric.checks.backward import check_backward
 from gradproof.numeric.samples import make_sample, random_sample
 
@@ -77,3 +79,61 @@ def test_backward_pass_errors_are_typed_input_errors():
     assert issubclass(BackwardPassError, InputError)
     with pytest.raises(BackwardPassError, match=re.escape("your backward pass returned 1 arrays for 2 weight layers")):
         check_backward(lambda wbar, x, y: wbar[:1], NETWORK)
+
+
+# --- a layer's --arg x=npy:FILE: every file numpy cannot read as one real array is one line, exit 2 ------------
+
+EXAMPLES = README.parent / "examples"
+
+
+def _npy_files(folder: Path) -> dict:
+    good = folder / "good.npy"
+    np.save(good, np.ones((2, 2)))
+    data = good.read_bytes()
+    files = {"empty": b"", "truncated": data[:-5], "header only": data[:10], "not numpy": b"hello, not an array"}
+    for name, content in files.items():
+        (folder / f"{name}.npy").write_bytes(content)
+    np.save(folder / "objects.npy", np.array([{}, 1], dtype=object), allow_pickle=True)
+    np.save(folder / "strings.npy", np.array(["a", "b"]))
+    np.save(folder / "complex.npy", np.ones((2, 2)) + 1j)
+    np.savez(folder / "archive.npz", x=np.ones((2, 2)))
+    return {name: folder / f"{name}.npy" for name in [*files, "objects", "strings", "complex"]} | {
+        "archive": folder / "archive.npz", "folder": folder}
+
+
+@pytest.mark.parametrize("verb", ["check-layer", "prove-layer"])
+def test_an_unreadable_npy_argument_is_one_line(verb, tmp_path, capsys):
+    files = _npy_files(tmp_path)
+    for name, path in files.items():
+        status = main([verb, f"{EXAMPLES / 'my_layers.py'}:relu", "--arg", f"x=npy:{path}"])
+        _, err = capsys.readouterr()
+        assert status == 2 and err.startswith("gradproof: error: --arg x:") and len(err.splitlines()) == 1, (name, err)
+    np.save(tmp_path / "good.npy", np.array([[0.5, -1.0], [2.0, -0.25]]))   # the control: a real array is used
+    assert main([verb, f"{EXAMPLES / 'my_layers.py'}:relu", "--arg", f"x=npy:{tmp_path / 'good.npy'}"]) == 0
+
+
+@pytest.mark.parametrize("verb", ["check", "check-layer", "check-layers", "prove-layer"])
+@pytest.mark.parametrize("option, value, message", [
+    ("--seed", "-5", "the seed must be a whole number ≥ 0, not -5"),
+    ("--timeout", "1e9", "--timeout must be a number of seconds ≥ 0 and at most 1000000"),
+    ("--timeout", "1e300", "at most 1000000"), ("--timeout", "nan", "not nan"), ("--timeout", "-1e-9", "≥ 0")])
+def test_seeds_and_time_limits_are_checked_alike_in_every_verb(verb, option, value, message, capsys):
+    target = {"check": ["--layers", "2,3,2"], "check-layers": [str(EXAMPLES / "my_layers.py")]}.get(
+        verb, [f"{EXAMPLES / 'my_layers.py'}:relu", "--arg", "x=randn:2,2"])
+    assert main([verb, *target, f"{option}={value}"]) == 2
+    _, err = capsys.readouterr()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_the_largest_time_limit_is_accepted_and_a_huge_one_never_blames_the_layer(capsys):
+    assert main(["check-layer", f"{EXAMPLES / 'my_layers.py'}:relu", "--arg", "x=randn:2,2", "--timeout", "1e6"]) == 0
+    with pytest.raises(InputError, match="at most 1000000"):   # in Python: refused before the code runs
+        gradproof_check_layer(lambda x: (x * x, x), lambda d, x: 2 * d * x, (np.ones(2),), timeout=1e10)
+
+
+def test_the_python_api_checks_the_seed_of_both_layer_checks_alike():
+    forward, backward, args = (lambda x: (x * x, x)), (lambda d, x: 2 * d * x), (np.ones(2),)
+    for check in (gradproof_check_layer, prove_layer):
+        with pytest.raises(InputError, match="seed must be a whole number ≥ 0, not -5"):
+            check(forward, backward, args, seed=-5)
+        assert check(forward, backward, args, seed=5).ok   # the control

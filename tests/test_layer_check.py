@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import gradproof
+from gradproof.cli import main
 from gradproof.derive.errors import InputError
 
 from .zoo import bugs as B, cases as C, layers as L
@@ -324,4 +325,108 @@ def test_code_that_keeps_state_between_calls_is_undecidable():
 
     x = np.random.default_rng(9).standard_normal((4, 5))
     result = gradproof.check_layer(forward, lambda d, x: 2 * d, (x,))
+    assert result.status == "undecidable" and "closure variable calls" in result.reason
+
+    class Counting:   # a counter on the object itself (its cache, by the convention): seen by φ's re-evaluation
+        def __init__(self):
+            self.calls = 0
+
+        def forward(self, x):
+            self.calls += 1
+            return x * (2.0 if self.calls < 30 else 2.001), x
+
+    result = gradproof.check_layer(Counting().forward, lambda d, x: 2 * d, (x,))
     assert result.status == "undecidable" and "keeps state" in result.reason
+
+
+# --- a forward that is not a function of its input: state kept between calls ------------------------------
+# Each memoises sin(x) at its first call, somewhere the check can see (a module global, a default argument, a
+# closure variable, a class attribute): to finite differences it is a constant, so a zero stub "agreed".
+
+_MEMO = {}
+
+
+def _memo_global(x):
+    if "out" not in _MEMO:
+        _MEMO["out"] = np.sin(x)
+    return _MEMO["out"].copy(), x
+
+
+def _memo_default(x, _memo={}):   # noqa: B006 - the stale cache under test
+    if "out" not in _memo:
+        _memo["out"] = np.sin(x)
+    return _memo["out"].copy(), x
+
+
+def _memo_closure():
+    memo = []
+
+    def forward(x):
+        if not memo:
+            memo.append(np.sin(x))
+        return memo[0].copy(), x
+    return forward
+
+
+class _Memo:
+    out = None
+
+    @classmethod
+    def forward(cls, x):
+        if cls.out is None:
+            cls.out = np.sin(x)
+        return cls.out.copy(), x
+
+
+def _zero_stub(dout, x):
+    return np.zeros_like(x)
+
+
+@pytest.mark.parametrize("make, where", [
+    (lambda: _memo_global, "_MEMO"), (lambda: _memo_default, "default arguments"),
+    (_memo_closure, "closure variable memo"), (lambda: _Memo.forward, "_Memo.out")],
+    ids=["global", "default", "closure", "class"])
+def test_a_forward_memoising_its_first_result_never_agrees(make, where):
+    _MEMO.clear()
+    _Memo.out = None
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    result = gradproof.check_layer(make(), _zero_stub, (x,))
+    assert result.status == "undecidable" and "state kept between calls" in result.reason and where in result.reason
+    # the control: the same stub on the stateless forward is caught
+    plain = gradproof.check_layer(lambda x: (np.sin(x), x), _zero_stub, (x,))
+    assert plain.status == "not-implemented", plain.report()
+
+
+def test_the_command_line_check_of_a_memoising_forward_is_undecidable(tmp_path, capsys):
+    path = tmp_path / "memo_layer.py"
+    path.write_text("import numpy as np\n_memo = {}\n\n\ndef memo_forward(x):\n    if 'out' not in _memo:\n"
+                    "        _memo['out'] = np.sin(x)\n    return _memo['out'].copy(), x\n\n\n"
+                    "def memo_backward(dout, cache):\n    return np.zeros_like(cache)\n")
+    assert main(["check-layer", f"{path}:memo", "--arg", "x=randn:3,4"]) == 1
+    out = capsys.readouterr().out
+    assert "UNDECIDABLE" in out and "_memo" in out and "agree" not in out
+
+
+class _GlobalAffine:
+    def __init__(self, W):
+        self.W = W
+
+    def forward(self, x):
+        self.x = x                 # its cache, by the convention
+        return x @ self.W
+
+    def backward(self, dout):
+        self.dW = self.x.T @ dout
+        return dout @ self.W.T
+
+
+_LAYER = _GlobalAffine(np.random.default_rng(4).standard_normal((4, 3)))
+
+
+def test_a_layer_object_held_in_a_module_global_keeps_its_cache_without_losing_its_verdict():
+    """The object's own attributes are its cache (the class convention), even when a module global holds it;
+    the control: a class attribute changed by the forward is still state kept between calls."""
+    x = np.random.default_rng(5).standard_normal((5, 4))
+    assert gradproof.check_layer(_LAYER, None, (x,)).ok
+    _Memo.out = None
+    assert gradproof.check_layer(_Memo.forward, _zero_stub, (x,)).status == "undecidable"

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from gradproof.derive.errors import InputError
 from gradproof.derive.proof.derivative import Differentiator
 from gradproof.derive.proof.algebraic import METHOD, METHOD_DESCRIPTION, decide_zero
 from gradproof.derive.proof.layer_result import (PROVEN, REFUTED, UNDECIDED, EntryProof, LayerCounterexample,
@@ -74,6 +75,8 @@ def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *,
     :func:`gradproof.check_layer`. Raises :class:`gradproof.derive.trace.element.Untraceable` (an
     InputError: "cannot trace: … at file.py:N") where the code cannot be traced."""
     start = time.perf_counter()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"the seed must be a whole number ≥ 0, not {seed!r}")
     call_ = layer_call(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name,
                        timeout=timeout)
     before, inspections = module_state((forward, backward)), []

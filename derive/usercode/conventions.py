@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.usercode import guard
 
 KINDS = ("pair", "loss", "function", "module", "torch")
 #: where a class keeps the gradient of parameter P
@@ -125,7 +126,7 @@ class Layer:
 
     def run_forward(self, values: Sequence[np.ndarray], seen: dict | None = None):
         """The forward's whole result; ``seen["args"]`` receives the arguments it was handed."""
-        with self._parameters_kept():
+        with self._parameters_kept(), guard.kept(self.forward_name):
             return self._run_forward(values, seen)
 
     @contextlib.contextmanager
@@ -167,8 +168,9 @@ class Layer:
         """(outputs, claimed gradients in slot order) at ``values`` for upstream gradients ``douts``;
         ``seen`` receives the arguments and the upstream gradients the user's functions were handed."""
         if self.kind == "torch":
-            return _torch_gradients(self, values, douts)
-        with self._parameters_kept():
+            with guard.kept(self.backward_name):
+                return _torch_gradients(self, values, douts)
+        with self._parameters_kept(), guard.kept(self.backward_name):
             return self._gradients(values, douts, seen)
 
     def _gradients(self, values, douts, seen):

@@ -9,7 +9,12 @@ through :func:`call`, which makes what the code does visible instead of silent:
 - what it prints goes to stderr, prefixed, never to stdout (a ``--json`` answer stays one JSON object);
 - a call that runs past ``timeout`` seconds is stopped with :class:`UserCodeTimeout` (by SIGALRM: on Unix,
   from the main thread; elsewhere there is no in-process limit, and the command line's isolated run,
-  :mod:`gradproof.derive.usercode.isolation` where it is used, kills the process instead).
+  :mod:`gradproof.derive.usercode.isolation` where it is used, kills the process instead); a timeout that
+  is not a number of seconds from 0 to :data:`MAX_TIMEOUT` is bad input, refused before the code runs;
+- hooks it installs (a trace or profile function, a gc callback, an audit hook) and sympy's global
+  parameters it changes are undone and reported as
+  :class:`gradproof.derive.usercode.interpreter.SharedStateChanged`; the warnings filters, numpy's error
+  handling and the like are put back silently (:mod:`gradproof.derive.usercode.interpreter`).
 
 ``KeyboardInterrupt`` is the person at the keyboard, not the code: it passes through. Code that writes to
 file descriptor 1 directly, or kills its own process, is beyond an in-process guard.
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
+import numbers
 import os
 import signal
 import sys
@@ -29,9 +36,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.usercode import interpreter
 
 #: seconds a single call may take before it is stopped (the command line's --timeout sets it)
 DEFAULT_TIMEOUT = 60.0
+#: the longest time limit, in seconds (11.6 days): the timers take less than their types suggest (SIGALRM's
+#: setitimer refuses 1e10 s, a pipe's poll counts milliseconds in a C int: at most 2147483 s)
+MAX_TIMEOUT = 1e6
+
+
+def checked_timeout(timeout, name: str = "timeout") -> float | None:
+    """``timeout`` as a limit the timers accept: None or 0 for none, else a number of seconds in
+    (0, MAX_TIMEOUT]; anything else is an InputError (``name`` names the option: "--timeout")."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not math.isfinite(timeout) \
+            or not 0 <= timeout <= MAX_TIMEOUT:
+        shown = f"{timeout:g}" if isinstance(timeout, numbers.Real) else repr(timeout)
+        raise InputError(f"{name} must be a number of seconds ≥ 0 and at most {MAX_TIMEOUT:.0f} (0: no limit), "
+                         f"not {shown}")
+    return float(timeout) or None
 
 
 class UserCodeError(InputError):
@@ -61,16 +85,35 @@ class Outcome:
 
 def call(function: Callable, *args, what: str = "your code", timeout: float | None = DEFAULT_TIMEOUT,
          **kwargs) -> Outcome:
-    """``function(*args, **kwargs)`` under the guard; ``what`` names it in messages ("your backward pass")."""
-    printed = io.StringIO()
+    """``function(*args, **kwargs)`` under the guard; ``what`` names it in messages ("your backward pass").
+    Only what the call itself raises is the user's: the guard's own set-up failing is gradproof's."""
+    timeout = checked_timeout(timeout)
+    printed, before = io.StringIO(), interpreter.snapshot()
     try:
         with _no_process_exit(), _time_limit(timeout, what), contextlib.redirect_stdout(printed):
-            value = function(*args, **kwargs)
-    except (KeyboardInterrupt, UserCodeError):  # the person at the keyboard; a report already made
+            value = _blamed(function, args, kwargs, what, timeout)
+    except UserCodeTimeout:   # the alarm rang after the code returned, before it was disarmed
+        raise UserCodeError(_late(what, timeout)) from None
+    finally:
+        did = interpreter.restore(before)   # before anything of gradproof's runs again
+        echo(printed.getvalue(), what)
+        interpreter.refuse(did, what)
+    return Outcome(value, printed.getvalue())
+
+
+def _late(what: str, timeout: float | None) -> str:
+    return (f"{what} did not return within {timeout or 0:g} s (stopped; raise the limit with --timeout, or "
+            "timeout= in Python)")
+
+
+def _blamed(function: Callable, args, kwargs, what: str, timeout: float | None):
+    """The call, whatever it raises reported as the user's code's (a :class:`UserCodeError`)."""
+    try:
+        return function(*args, **kwargs)
+    except (KeyboardInterrupt, UserCodeError, interpreter.SharedStateChanged):  # a person; a report made
         raise
     except UserCodeTimeout:
-        raise UserCodeError(f"{what} did not return within {timeout:g} s (stopped; raise the limit with "
-                            "--timeout, or timeout= in Python)") from None
+        raise UserCodeError(_late(what, timeout)) from None
     except _ExitRefused as exit_:
         raise UserCodeError(f"{what} called os._exit({exit_.status}) {where(exit_)}: a check needs it to "
                             "return its result") from None
@@ -79,9 +122,18 @@ def call(function: Callable, *args, what: str = "your code", timeout: float | No
                             "return its result") from None
     except BaseException as error:  # the user's code: report whatever it raised
         raise UserCodeError(f"{what} raised {type(error).__name__}: {error} {where(error)}") from error
+
+
+@contextlib.contextmanager
+def kept(what: str):
+    """One call of the user's code inside a longer guarded run of gradproof's (a sweep of finite
+    differences): the hooks and settings it leaves are undone before gradproof's code goes on, and reported
+    (here, and again by the enclosing :func:`call`, should the report be swallowed on the way)."""
+    before = interpreter.snapshot()
+    try:
+        yield
     finally:
-        echo(printed.getvalue(), what)
-    return Outcome(value, printed.getvalue())
+        interpreter.refuse(interpreter.restore(before), what)
 
 
 def echo(printed: str, what: str) -> None:

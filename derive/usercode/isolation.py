@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gradproof.derive.errors import InputError
-from gradproof.derive.usercode.guard import UserCodeError, call
+from gradproof.derive.usercode.guard import UserCodeError, call, checked_timeout
 from gradproof.derive.usercode.loading import load_function
 
 
@@ -58,7 +58,7 @@ class IsolatedFunction:
     (None: no limit). Use as a context manager, or call :meth:`close`."""
 
     def __init__(self, spec: str, option: str, what: str, timeout: float | None):
-        self.spec, self.option, self.what, self.timeout = spec, option, what, timeout
+        self.spec, self.option, self.what, self.timeout = spec, option, what, checked_timeout(timeout)
         context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods()
                                               else "spawn")
         self._conn, child = context.Pipe()

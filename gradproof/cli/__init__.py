@@ -20,7 +20,7 @@ import signal
 import sys
 import warnings
 
-from gradproof.cli.parser import EXIT_INTERNAL, EXIT_USAGE, UsageError, build_parser
+from gradproof.cli.parser import EXIT_INTERNAL, EXIT_USAGE, UsageError, build_parser, checked
 from gradproof.derive.errors import InputError
 from gradproof.derive.runtime.threads import default_blas_threads
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _one_line
     sys.set_int_max_str_digits(0)  # an exact integer of any length prints (Python's default stops at 4,300 digits)
     try:
-        args = build_parser().parse_args(argv)
+        args = checked(build_parser().parse_args(argv))
     except UsageError as error:
         return fail(str(error), as_json)
     try:

@@ -17,6 +17,7 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.proof.layer import prove_layer
 from gradproof.derive.runtime.forked import bounded
 from gradproof.derive.usercode.conventions import parameter_names
+from gradproof.derive.usercode.interpreter import SharedStateChanged
 from gradproof.numeric.layers.result import AGREE, DIFFER, NOT_IMPLEMENTED
 
 PROVEN, REFUTED, UNDECIDED, CANNOT = "proven", "refuted", "undecided", "cannot-trace"
@@ -49,6 +50,8 @@ def _prove(found, used, options: dict, seed: int, timeout: float) -> dict:
         proof = prove_layer(found.forward, found.backward, tuple(used), kind=found.kind,
                             inputs=options.get("inputs"), outputs=options.get("outputs"), name=found.name,
                             seed=seed, timeout=timeout)
+    except SharedStateChanged:   # the code changed the process: nothing is judged, the whole command refuses
+        raise
     except InputError as error:   # cannot trace (the operation and the line), or the code raised while traced
         text = str(error)
         return _summary(CANNOT if text.startswith("cannot trace") else UNDECIDED, reason=text)

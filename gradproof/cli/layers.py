@@ -18,6 +18,7 @@ import numpy as np
 
 from gradproof.cli.common import EXIT_FAILED, EXIT_OK
 from gradproof.derive.errors import InputError
+from gradproof.derive.usercode.interpreter import SharedStateChanged
 from gradproof.derive.usercode.conventions import is_torch_function, parameter_names
 from gradproof.derive.usercode.discovery import Found, find_layers, functions_of, import_file
 from gradproof.numeric.layers import examples
@@ -198,6 +199,8 @@ def _check_found(found: Found, specs: dict, rng, options: dict) -> tuple[LayerCh
                               reason=f"no arguments: {found.name!r} is not a common layer name; give its arguments "
                                      f"in a spec file (--spec)"), None, options
         return (*_check_candidates(found, candidates, options), options)
+    except SharedStateChanged:   # not this layer's arguments: the code changed the process, nothing is judged
+        raise
     except InputError as error:
         return LayerCheck(found.name, found.kind, ERROR, reason=f"bad arguments: {error}"), None, options
 

@@ -51,11 +51,7 @@ def _rerun(args) -> str:
 
 
 def _timeout(args) -> float | None:
-    if args.timeout is None:
-        return None
-    if not np.isfinite(args.timeout) or args.timeout < 0:
-        raise InputError(f"--timeout must be a number of seconds ≥ 0 (0: no limit), not {args.timeout}")
-    return args.timeout or None
+    return args.timeout or None   # checked with the other options (gradproof.cli.parser.checked)
 
 
 def run_check(args) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 
 from gradproof import __version__
+from gradproof.derive.errors import InputError
+from gradproof.derive.usercode.guard import checked_timeout
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: a check that cannot decide (the finite difference does not resolve the gradient), and a bug in gradproof
@@ -34,6 +36,20 @@ class ArgumentParser(argparse.ArgumentParser):
 
 class UsageError(Exception):
     """A command line argparse rejects: reported by :func:`gradproof.cli.main` with exit status 2."""
+
+
+def checked(args: argparse.Namespace) -> argparse.Namespace:
+    """The options several verbs share, checked here once for all of them: a seed is a whole number ≥ 0
+    (numpy refuses negative ones), a time limit a number of seconds the timers accept (0: none, at most
+    :data:`gradproof.derive.usercode.guard.MAX_TIMEOUT`)."""
+    seed = getattr(args, "seed", None)
+    if seed is not None and seed < 0:
+        raise UsageError(f"the seed must be a whole number ≥ 0, not {seed}")
+    try:
+        checked_timeout(getattr(args, "timeout", None), "--timeout")
+    except InputError as error:
+        raise UsageError(str(error)) from None
+    return args
 
 
 def build_parser() -> ArgumentParser:

@@ -24,8 +24,6 @@ from gradproof.numeric.layers.arguments import named_arguments
 
 
 def run_prove_layer(args: argparse.Namespace) -> int:
-    if not args.timeout >= 0:
-        raise InputError(f"--timeout must be a number of seconds ≥ 0 (0: no limit), not {args.timeout:g}")
     try:
         path, name = _target(args.target)
         module = import_file(path, "prove-layer")

@@ -139,10 +139,21 @@ def _literal_array(value: list, where: str) -> np.ndarray:
 
 
 def _load(path: str, where: str) -> np.ndarray:
+    """One array from a .npy file; anything else (empty, truncated, not .npy, pickled objects, an .npz
+    archive, strings) is bad input."""
     try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as error:
-        raise InputError(f"{where}: cannot load {path!r}: {error}") from None
+        with open(path, "rb") as file:
+            array = np.load(file, allow_pickle=False)
+            if not isinstance(array, np.ndarray):   # an .npz archive: many arrays, which one?
+                raise ValueError(f"it holds {type(array).__name__}, not one array (save it with np.save)")
+    except MemoryError:
+        raise InputError(f"{where}: {path!r} claims an array too large for this machine") from None
+    except Exception as error:  # noqa: BLE001 - numpy's reading fails in many ways: all of them are the file's
+        why = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise InputError(f"{where}: cannot load {path!r} as a .npy array ({why})") from None
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"{where}: {path!r} holds {array.dtype} values, not real numbers")
+    return array
 
 
 def named_arguments(items: list[str], parameters: list[str], rng, defaults: dict | None = None) -> list:

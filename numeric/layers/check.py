@@ -23,7 +23,10 @@ with a finite difference of φ, computed by calling the user's forward only.
   it agrees when within, and the tolerance is below 1% of the gradient's scale (the largest returned
   entry; for a gradient that is zero everywhere, √ε·Σ|dout|·max(1, |out|)) and of its own input's (a
   random direction through every input agrees for an input only where its own part resolves).
-- Finally φ at the point is evaluated again: code that keeps state between calls is undecidable.
+- Finally φ at the point is evaluated again, and what the user's functions can change between calls (module
+  globals, their attributes, defaults and closure variables, class attributes:
+  :mod:`gradproof.derive.usercode.state`) compared with before the first call: code that keeps state
+  between calls is undecidable (a forward memoising its first result is constant to finite differences).
 
 **What is decided where**: the user's code runs under :func:`gradproof.derive.usercode.guard.call`
 (exceptions, exits, hangs, prints); a forward or backward that gives different results for the same
@@ -44,6 +47,7 @@ import numpy as np
 from gradproof.derive.errors import InputError
 from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import read_layer
+from gradproof.derive.usercode.state import changed, module_state
 from gradproof.numeric.layers import judge as J
 from gradproof.numeric.layers.evaluation import Evaluator
 from gradproof.numeric.layers.probe import Point, Stop, measure_noise, probe
@@ -77,7 +81,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
         raise InputError(f"outputs is how many leading values of the forward's result are outputs: a whole "
                          f"number ≥ 1, not {outputs!r}")
     layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
-    start, notes = time.perf_counter(), []
+    start, notes, before = time.perf_counter(), [], module_state((forward, backward))
     rng = np.random.default_rng(seed_sequence(seed))
     try:
         point = probe(layer, douts, rng, timeout, notes)
@@ -90,11 +94,10 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"], own)
     judged = _judge_directions(ev, point, measures, rng, method)
     _sweep(ev, point, measures, judged, rng, entries, budget, max(budget - (time.perf_counter() - start), 0.0))
-    if ev.sweep(lambda: ev.phi(point.values), what=point.layer.forward_name) != point.phi0:
-        return LayerCheck(point.layer.name, point.layer.kind, UNDECIDABLE, reason=(
-            f"{point.layer.forward_name} gave another value for the same arguments after {ev.calls} calls: it keeps "
-            "state between calls (a counter, a cache, a random generator), so no finite difference is meaningful"),
-            warnings=notes, seconds=time.perf_counter() - start, calls=ev.calls, seed=seed)
+    stateful = _stateful(ev, point, changed(before, module_state((forward, backward))))
+    if stateful:
+        return LayerCheck(point.layer.name, point.layer.kind, UNDECIDABLE, reason=stateful, warnings=notes,
+                          seconds=time.perf_counter() - start, calls=ev.calls, seed=seed)
     results = input_results(point, judged, model)
     status, reason = layer_status(results)
     model["method"] = sorted({r.method for r in results if r.method})
@@ -104,6 +107,19 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
                      "(kept off the terminal)")
     return LayerCheck(point.layer.name, point.layer.kind, status, results, reason, notes, model,
                       time.perf_counter() - start, ev.calls, seed)
+
+
+def _stateful(ev, point: Point, state: list[str]) -> str:
+    """Why the check's calls do not describe the code's function of its inputs ("": they do)."""
+    if state:   # a memoised first result is a constant function to finite differences: nothing to compare
+        return (f"your code changed state kept between calls ({', '.join(state[:3])}): later calls may compute "
+                "something else (a cache may return the same stale value at every point), so no finite "
+                "difference is meaningful")
+    if ev.sweep(lambda: ev.phi(point.values), what=point.layer.forward_name) != point.phi0:
+        return (f"{point.layer.forward_name} gave another value for the same arguments after {ev.calls} calls: it "
+                "keeps state between calls (a counter, a cache, a random generator), so no finite difference is "
+                "meaningful")
+    return ""
 
 
 def check_loss(loss, args, **options) -> LayerCheck:
