@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,9 @@ from gradproof.derive.model.network import Network
 from gradproof import BackwardPassError, GradientMismatch, PrecisionWarning
 from gradproof.numeric.checks.backward import (assert_backward_correct, assert_backward_correct_on_networks,
                               check_backward)
+from gradproof.derive.errors import InputError
+from gradproof.numeric.checks.check import check_gradient
+from gradproof.numeric.compiled.matrix import psi_gradient
 from gradproof.numeric.samples import random_sample
 from gradproof.numeric.strategies.networks import architectures
 from tests.user_backward import backward, batched_backward, make_backward
@@ -163,3 +167,32 @@ def test_cli_backward_that_cannot_be_loaded(tmp_path, spec, message):
     done = _gradproof("check", "--backward", spec.format(good=good, bad=bad, syntax=syntax))
     assert done.returncode == 2, done.stdout
     assert message in done.stderr and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("returned", [
+    lambda g: g + 1j, lambda g: (g + 0j).astype(np.complex64), lambda g: [complex(v) for v in g.ravel()],
+    lambda g: np.array(g, dtype=np.longdouble) * np.longdouble(2.0) ** 2000])
+def test_converting_what_a_backward_returns_leaks_no_numpy_warning(returned):
+    """adv19 F10: the check-twice snapshot cast complex returns to float64 (numpy's "discards the imaginary
+    part") before the contract refused them. Complex is refused with its dtype named, a longdouble beyond
+    float64's range as non-finite, and no numpy warning is shown on the way. The control: the same backward
+    returning float64 passes."""
+    user = lambda wbar, x, y: [returned(g) for g in backward(wbar, x, y)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(BackwardPassError, match=r"∂E/∂W̄\[0\] (has dtype complex|has shape|has a non-finite)"):
+            check_backward(user, NETWORK)
+    assert not [w for w in caught if "numpy" in type(w.message).__module__ or issubclass(w.category, RuntimeWarning)]
+    assert check_backward(backward, NETWORK).ok
+
+
+def test_a_gradient_function_returning_complex_is_refused_not_cast():
+    """The Python API's gradient under test (check_gradient): complex was cast to float (imaginary parts
+    dropped, numpy's warning) and judged; now refused. The control: its real part passes."""
+    sample = random_sample(NETWORK, seed=0)
+    real = lambda wbar, x, y, reduction: psi_gradient(NETWORK, wbar, x, y, reduction)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError, match=r"∂E/∂W̄\[0\] of dtype complex128: return real numbers"):
+            check_gradient(sample, lambda *a: [g + 1j for g in real(*a)])
+    assert check_gradient(sample, real).ok

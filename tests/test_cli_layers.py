@@ -132,3 +132,24 @@ def test_the_command_runs_as_a_program():
     done = subprocess.run([sys.executable, "-m", "gradproof", "check-layer", f"{LAYERS}:relu"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("relu: agree")
+
+
+@pytest.mark.parametrize("body, status, expected", [
+    ("def exp32_forward(x):\n    return np.exp(x), x\n\n"
+     "def exp32_backward(dout, x):\n    return (dout * np.exp(x)).astype(np.float32)\n", 0, "agree"),
+    ("def exp32_forward(x):\n    return np.exp(x), x\n\n"
+     "def exp32_backward(dout, x):\n    return (dout * np.exp(x) * (1 + 1e-4)).astype(np.float32)\n", 1, "DIFFER"),
+    ("def exp32_forward(x):\n    return x * 1e300, x\n\n"
+     "def exp32_backward(dout, x):\n    return dout * 1e300\n", 0, "agree"),
+    ("def exp32_forward(x):\n    return x * 1e-200, x\n\n"
+     "def exp32_backward(dout, x):\n    return dout * 3e-200\n", 1, "DIFFER"),
+])
+def test_check_layer_float32_and_extreme_scales_on_the_command_line(body, status, expected, tmp_path, capsys):
+    """adv19 F02 and F06 as the command line shows them: a float32 dx computed exactly agrees (1e-4 relative
+    off differs), outputs near 1e300 agree, 1e-200 with a factor 3 differs; no numpy warning on stderr, no
+    "1 times the derivative", no blame for imaginary parts the complex step did not lose."""
+    mine = tmp_path / "mine.py"
+    mine.write_text("import numpy as np\n\n" + body)
+    code, out, err = run(["check-layer", f"{mine}:exp32", "--arg", "x=randn:3,4"], capsys)
+    assert code == status and out.startswith(f"exp32: {expected}"), out + err
+    assert "warning" not in err and " 1 times" not in out and "loses imaginary parts" not in out, out + err

@@ -5,6 +5,8 @@ guards."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -430,3 +432,129 @@ def test_a_layer_object_held_in_a_module_global_keeps_its_cache_without_losing_i
     assert gradproof.check_layer(_LAYER, None, (x,)).ok
     _Memo.out = None
     assert gradproof.check_layer(_Memo.forward, _zero_stub, (x,)).status == "undecidable"
+
+
+# --- precision and scale: the error model of what the user's code returns (float32, float16; 1e±300) ---
+# A value returned in a binary format d (u_d = 2^-p, smallest subnormal η_d) carries at least its final rounding,
+# |fl(x) − x| ≤ u_d·|x| + η_d/2; a correct backward computed in float64 and returned in d is off by exactly that.
+UNIT_ROUNDOFF = {np.float32: 2.0 ** -24, np.float16: 2.0 ** -11}
+
+
+def _exp_layer(dtype, factor=1.0):
+    return (lambda x: (np.exp(x), x)), (lambda dout, x: (dout * np.exp(x) * factor).astype(dtype))
+
+
+def _affine_layer(dtype, factor=1.0):
+    def backward(dout, cache):
+        x, w = cache
+        return tuple((g * factor).astype(dtype) for g in (dout @ w.T, x.T @ dout, dout.sum(axis=0)))
+    return (lambda x, w, b: (x @ w + b, (x, w))), backward
+
+
+def _affine_args(rng):
+    return rng.standard_normal((4, 5)), rng.standard_normal((5, 3)), rng.standard_normal(3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("layer, make_args", [(_exp_layer, lambda rng: (rng.standard_normal((3, 4)),)),
+                                              (_affine_layer, _affine_args)])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_correct_gradient_returned_in_a_coarser_dtype_agrees_and_a_wrong_one_differs(dtype, layer, make_args, seed):
+    """The class of adv19 F02 (a float32 dx called DIFFER against float64's tolerance, "1 times the
+    derivative"): every entry's tolerance carries u_d·|g|; an error 64 u_d relative (1e-6 … 3e-2) still differs."""
+    args = make_args(np.random.default_rng(seed))
+    result = gradproof.check_layer(*layer(dtype), args, seed=seed)
+    assert result.status == "agree", result.report()
+    assert any(f"is {np.dtype(dtype).name}: each entry's tolerance includes its final rounding" in n
+               for n in result.warnings)
+    wrong = gradproof.check_layer(*layer(dtype, 1 + 64 * UNIT_ROUNDOFF[dtype]), args, seed=seed)
+    assert wrong.status == "differ", wrong.report()
+    for r in wrong.inputs:
+        assert all(e.tolerance >= UNIT_ROUNDOFF[dtype] * abs(e.analytic) for e in r.failures)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("shape", [(1,), (3, 4)])
+def test_a_forward_returning_a_coarser_dtype_is_differentiated_at_that_dtype_noise(dtype, shape):
+    """Outputs rounded to d: one evaluation of ⟨dout, out⟩ carries Σ|dout|·u_d·|out| at least (derived, not
+    measured: a path of relative step 2⁻³⁰ may not move a float32 output at all), and the step follows."""
+    x = np.random.default_rng(3).standard_normal(shape)
+    forward = lambda x: (np.sin(x).astype(dtype), x)
+    # central differences resolve about u_d^(2/3) relative: 4e-5 for float32 (agree), 6e-3 for float16, at
+    # the 1% resolution an agreement needs (agree or undecidable, never differ)
+    allowed = ("agree",) if dtype == np.float32 else ("agree", "undecidable")
+    result = gradproof.check_layer(forward, lambda dout, x: dout * np.cos(x), (x,))
+    assert result.status in allowed, result.report()
+    assert result.model["delta_phi"] >= UNIT_ROUNDOFF[dtype] * result.model["magnitude_phi"]
+    loss = gradproof.check_loss(lambda x: (dtype(np.sum(np.sin(x))), np.cos(x)), (x,))
+    assert loss.status in allowed, loss.report()
+    # the control: an error far beyond that resolution (4e-3 for float32, u^(1/3); a factor 2 for float16,
+    # whose step ε^(1/3)·|v| ≈ 0.1 leaves little room at 8 steps)
+    factor = 1 + UNIT_ROUNDOFF[dtype] ** (1 / 3) if dtype == np.float32 else 2.0
+    wrong = gradproof.check_layer(forward, lambda dout, x: dout * np.cos(x) * factor, (x,))
+    assert wrong.status == "differ", wrong.report()
+
+
+def test_float32_inputs_are_perturbed_in_float64():
+    """A step ε^(1/3)·|v| added in float32 would land on float32's grid (a step off by ~1%)."""
+    x = np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32)
+    forward = lambda x: (np.exp(x.astype(np.float64)), x)
+    result = gradproof.check_layer(forward, lambda dout, x: dout * np.exp(x.astype(np.float64)), (x,))
+    assert result.status == "agree", result.report()
+    assert any("x is float32: converted to float64 (exactly)" in n for n in result.warnings)
+    wrong = gradproof.check_layer(forward, lambda dout, x: dout * np.exp(x.astype(np.float64)) * (1 + 1e-6), (x,))
+    assert wrong.status == "differ", wrong.report()
+
+
+@pytest.mark.parametrize("relative", [1e-8, 3e-7, 1e-6])
+def test_a_factor_of_one_is_never_named_as_a_mistake(relative):
+    """A gradient off by a tiny relative error fits c·derivative with c = 1 to six digits: "1 times the
+    derivative (a constant factor)" names no mistake. The control: a factor 2 is named."""
+    x = (np.random.default_rng(5).standard_normal((3, 4)),)
+    forward = lambda x: (np.exp(x), x)
+    result = gradproof.check_layer(forward, lambda dout, x: dout * np.exp(x) * (1 + relative), x)
+    assert result.status == "differ", result.report()
+    assert not any(" 1 times" in m for m in result.inputs[0].mistakes), result.report()
+    doubled = gradproof.check_layer(forward, lambda dout, x: 2 * dout * np.exp(x), x)
+    assert any("2 times" in m for m in doubled.inputs[0].mistakes), doubled.report()
+
+
+@pytest.mark.parametrize("scale", [1e-310, 1e-300, 1e-200, 1e-100, 1e100, 1e200, 1e300, 1e307])
+@pytest.mark.parametrize("smooth", [False, True])
+def test_layers_at_extreme_scales_decide_without_numpy_warnings(scale, smooth):
+    """adv19 F06: the noise estimate squared differences of values near 1e300 (inf: "only good to nan", the
+    user's code blamed for losing imaginary parts). Every verdict is right, no floating-point warning comes
+    from gradproof's arithmetic (the user's code here raises none), and a 2× error differs."""
+    x = (np.random.default_rng(6).standard_normal((3, 4)),)
+    forward = (lambda x: (np.sin(x) * scale, x)) if smooth else (lambda x: (x * scale, x))
+    derivative = (lambda x: np.cos(x) * scale) if smooth else (lambda x: np.full_like(x, scale))
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        result = gradproof.check_layer(forward, lambda dout, x: dout * derivative(x), x)
+        wrong = gradproof.check_layer(forward, lambda dout, x: 2 * dout * derivative(x), x)
+    assert result.status == "agree", result.report()
+    assert wrong.status == "differ" and any("2 times" in m for m in wrong.inputs[0].mistakes), wrong.report()
+
+
+def test_subnormal_outputs_are_undecidable_not_wrong_and_the_code_is_not_blamed():
+    """Outputs near 1e-320 are subnormal (a few digits): their rounding, η/2 per entry, is in the model, so a
+    correct layer cannot be called wrong; the complex step's imaginary parts (1e-20 × that) underflow, which
+    is gradproof's step, not the code dropping them."""
+    x = (np.random.default_rng(7).standard_normal((3, 4)),)
+    forward = lambda x: (x * 1e-320, x)
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        result = gradproof.check_layer(forward, lambda dout, x: dout * 1e-320, x)
+    assert result.status in ("agree", "undecidable"), result.report()
+    assert not any("loses imaginary parts" in n for n in result.warnings), result.report()
+    wrong = gradproof.check_layer(forward, lambda dout, x: dout * 4e-320, x)
+    assert wrong.status == "differ", wrong.report()
+
+
+def test_complex_upstream_gradients_are_refused_not_cast():
+    x = (np.random.default_rng(8).standard_normal((2, 3)),)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = gradproof.check_layer(lambda x: (np.exp(x), x), lambda dout, x: dout * np.exp(x), x,
+                                       douts=np.ones((2, 3)) + 1j)
+    assert result.status == "error" and "douts: give real numbers" in result.reason

@@ -152,10 +152,31 @@ def _analytic(gradient, sample: Sample, reduction, default: bool, network: Netwo
         raise InputError(f"the gradient under test returned {type(values).__name__}, not {network.depth} "
                          "arrays shaped like W̄")
     dtype = getattr(gradient, "returned_dtype", np.dtype(np.float64))
-    for value in values:
-        dtype = coarser(dtype, np.asarray(value).dtype)
-    analytic = [np.asarray(g, dtype=float) for g in values]
+    arrays = [_real_array(value, layer) for layer, value in enumerate(values)]
+    for array in arrays:
+        dtype = coarser(dtype, array.dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # a longdouble beyond float64's range: inf, judged so
+        analytic = [a.astype(float) for a in arrays]
     return None if default and not _finite(analytic) else (analytic, dtype)
+
+
+def _real_array(value, layer: int) -> np.ndarray:
+    """One returned gradient as an array of real numbers, refused (not cast, which drops imaginary parts with
+    numpy's warning) when it is complex or not numbers."""
+    try:
+        array = np.asarray(value)
+    except Exception as error:  # noqa: BLE001 - anything numpy cannot read
+        raise InputError(f"the gradient under test returned for W̄[{layer}] something that is not an array: "
+                         f"{error}") from None
+    if array.dtype.kind == "O":  # Python or sympy numbers: real ones convert, complex ones raise
+        try:
+            array = array.astype(float)
+        except (TypeError, ValueError):
+            pass
+    if array.dtype.kind not in "biuf":
+        raise InputError(f"the gradient under test returned ∂E/∂W̄[{layer}] of dtype {array.dtype}: return real "
+                         "numbers (float64)")
+    return array
 
 
 def _at_precision(bound, magnitude, model: ErrorModel, dtype):

@@ -90,7 +90,8 @@ def _validate(returned, network: Network) -> tuple[list[np.ndarray], np.dtype]:
         if np.issubdtype(array.dtype, np.floating) and array.dtype != np.float64:
             dtype = coarser(dtype, array.dtype)
             coarse.append((layer, array.dtype))
-        array = array.astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):  # a longdouble beyond float64's range: inf, said below
+            array = array.astype(np.float64)
         if not np.all(np.isfinite(array)):
             where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
             raise BackwardPassError(f"∂E/∂W̄[{layer}] has a non-finite entry (NaN or inf) at {where}")

@@ -8,15 +8,20 @@ with a finite difference of φ, computed by calling the user's forward only.
 
 - *Rounding of φ* (δφ): φ is evaluated at 8 points on a tiny random path (2⁻³⁰ relative) and the
   Moré–Wild estimate σ of its noise taken from the difference table (:mod:`.noise`); one evaluation is
-  within 8σ of exact, and never assumed better than γ(n + 2)·Σ|dout|·|out| (the rounding of the last sum),
-  nor for a loss than 4u·max(1, |loss|) (losses compute through quantities of order one).
+  within 8σ of exact, and never assumed better than γ(n + 2)·Σ|dout|·|out| (the rounding of the last sum)
+  plus the outputs' final rounding in the dtype they came in, Σ|dout|·(u_d·|out| + η_d/2)/(1 − u_d)
+  (:mod:`.precision`; a float32 output may not move along the path at all), nor for a loss than
+  4u·max(1, |loss|) (losses compute through quantities of order one).
 - *Rounding of the analytic gradient* (δg per entry): the same estimate from the user's backward at the
-  same 8 points, per entry, never below 4u·|g|.
+  same 8 points, per entry, never below 4u·|g|, plus the final rounding of the dtype it was returned in,
+  (u_d·|g| + η_d/2)/(1 − u_d) (2⁻²⁴·|g| for float32). Inputs in float32 or float16 are converted to float64
+  (exactly): the steps below are not representable in them.
 - *Central differences* (step ε_φ^(1/3)·max(1, |v|), ε_φ = δφ/Σ|dout·out| the measured relative noise,
   never below float64's ε): truncation from the three-term fit over the steps h,
   2h, 4h, 8h; rounding the stencil's absolute weights times δφ/h; kinks from the one-sided differences of
   the same evaluations (:mod:`.entries`).
-- *Complex step* (step 1e-20), only where the forward carries complex numbers: validated per input
+- *Complex step* (step 1e-20), only where the forward carries complex numbers and its imaginary parts
+  stay 2⁵³ above float64's underflow (a subnormal keeps too few digits): validated per input
   against the central difference along a random direction (code that drops imaginary parts fails it and
   is differentiated by central differences), ±ih compared to find ties; it can only confirm agreement.
 - An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg;

@@ -28,6 +28,7 @@ from gradproof.numeric.differences import stencils
 
 EPS = np.finfo(np.float64).eps
 U = EPS / 2
+TINY = np.finfo(np.float64).tiny
 CENTRAL_STEP = EPS ** (1 / 3)
 COMPLEX_STEP = 1e-20
 #: a retry's step, relative to the first
@@ -142,6 +143,13 @@ def complex_direction(phi_complex, values, directions: dict) -> float:
     for slot, direction in directions.items():
         work[slot] = values[slot] + 1j * COMPLEX_STEP * direction
     return phi_complex(work).imag / COMPLEX_STEP
+
+
+def complex_underflows(slope: float) -> bool:
+    """Whether Im φ(v + ih) = h·slope (h = COMPLEX_STEP) lies below float64's normal range, widened by 2⁵³ (where
+    a subnormal keeps fewer digits than the roundoff the comparison allows): the complex step then loses
+    digits to underflow, and cannot confirm anything."""
+    return COMPLEX_STEP * slope < TINY / U
 
 
 def in_time(items, deadline: float):

@@ -137,11 +137,26 @@ def _validate_complex(ev, values, judged: list[Judged], ds: dict, line: fd.Line)
             for j in judged:
                 j.complex_ok = True
             return
-        reason = (f"along a random direction it gives {slope:.6e}, the central difference {line.value:.6e} ± "
-                  f"{line.tolerance:.1e}: the code loses imaginary parts somewhere (abs, var, .real, a float buffer)")
+        reason = _mismatch(slope, line)
     if len(judged) == 1 or "refuses" in reason or "discards" in reason or "real for complex" in reason:
         for j in judged:
             j.complex_reason = reason
+
+
+def _mismatch(slope: float, line: fd.Line) -> str:
+    """Why the complex step along a direction missed the central difference: gradproof's own arithmetic where
+    it cannot be trusted (a central difference that is not finite, imaginary parts below the normal range),
+    else the code's."""
+    if not (np.isfinite(line.value) and np.isfinite(line.tolerance)):
+        return (f"the central difference it is validated against is not finite here ({line.value:.1e} ± "
+                f"{line.tolerance:.1e})")
+    if not np.isfinite(slope):
+        return f"along a random direction it is {slope}: the forward's complex arithmetic overflows at these values"
+    if fd.complex_underflows(abs(line.value) + line.tolerance):
+        return (f"its imaginary parts, {fd.COMPLEX_STEP:g} times a slope of about {abs(line.value):.1e}, fall below "
+                "float64's normal range and lose their digits (gradproof's step, not your code)")
+    return (f"along a random direction it gives {slope:.6e}, the central difference {line.value:.6e} ± "
+            f"{line.tolerance:.1e}: the code loses imaginary parts somewhere (abs, var, .real, a float buffer)")
 
 
 def _own_share(verdict: Direction, judged: Judged, d: np.ndarray, m: Measures) -> Direction:
@@ -193,6 +208,8 @@ def sweep_entries(ev, values, judged: Judged, order, m: Measures, deadline: floa
 
 def _complex_entry(ev, values, judged: Judged, index, m: Measures) -> Entry | None:
     ahead, behind = fd.complex_entry(ev.phi_complex, values, judged.slot, index)
+    if fd.complex_underflows(max(abs(ahead), abs(behind))) or not np.isfinite(ahead):
+        return None  # its imaginary part lost digits to underflow (or overflowed): for the central difference
     if abs(ahead - behind) > 4 * fd.U * (abs(ahead) + abs(behind)):
         return None  # +ih and −ih take different branches: a tie or a kink, for the central difference
     if judged.claimed is None:

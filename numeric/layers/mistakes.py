@@ -16,13 +16,21 @@ from itertools import combinations
 
 import numpy as np
 
+from gradproof.numeric.layers.noise import power_of_two
+
 CLOSE = 1e-6
 
 
 def _close(a, b) -> bool:
+    """max |a − b| ≤ CLOSE·max |b|, both divided by a power of two near max |b| first (exact; a difference of
+    numbers near 1e300 would overflow, a gradient near 1e-300 fall below any absolute floor)."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return a.shape == b.shape and float(np.max(np.abs(a - b), initial=0.0)) <= CLOSE * max(
-        float(np.max(np.abs(b), initial=0.0)), 1e-300)
+    if a.shape != b.shape:
+        return False
+    scale = float(power_of_two(np.max(np.abs(b), initial=0.0)))
+    with np.errstate(over="ignore", invalid="ignore"):  # a far larger: inf, which is not close
+        gap = float(np.max(np.abs(a / scale - b / scale), initial=0.0))
+    return gap <= CLOSE * float(np.max(np.abs(b / scale), initial=0.0))
 
 
 def reference(j) -> np.ndarray | None:
@@ -36,6 +44,13 @@ def reference(j) -> np.ndarray | None:
 
 
 def recognise(point, j, result) -> list[str]:
+    """The mistakes the wrong gradient looks like. A candidate that overflows (g·dout for huge values) is
+    inf or NaN there, which is never close: numpy's warnings about it are not the user's business."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _recognise(point, j, result)
+
+
+def _recognise(point, j, result) -> list[str]:
     returned = point.returned[j.slot]
     if hasattr(returned, "detach"):
         returned = returned.detach().numpy()
@@ -76,10 +91,21 @@ def _factor_mistakes(point, g, j, indices, result) -> list[str]:
     gv = np.array([g[i] for i in indices])
     if not np.any(m) or not np.any(gv):
         return []
-    c = float(gv @ m / (m @ m))
-    if not _close(gv, c * m):
+    c = _factor(gv, m)
+    if not np.isfinite(c) or not _close(gv, c * m):
         return _elementwise_mistakes(point, g, j, indices, result)
+    if float(f"{c:.6g}") == 1:
+        return []  # a factor of 1 (to the 6 digits a factor is named with) is no mistake: a small error
     return [_name_factor(point, c, result.gradient)]
+
+
+def _factor(gv, m) -> float:
+    """The least-squares c in gv ≈ c·m, each divided by a power of two near its largest entry (exact) so that
+    the products neither overflow nor underflow; inf where the ratio of the scales overflows."""
+    sg, sm = float(power_of_two(np.max(np.abs(gv)))), float(power_of_two(np.max(np.abs(m))))
+    g1, m1 = gv / sg, m / sm
+    with np.errstate(over="ignore"):
+        return float(g1 @ m1 / (m1 @ m1) * (sg / sm))
 
 
 def _name_factor(point, c: float, label: str) -> str:
@@ -162,6 +188,8 @@ def _broadcastable(value, shape) -> list:
 def _structure_mistakes(point, g, ref, j, result) -> list[str]:
     label = result.gradient
     found = []
+    # each divided by a power of two near its largest entry (exact): sums of entries near 1e308 overflow
+    ref, g = ref / power_of_two(np.max(np.abs(ref), initial=0.0)), g / power_of_two(np.max(np.abs(g), initial=0.0))
     scale = float(np.sum(np.abs(ref)))
     for axis in range(ref.ndim if ref.ndim > 1 else 0):
         ref_zero = float(np.max(np.abs(ref.sum(axis=axis)))) <= CLOSE * scale

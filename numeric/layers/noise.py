@@ -34,15 +34,27 @@ def gamma_k(k: int) -> float:
 
 
 def noise_level(table: np.ndarray) -> np.ndarray:
-    """σ per entry from ``table`` (POINTS values along the path on axis 0): the largest σₖ, k ≥ 2."""
+    """σ per entry from ``table`` (POINTS values along the path on axis 0): the largest σₖ, k ≥ 2.
+    Computed on the table divided by a power of two near each entry's largest value (exact): the squares
+    of differences of values near 1e300 would overflow, those near 1e-200 underflow."""
     table = np.asarray(table, dtype=float)
+    scale = power_of_two(np.max(np.abs(table), axis=0, initial=0.0))
     best = np.zeros(table.shape[1:])
-    diff = np.diff(table, n=1, axis=0)
+    diff = np.diff(table / scale, n=1, axis=0)
     for k in range(2, table.shape[0]):
         diff = np.diff(diff, n=1, axis=0)
         sigma = np.sqrt(gamma_k(k) * np.mean(diff ** 2, axis=0))
         best = np.maximum(best, sigma)
-    return best
+    return best * scale
+
+
+def power_of_two(size):
+    """2ᵉ with size < 2ᵉ ≤ 2·size (1 where size is 0 or not finite): dividing by it is exact, and leaves
+    numbers of magnitude ≤ 1, whose squares and sums of a few neither overflow nor underflow."""
+    size = np.asarray(size, dtype=float)
+    usable = np.isfinite(size) & (size > 0)
+    exponent = np.frexp(np.where(usable, size, 1.0))[1]
+    return np.where(usable, np.ldexp(1.0, exponent), 1.0)
 
 
 #: pairs v ± t·rₖ for the symmetric estimate
@@ -67,9 +79,10 @@ def pair_noise(center: float, values: np.ndarray) -> float:
     arithmetic progression is a sawtooth whose differences vanish except where it wraps, so the line may
     show no noise at all (measured: log(1 + e^(−8.3)) inside a softmax loss, where the sum's rounding, 1e-16,
     dwarfs the loss, 2e-4). Independent directions wrap independently, each with probability about ½."""
-    plus, minus = np.asarray(values[0::2]), np.asarray(values[1::2])
-    second = plus + minus - 2 * center
-    return float(np.sqrt(np.mean(second ** 2) / 6))
+    scale = float(power_of_two(max(abs(center), float(np.max(np.abs(values), initial=0.0)))))
+    plus, minus = np.asarray(values[0::2]) / scale, np.asarray(values[1::2]) / scale
+    second = plus + minus - 2 * (center / scale)
+    return float(np.sqrt(np.mean(second ** 2) / 6)) * scale
 
 
 def path(values: list[np.ndarray], rng: np.random.Generator) -> list[list[np.ndarray]]:

@@ -16,7 +16,7 @@ from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import (ConventionError, Layer, Unfinished, parameter_names, settle_kind,
                                                    settle_module, why_none)
 from gradproof.numeric.differences.error_model import gamma
-from gradproof.numeric.layers import noise
+from gradproof.numeric.layers import noise, precision
 from gradproof.numeric.layers.entries import central_step
 from gradproof.numeric.layers.evaluation import contract, magnitude
 from gradproof.numeric.layers.result import ERROR, NOT_IMPLEMENTED, UNDECIDABLE
@@ -44,6 +44,8 @@ class Point:
     problems: list                          # per slot: "" or what is wrong with the returned gradient
     unfinished: list                        # per slot: True where the backward returned None for it
     delta: list = field(default_factory=list)
+    out_dtypes: tuple = ()                  # the dtype each output came in (its final rounding, :mod:`.precision`)
+    dtypes: tuple = ()                      # per slot: the dtype the gradient came in
 
 
 def guarded(function, *args, what: str, timeout):
@@ -62,30 +64,31 @@ def guarded(function, *args, what: str, timeout):
 
 
 def probe(layer: Layer, douts, rng, timeout, notes: list) -> Point:
-    values = layer.values()
+    values = _in_float64(layer, layer.values(), notes)
     seen = {}
     first = guarded(layer.run_forward, values, seen, what=layer.forward_name, timeout=timeout)
     _mutations(layer, seen["args"], layer.forward_name, [], notes)
     if first is None:
         raise Stop(NOT_IMPLEMENTED, _none(layer.forward_name, layer.forward))
     layer = settle_kind(layer, first)
-    outs = _outputs(layer, guarded(layer.split, first, what=layer.forward_name, timeout=timeout))
+    outs, out_dtypes = _outputs(layer, guarded(layer.split, first, what=layer.forward_name, timeout=timeout))
     again = guarded(layer.run_forward, values, what=layer.forward_name, timeout=timeout)
-    if not _same(outs, _outputs(layer, guarded(layer.split, again, what=layer.forward_name, timeout=timeout))):
+    if not _same(outs, _outputs(layer, guarded(layer.split, again, what=layer.forward_name, timeout=timeout))[0]):
         raise Stop(UNDECIDABLE, f"{layer.forward_name} is random: two calls with the same arguments gave "
                                 "different outputs (fix its seed, e.g. dropout_param['seed'], to check it)")
     douts = _douts(layer, outs, douts, rng)
     layer, values, returned = _backward(layer, values, douts, timeout, notes)
-    claimed, problems, unfinished = zip(*[_claimed(layer, s, g, v, notes)
-                                          for s, g, v in zip(layer.slots, returned, values)])
+    claimed, problems, unfinished, dtypes = zip(*[_claimed(layer, s, g, v, notes)
+                                                  for s, g, v in zip(layer.slots, returned, values)])
     if all(unfinished):
         raise Stop(NOT_IMPLEMENTED, _none(layer.backward_name, layer.backward))
     phi0 = float(np.real(contract(douts, outs)))
     if not np.isfinite(phi0) or not np.isfinite(magnitude(douts, outs)):
         raise Stop(UNDECIDABLE, f"⟨dout, {layer.forward_name}(…)⟩ overflows float64 at these arguments: no finite "
                                 "difference is possible (scale the arguments down)")
-    return Point(layer, values, douts, outs, phi0, tuple(returned),
-                 list(claimed), list(problems), list(unfinished))
+    notes += _output_notes(layer, douts, outs, out_dtypes)
+    return Point(layer, values, douts, outs, phi0, tuple(returned), list(claimed), list(problems), list(unfinished),
+                 out_dtypes=out_dtypes, dtypes=dtypes)
 
 
 def _backward(layer: Layer, values, douts, timeout, notes):
@@ -99,7 +102,7 @@ def _backward(layer: Layer, values, douts, timeout, notes):
         raise
     if layer.kind == "module":
         layer = guarded(settle_module, layer, what=what, timeout=timeout)
-        values = layer.values()
+        values = _in_float64(layer, layer.values(), [])
         result = guarded(layer.gradients, values, douts, seen, what=what, timeout=timeout)
     _mutations(layer, seen.get("args", ()), what, [n for n in notes if n.startswith(layer.forward_name + " ")], notes)
     for name, before, after in zip(("dout", "dout2", "dout3"), douts, seen.get("douts", ())):
@@ -113,27 +116,43 @@ def _backward(layer: Layer, values, douts, timeout, notes):
     return layer, values, result[1]
 
 
+def _in_float64(layer: Layer, values: list, notes: list) -> list:
+    """The inputs as the check perturbs them: float64 (float32 or float16 converted exactly), since steps of
+    ε^(1/3)·|v| added in float32 would be rounded to float32's grid, 2⁻²⁴·|v| apart (a step off by 1%)."""
+    out = []
+    for slot, value in zip(layer.slots, values):
+        if precision.coarse(value.dtype):
+            notes.append(f"{slot.name} is {value.dtype}: converted to float64 (exactly), since the finite differences "
+                         f"move it by steps {value.dtype} cannot represent; your code is called with float64 arrays")
+            value = value.astype(np.float64)
+        out.append(value)
+    return out
+
+
 def _none(name: str, function) -> str:
     why = why_none(function)
     return f"{name} returns None" + (f" ({why})" if why else "") + ": looks unfinished"
 
 
-def _outputs(layer: Layer, split) -> tuple:
+def _outputs(layer: Layer, split) -> tuple[tuple, tuple]:
+    """The outputs as float64 arrays, and the dtype each came in."""
     outs, _ = split
-    checked = []
+    checked, dtypes = [], []
     for k, out in enumerate(outs):
         array = np.asarray(out) if not hasattr(out, "detach") else out.detach().numpy()
         if array.dtype.kind not in "fiub":
             raise Stop(ERROR, f"{layer.forward_name}'s output {k + 1} is {type(out).__name__} of dtype "
                               f"{array.dtype}: not numbers")
-        if not np.all(np.isfinite(array)):
-            raise Stop(ERROR, f"{layer.forward_name}'s output {k + 1} has non-finite entries (NaN or inf) at "
-                              "these arguments: no derivative to check there")
-        checked.append(array.astype(float))
+        with np.errstate(over="ignore", invalid="ignore"):  # a longdouble beyond float64's range: inf, said below
+            checked.append(array.astype(float))
+        dtypes.append(array.dtype)
+        if not np.all(np.isfinite(checked[-1])):
+            raise Stop(ERROR, f"{layer.forward_name}'s output {k + 1} has non-finite entries (NaN or inf, or "
+                              "beyond float64's range) at these arguments: no derivative to check there")
     if layer.is_scalar and checked[0].size != 1:
         raise Stop(ERROR, f"{layer.forward_name} returned a value of shape {checked[0].shape}: a loss (or a plain "
                           "function) returns one number")
-    return tuple(checked)
+    return tuple(checked), tuple(dtypes)
 
 
 def _same(first, second) -> bool:
@@ -158,7 +177,10 @@ def _douts(layer: Layer, outs, douts, rng) -> tuple:
     douts = douts if isinstance(douts, (tuple, list)) else (douts,)
     if len(douts) != len(outs) or any(np.shape(d) != o.shape for d, o in zip(douts, outs)):
         raise Stop(ERROR, f"douts: give one array per output, shaped {[o.shape for o in outs]}")
-    return tuple(np.asarray(d, dtype=float) for d in douts)
+    arrays = [np.asarray(d) for d in douts]
+    if any(a.dtype.kind not in "fiub" for a in arrays):  # complex would be cast with its imaginary part dropped
+        raise Stop(ERROR, f"douts: give real numbers, not {', '.join(sorted({str(a.dtype) for a in arrays}))}")
+    return tuple(a.astype(float) for a in arrays)
 
 
 def _mutations(layer: Layer, passed, what: str, known: list, notes: list) -> None:
@@ -179,25 +201,29 @@ def _mutations(layer: Layer, passed, what: str, known: list, notes: list) -> Non
 
 
 def _claimed(layer: Layer, slot, grad, value, notes) -> tuple:
-    """(float64 array or None, problem, unfinished) for one returned gradient."""
+    """(float64 array or None, problem, unfinished, the dtype it came in) for one returned gradient."""
     label = slot.gradient
     if grad is None:
-        return None, f"{layer.backward_name} returned None for {label}", True
+        return None, f"{layer.backward_name} returned None for {label}", True, precision.FLOAT64
     if hasattr(grad, "detach"):
         grad = grad.detach().numpy()
     array = np.asarray(grad) if not isinstance(grad, (str, bytes, dict)) else np.asarray(object())
     if array.dtype.kind not in "fiu":
         kind = "complex numbers" if array.dtype.kind == "c" else f"a {type(grad).__name__}"
-        return None, f"{label} is {kind}, not an array of real numbers", False
-    if array.dtype.kind == "f" and array.dtype.itemsize < 8:
-        notes.append(f"{label} is {array.dtype}: its rounding is far above float64's (the measured noise "
-                     "allows for it)")
+        return None, f"{label} is {kind}, not an array of real numbers", False, array.dtype
+    if precision.coarse(array.dtype):
+        notes.append(f"{label} is {array.dtype}: each entry's tolerance includes its final rounding to "
+                     f"{array.dtype}, (u·|{label}| + η/2)/(1 − u) with {precision.describe(array.dtype)} (the "
+                     f"smallest subnormal), besides float64's; compute in float64 for a sharper check")
     if array.shape != value.shape:
-        return None, f"{label} has shape {array.shape}, {slot.name} has {value.shape}", False
-    if not np.all(np.isfinite(array)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        return None, f"{label} has a non-finite entry (NaN or inf) at {bad}", False
-    return array.astype(float), "", False
+        return None, f"{label} has shape {array.shape}, {slot.name} has {value.shape}", False, array.dtype
+    with np.errstate(over="ignore", invalid="ignore"):  # a longdouble beyond float64's range: inf, said below
+        converted = array.astype(float)
+    if not np.all(np.isfinite(converted)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+        return None, f"{label} has a non-finite entry (NaN or inf, or beyond float64's range) at {bad}", False, \
+            array.dtype
+    return converted, "", False, array.dtype
 
 
 def measure_noise(ev, point: Point, rng) -> dict:
@@ -212,14 +238,15 @@ def measure_noise(ev, point: Point, rng) -> dict:
     pairs = ev.sweep(lambda: [ev.phi(p) for p in noise.pair_points(point.values, rng)], what=point.layer.forward_name)
     sigma = max(float(noise.noise_level(phis[:, None])[0]), noise.pair_noise(point.phi0, pairs))
     size = sum(np.size(o) for o in point.outs)
-    floor = gamma(size + 2) * magnitude(point.douts, point.outs)
+    floor = gamma(size + 2) * magnitude(point.douts, point.outs) + output_rounding(point.douts, point.outs,
+                                                                                  point.out_dtypes)
     if point.layer.is_scalar:
         # a loss is computed through quantities of order one (probabilities, log-sum-exp, 1 + e^(−z)) even
         # when its value is tiny: never assume its rounding below a few ulps of max(1, |loss|)
         floor = max(floor, 4 * U * max(1.0, abs(point.phi0)))
     delta_phi = max(noise.KAPPA * sigma, floor)
     for slot, claimed in enumerate(point.claimed):
-        point.delta.append(None if claimed is None else _analytic_delta(table, slot, claimed))
+        point.delta.append(None if claimed is None else _analytic_delta(table, slot, claimed, point.dtypes[slot]))
     scales = [float(np.max(np.abs(c))) for c in point.claimed if c is not None and c.size]
     size_phi = magnitude(point.douts, point.outs)
     # a gradient that is zero everywhere (a constant loss, all-zero outputs) is resolved against
@@ -228,12 +255,49 @@ def measure_noise(ev, point: Point, rng) -> dict:
     scale = max(scales + [np.sqrt(2 * U) * reference])
     return {"noise_phi": sigma, "delta_phi": delta_phi, "floor_phi": floor, "magnitude_phi": size_phi,
             "scale": scale, "step": central_step(delta_phi, size_phi), "path_step": noise.PATH_STEP,
-            "kappa": noise.KAPPA}
+            "kappa": noise.KAPPA, "output_dtypes": [str(d) for d in point.out_dtypes],
+            "gradient_dtypes": [str(d) for d in point.dtypes]}
 
 
-def _analytic_delta(table, slot: int, claimed: np.ndarray) -> np.ndarray:
-    rows = [np.asarray(grads[slot], dtype=float) if grads[slot] is not None else None for _, grads in table]
+def _analytic_delta(table, slot: int, claimed: np.ndarray, dtype) -> np.ndarray:
+    """δg per entry: the measured noise of the backward (8σ), never below 4u·|g|, plus the final rounding
+    of the dtype it returned g in (:mod:`.precision`): a float32 gradient computed exactly is still off
+    by up to 2⁻²⁴·|g|, which a path of relative step 2⁻³⁰ does not move enough to measure."""
+    rows = [_row(grads[slot]) for _, grads in table]
     if any(r is None or r.shape != claimed.shape for r in rows):
         return np.full(claimed.shape, np.inf)
     sigma = noise.noise_level(np.stack(rows))
-    return np.maximum(noise.KAPPA * sigma, 4 * U * np.abs(claimed))
+    return np.maximum(noise.KAPPA * sigma, 4 * U * np.abs(claimed)) + precision.final_rounding(dtype, claimed)
+
+
+def _row(grad) -> np.ndarray | None:
+    """A gradient returned on the noise path as float64, or None where it is not real numbers."""
+    if grad is None:
+        return None
+    array = np.asarray(grad.detach().numpy() if hasattr(grad, "detach") else grad)
+    if array.dtype.kind not in "fiu":
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):  # a longdouble beyond float64: inf, an infinite δg
+        return array.astype(float)
+
+
+def output_rounding(douts, outs, dtypes) -> float:
+    """Σₖ Σ |doutₖ|·(u·|outₖ| + η/2)/(1 − u), u and η of the dtype outₖ came in (:func:`.precision.weighted_rounding`),
+    plus float64's η per term of the contraction (each product dout·out may underflow by η/2): the final
+    rounding of the outputs, which φ carries at least (a float32 output moves in steps of 2⁻²⁴ relative, which
+    a path of relative step 2⁻³⁰ may never cross; its measured noise can then be zero)."""
+    terms = sum(np.size(o) for o in outs)
+    return sum(precision.weighted_rounding(t, d, o) for d, o, t in zip(douts, outs, dtypes)) + \
+        terms * precision.underflow(precision.FLOAT64)
+
+
+def _output_notes(layer: Layer, douts, outs, dtypes) -> list[str]:
+    notes = []
+    for k, (dout, out, dtype) in enumerate(zip(douts, outs, dtypes)):
+        if precision.coarse(dtype):
+            bound = precision.weighted_rounding(dtype, dout, out)
+            what = f"{layer.forward_name}'s value" if layer.is_scalar else f"{layer.forward_name}'s output {k + 1}"
+            notes.append(f"{what} is {dtype}: ⟨dout, out⟩ carries its final rounding, "
+                         f"Σ|dout|·(u·|out| + η/2)/(1 − u) ≤ {bound:.1e} with {precision.describe(dtype)}, a floor "
+                         f"for the measured rounding of one forward, which sets the finite differences' step")
+    return notes
