@@ -68,6 +68,28 @@ def test_a_broken_entry_is_compiled_again_and_replaced(cache):
     assert per_weight.compiled(network, "psi").origin == "cache"
 
 
+@pytest.mark.parametrize("layers,activation,loss", NETWORKS[:4])
+@pytest.mark.parametrize("form", per_weight.FORMS)
+@pytest.mark.parametrize("edit", ["times 2", "one entry", "shape", "a part in a million"])
+def test_an_edited_entry_is_never_used_and_is_compiled_again(cache, layers, activation, loss, form, edit):
+    """A backward pass under check can write this user's cache (adversarial round 20): an entry that runs but
+    computes something else is discarded and compiled again; control: the entry as written is loaded."""
+    network = Network.from_spec(layers, activation, loss)
+    written = per_weight.compiled(network, form)
+    path = per_weight.cache_path(network, form)
+    per_weight.compiled.cache_clear()
+    assert per_weight.compiled(network, form).origin == "cache"  # the control
+    wrapper = {"times 2": "[2 * a for a in found]",
+               "one entry": "[a + (i == 0) * 1e-3 * (abs(a).max() + 1) for i, a in enumerate(found)]",
+               "shape": "found[:-1]", "a part in a million": "[a * (1 + 1e-6) for a in found]"}[edit]
+    path.write_text(written.source.replace("def _lambdifygenerated(", "def _original(", 1)
+                    + f"\ndef _lambdifygenerated(*args):\n    found = _original(*args)\n    return {wrapper}\n",
+                    encoding="utf-8")
+    per_weight.compiled.cache_clear()
+    found = per_weight.compiled(network, form)
+    assert found.origin == "sympy" and "_original" not in path.read_text(encoding="utf-8")
+
+
 def test_the_cache_can_be_turned_off_and_user_definitions_are_never_cached(cache, monkeypatch):
     from gradproof.derive.model.activations import Elementwise
     network = Network.from_spec("2,2,1")

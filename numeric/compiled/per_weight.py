@@ -18,7 +18,9 @@ where sympy is installed without importing it: another gradproof or sympy is a n
 loss defined in the running process (``define_activation``, ``define_loss``) is never cached (its numpy
 names live in that process only). A cache entry that cannot be read or run is compiled again; a cache
 that cannot be written is skipped; a file or folder that is not the user's own, or that others may write,
-is never executed. The folder is ``$GRADPROOF_CACHE``, else ``$XDG_CACHE_HOME/gradproof``,
+is never executed. A form loaded from the cache is used only where it agrees with the matrix-form Ψ
+recurrence (numpy, never cached) at a network drawn from seed 0 (:func:`agrees_with_psi`): the file is one
+this user's programs can write, a backward pass under check among them; an edited entry is compiled again. The folder is ``$GRADPROOF_CACHE``, else ``$XDG_CACHE_HOME/gradproof``,
 else ``~/.cache/gradproof``; ``GRADPROOF_CACHE=off`` turns the cache off.
 
 The cached source is the text generated in this process (by lambdify, or by the direct form's compiler
@@ -47,7 +49,8 @@ from gradproof.derive.model.activations import ACTIVATIONS
 from gradproof.derive.model.kernels import LAMBDIFIED
 from gradproof.derive.model.losses import LOSSES
 from gradproof.derive.model.network import Network
-from gradproof.numeric.compiled.matrix import reduce
+from gradproof.numeric.compiled.matrix import psi_gradient, reduce
+from gradproof.numeric.samples import random_sample
 
 PATH_BUDGET = 200
 #: the most weights the direct form is compiled for (about a second at this size: benchmarks/bench_symbolic.py)
@@ -117,6 +120,9 @@ def compiled(network: Network, form: str) -> PerWeightForm:
     start = time.perf_counter()
     path = cache_path(network, form)
     found = _load(path) if path is not None else None
+    if found is not None and not agrees_with_psi(network, found[0]):
+        _discard(path)  # edited since gradproof wrote it (your own code may write there): compiled again
+        found = None
     if found is not None:
         return PerWeightForm(network, form, found[0], found[1], "cache", time.perf_counter() - start,
                              time.perf_counter())
@@ -125,6 +131,43 @@ def compiled(network: Network, form: str) -> PerWeightForm:
         _store(path, fresh.source)
     return PerWeightForm(network, form, fresh.function, fresh.source, "sympy", time.perf_counter() - start,
                          time.perf_counter())
+
+
+#: how far a cached form may be from the matrix-form Ψ at its trial network, relative to the layer's largest
+#: entry: half of float64's digits. Both compute the same sums at a network with weights and inputs in
+#: [−1, 1], with at most a few hundred rounded operations per entry (≤ 600 weights): their rounding gives
+#: differences near 10⁻¹⁵ of the largest entry, 10⁸ times below this; an edit of the file that changes
+#: what it computes by more is caught, and costs the user a compile, never a verdict.
+CACHE_RECHECK = 2.0 ** -26
+
+
+def agrees_with_psi(network: Network, function) -> bool:
+    """Whether a form loaded from the cache gives, at a network drawn from seed 0, every ∂E/∂W̄[l] entry the
+    matrix-form Ψ recurrence (gradproof's numpy code, never cached) gives, within ``CACHE_RECHECK``. The
+    cache is a file this user's programs can write, a backward pass under check among them."""
+    sample = random_sample(network, seed=0)
+    x, y = sample.columns()
+    try:
+        with np.errstate(all="ignore"):
+            loaded = evaluate(network, function, sample.wbar, x, y, "mean")
+    except Exception:  # noqa: BLE001 - a form that cannot run is compiled again
+        return False
+    own_gradient = psi_gradient(network, sample.wbar, x, y, "mean")
+    if not isinstance(loaded, list) or len(loaded) != len(own_gradient):
+        return False
+    for found, own in zip(loaded, own_gradient):
+        found = np.asarray(found)
+        scale = float(np.max(np.abs(own))) if own.size else 0.0
+        if found.shape != own.shape or not np.all(np.abs(found - own) <= CACHE_RECHECK * scale):
+            return False
+    return True
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
 
 
 def cache_folder() -> Path | None:
