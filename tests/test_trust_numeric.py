@@ -286,6 +286,23 @@ def test_python_api_user_code_is_guarded(function, message):
         check_backward(function, NETWORK, timeout=0.5)
 
 
+def test_a_cancelled_timer_still_stops_the_call():
+    """The watchdog signals again past the limit (control: the plain hang above, stopped by the timer)."""
+    with pytest.raises(BackwardPassError, match="did not return within 0.5 s"):
+        check_backward(attacks.hangs_past_a_cancelled_timer, NETWORK, timeout=0.5)
+
+
+def test_an_ignored_alarm_ends_the_process_with_one_line_and_status_2(tmp_path):
+    code = ("import sys; sys.path.insert(0, %r); import user_code_attacks as a\n"
+            "from gradproof.numeric.checks.backward import check_backward\n"
+            "from gradproof.derive.model.network import Network\n"
+            "check_backward(a.hangs_ignoring_the_alarm, Network.from_spec('2,3,2'), timeout=0.5)\n"
+            "print('judged')\n") % str(HERE)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "judged" not in done.stdout
+    assert "ran past the time limit (0.5 s)" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_python_api_prints_and_mutations_do_not_move_the_verdict(capsys):
     assert check_backward(attacks.prints, NETWORK).verdict == "differ"
     out, err = capsys.readouterr()

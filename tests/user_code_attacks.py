@@ -33,6 +33,17 @@ def hangs(wbar, x, y):
     time.sleep(3600)
 
 
+def hangs_past_a_cancelled_timer(wbar, x, y):
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    time.sleep(3600)
+
+
+def hangs_ignoring_the_alarm(wbar, x, y):
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    time.sleep(3600)
+
+
 class Stop(BaseException):
     pass
 

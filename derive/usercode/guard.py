@@ -9,7 +9,8 @@ through :func:`call`, which makes what the code does visible instead of silent:
 - what it prints goes to stderr, prefixed, never to stdout (a ``--json`` answer stays one JSON object);
 - a call that runs past ``timeout`` seconds is stopped with :class:`UserCodeTimeout` (by SIGALRM: on Unix,
   from the main thread; elsewhere there is no in-process limit, and the command line's isolated run,
-  :mod:`gradproof.derive.usercode.isolation` where it is used, kills the process instead); a timeout that
+  :mod:`gradproof.derive.usercode.isolation` where it is used, kills the process instead; code that cancels
+  the timer or ignores SIGALRM meets :func:`_watchdog`); a timeout that
   is not a number of seconds from 0 to :data:`MAX_TIMEOUT` is bad input, refused before the code runs;
 - hooks it installs (a trace or profile function, a gc callback, an audit hook) and sympy's global
   parameters it changes are undone and reported as
@@ -194,8 +195,34 @@ def _time_limit(timeout: float | None, what: str):
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, timeout)
+    finished = threading.Event()
+    threading.Thread(target=_watchdog, args=(timeout, what, expire, finished), daemon=True).start()
     try:
         yield
     finally:
+        finished.set()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+#: ``os._exit`` as imported (the guard replaces it while user code runs)
+_HARD_EXIT = os._exit
+#: seconds past the limit before the watchdog signals again, then before it ends the process
+WATCHDOG_GRACE = (0.5, 2.0)
+
+
+def _watchdog(timeout: float, what: str, handler, finished: threading.Event) -> None:
+    """The time limit's backstop, for code that cancels the timer (``signal.setitimer(…, 0)``) or replaces
+    its handler: past the limit, SIGALRM again, to the main thread, while gradproof's handler is in
+    place; if the call still runs, one line on stderr and the process ends with status 2 (bad input: code
+    that defeats the time limit), never a verdict."""
+    if finished.wait(timeout + WATCHDOG_GRACE[0]):
+        return
+    if signal.getsignal(signal.SIGALRM) is handler:
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGALRM)
+    if finished.wait(WATCHDOG_GRACE[1]):
+        return
+    sys.__stderr__.write(f"gradproof: error: {what} ran past the time limit ({timeout:g} s) and kept gradproof's "
+                         "timer from stopping it: the process ends here, nothing was judged\n")
+    sys.__stderr__.flush()
+    _HARD_EXIT(2)
