@@ -196,11 +196,13 @@ def _time_limit(timeout: float | None, what: str):
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, timeout)
     finished = threading.Event()
-    threading.Thread(target=_watchdog, args=(timeout, what, expire, finished), daemon=True).start()
+    watchdog = threading.Thread(target=_watchdog, args=(timeout, what, expire, finished), daemon=True)
+    watchdog.start()
     try:
         yield
     finally:
         finished.set()
+        watchdog.join()  # gone before anyone counts the threads the user's code left running
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
