@@ -7,8 +7,6 @@ definitions (the controls) still parse and prove as before."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import math
 import re
@@ -20,12 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gradproof
-from gradproof.cli import main
 from gradproof.derive.errors import InputError
-from gradproof.derive.runtime.forked import bounded
 from gradproof.derive.symbolic import well_formed
 from gradproof.derive.symbolic.custom import ALLOWED, ARITY, A, Y, Z, define_activation, define_loss, parse
 from gradproof.derive.symbolic.functions import NUMPY_FUNCTIONS, numeric_printer, sigmoid, softplus
+
+from .bounded_runs import cli, in_a_child
+
 
 CONDITION = "a Piecewise condition is a comparison"
 NO_DEFAULT = "has no value where none of its conditions holds"
@@ -100,23 +99,9 @@ def _define(text: str):
     return (define_loss if _options(text)[2] == "--loss" else define_activation)(name, body)
 
 
-def _in_a_child(task):
-    """``task()`` in a forked child with a budget of 20 s: a hang fails the test instead of stopping the suite."""
-    answer = bounded(task, 20.0, lambda error: f"raised {type(error).__name__}: {error}")
-    assert answer is not None, "no answer within 20 s: the definition hangs"
-    return answer
-
-
-def _cli(arguments: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(arguments)
-    return status, out.getvalue(), err.getvalue()
-
-
 @pytest.mark.parametrize("text, message", CASES)
 def test_the_command_line_says_what_is_wrong_in_one_line(text, message):
-    status, out, err = _in_a_child(lambda: _cli(["prove", "--layers", "2,2,1", *_options(text)]))
+    status, out, err = in_a_child(lambda: cli(["prove", "--layers", "2,2,1", *_options(text)]))
     assert status == 2, (out, err)
     assert len(err.splitlines()) == 1 and err.startswith("gradproof: error: "), err
     assert "Traceback" not in err and "internal error" not in err and out == ""
@@ -125,7 +110,7 @@ def test_the_command_line_says_what_is_wrong_in_one_line(text, message):
 
 @pytest.mark.parametrize("text, message", CASES)
 def test_python_gets_an_input_error_naming_the_problem(text, message):
-    answer = _in_a_child(lambda: _error_of(lambda: _define(text)))
+    answer = in_a_child(lambda: _error_of(lambda: _define(text)))
     assert answer.startswith("InputError: "), answer
     assert re.search(message, answer), answer
 
@@ -140,7 +125,7 @@ def _error_of(task) -> str:
 
 @pytest.mark.parametrize("text, message", [BAD["piecewise"][0], BAD["size"][0], BAD["arity"][0], BAD["infinite"][0]])
 def test_json_says_it_too(text, message):
-    status, out, err = _in_a_child(lambda: _cli(["check", "--json", "--layers", "2,2,1", *_options(text)]))
+    status, out, err = in_a_child(lambda: cli(["check", "--json", "--layers", "2,2,1", *_options(text)]))
     answer = json.loads(out)
     assert status == 2 and answer["ok"] is False and re.search(message, answer["error"])
     assert len(err.splitlines()) == 1
@@ -152,14 +137,14 @@ def test_json_says_it_too(text, message):
     (["--define", "f=2*y", "--activation", "f"], "unknown name y"),
     (["--activation", "l=z", "--loss", "l"], "named by both --activation and --loss")])
 def test_names_given_to_activation_are_activations(arguments, message):
-    status, out, err = _cli(["prove", "--layers", "2,2,1", *arguments])
+    status, out, err = cli(["prove", "--layers", "2,2,1", *arguments])
     assert status == 2 and message in err and len(err.splitlines()) == 1, err
 
 
 @pytest.mark.parametrize("text", GOOD, ids=[text.partition("=")[0] for text in GOOD])
 def test_legitimate_definitions_still_prove(text):
     """The controls: each passes the checks and is proven, from the command line and from Python."""
-    assert _cli(["prove", "--layers", "2,2,1", *_options(text)])[0] == 0
+    assert cli(["prove", "--layers", "2,2,1", *_options(text)])[0] == 0
     definition = _define(text)
     network = (gradproof.Network.from_spec("2,2,1", "sigmoid", definition) if _options(text)[2] == "--loss"
                else gradproof.Network.from_spec("2,2,1", definition))
@@ -167,7 +152,7 @@ def test_legitimate_definitions_still_prove(text):
 
 
 def test_the_huber_loss_still_checks():
-    status, out, _ = _cli(["check", "--layers", "2,2,1", *_options(HUBER)])
+    status, out, _ = cli(["check", "--layers", "2,2,1", *_options(HUBER)])
     assert status == 0 and "passed" in out
 
 
@@ -234,7 +219,7 @@ def test_numbers_numpy_cannot_take_as_they_are_print_as_floats():
 def test_large_exact_numbers_get_a_verdict_in_the_numeric_check(arguments):
     """Each ended as an internal error: a ufunc given sin(10**20)'s int; the chain rule's product of
     coefficients past float64 (10**600) given to float()."""
-    status, _, err = _cli(["check", *arguments])
+    status, _, err = cli(["check", *arguments])
     assert status in (0, 1) and "internal error" not in err, err
 
 

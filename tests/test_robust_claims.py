@@ -4,8 +4,6 @@ Never a traceback, exit 70 or hang; verdicts stay sound."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 import sys
 from pathlib import Path
@@ -17,35 +15,22 @@ import sympy as sp
 
 import gradproof
 from gradproof import Network
-from gradproof.cli import main
 from gradproof.derive.proof.evaluation import Evaluator, Undefined
 from gradproof.derive.render.latex import SourceTextLatexPrinter
 from gradproof.derive.render.printing import SourceTextPrinter, text
-from gradproof.derive.runtime.forked import bounded
 from gradproof.derive.symbolic.custom import Z, define_activation
 from gradproof.derive.symbolic.functions import sigmoid
 from gradproof.derive.symbolic.kink_points import locate
 from gradproof.derive.symbolic.recurrence import PSI
 from gradproof.derive.symbolic.symbols import Weight
 
+from .bounded_runs import cli, in_a_child
+
 sys.path.insert(0, str(Path(__file__).parent))
 from readers import read_latex, read_text  # noqa: E402
 
 W, V = sp.Symbol("w", real=True), sp.Symbol("v", real=True)
 NET = Network.from_spec("2,2,1")
-
-
-def _in_a_child(task, budget: float = 20.0):
-    answer = bounded(task, budget, lambda error: f"raised {type(error).__name__}: {error}")
-    assert answer is not None, f"no answer within {budget} s: it hangs"
-    return answer
-
-
-def _cli(arguments: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(arguments)
-    return status, out.getvalue(), err.getvalue()
 
 
 def _adding(term):
@@ -62,6 +47,7 @@ RECURRENCE_FILE = """
 import sympy as sp
 from gradproof.derive.symbolic.recurrence import PSI
 
+
 def recurrence(sym):
     w = sym.wbar[0][0, 0]
     return [m.applyfunc(lambda e: e + {term}) for m in PSI.gradients(sym)]
@@ -74,10 +60,10 @@ def recurrence(sym):
 def test_a_function_gradproof_cannot_evaluate_is_one_line_exit_2(tmp_path, term):
     path = tmp_path / "claims.py"
     path.write_text(RECURRENCE_FILE.format(term=term))
-    status, out, err = _in_a_child(lambda: _cli(["prove", "--layers", "2,2,1", "--recurrence", f"{path}:recurrence"]))
+    status, out, err = in_a_child(lambda: cli(["prove", "--layers", "2,2,1", "--recurrence", f"{path}:recurrence"]))
     assert status == 2, (out, err)
     assert len(err.splitlines()) == 1 and "cannot evaluate" in err and "internal error" not in err, err
-    status, out, err = _in_a_child(lambda: _cli(["--json", "prove", "--layers", "2,2,1", "--recurrence",
+    status, out, err = in_a_child(lambda: cli(["--json", "prove", "--layers", "2,2,1", "--recurrence",
                                                  f"{path}:recurrence"]))
     assert status == 2 and '"ok": false' in out, out
 
@@ -154,7 +140,7 @@ def test_kinks_of_low_degree_edges_are_located_exactly(expr, expected):
     sp.Abs(Z ** 9 - Z - 1), sp.Max(Z ** 41, 1 - Z),
 ])
 def test_kinks_that_are_not_cheap_are_not_located_and_that_is_bounded(expr):
-    points, unlocated = _in_a_child(lambda: locate(expr, Z), budget=10.0)
+    points, unlocated = in_a_child(lambda: locate(expr, Z), budget=10.0)
     assert unlocated, points
 
 
@@ -166,16 +152,16 @@ ACTIVATIONS = ["hardtanh=Max(Min(z, 1), -1)", "k=Max(z, sin(z)*exp(z))", "k=Heav
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_an_activation_with_awkward_kinks_gets_a_verdict_in_the_command_line(activation):
     for verb in ("prove", "check"):
-        status, out, err = _in_a_child(lambda: _cli([verb, "--layers", "2,2,1", "--activation", activation]))
+        status, out, err = in_a_child(lambda: cli([verb, "--layers", "2,2,1", "--activation", activation]))
         assert status in (0, 1), (verb, out, err)
         assert "Traceback" not in err and "internal error" not in err, err
 
 
 def test_the_lemma_says_the_kinks_were_not_located():
-    status, out, _ = _in_a_child(lambda: _cli(["prove", "--layers", "2,2,1", "--activation",
+    status, out, _ = in_a_child(lambda: cli(["prove", "--layers", "2,2,1", "--activation",
                                                "k=Abs(sin(z) - z*cos(z))"]))
     assert "kinks not located" in out and "z*cos(z) - sin(z)" in out
-    status, out, _ = _in_a_child(lambda: _cli(["prove", "--layers", "2,2,1", "--activation", "hardtanh=Max(Min(z, 1), -1)"]))
+    status, out, _ = in_a_child(lambda: cli(["prove", "--layers", "2,2,1", "--activation", "hardtanh=Max(Min(z, 1), -1)"]))
     assert "z ∉ {-1, 1}" in out and "not located" not in out  # the control: located kinks as before
 
 
