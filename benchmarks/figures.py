@@ -21,6 +21,7 @@ default_blas_threads()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import tracemalloc  # noqa: E402
@@ -45,13 +46,15 @@ def figure(name):
 
 def medians(repeats: int, ours, others: dict) -> dict:
     """Median seconds of ``ours`` and of each of ``others`` (name → run), interleaved run for run after
-    one warm-up each."""
-    runs = {"ours": ours, **others}
-    times = {name: [] for name in runs}
-    for run in runs.values():
+    one warm-up each. Each round runs them in a new order (a shuffle seeded by the round), so that no
+    side always runs right after the same other one (what ran just before changes a run's time: at 1.69M weights, the memory floor took
+    1.09 ms right after itself and 1.15–1.18 ms right after jax or torch, in one process)."""
+    runs = list({"ours": ours, **others}.items())
+    times = {name: [] for name, _ in runs}
+    for _, run in runs:
         run()
-    for _ in range(repeats):
-        for name, run in runs.items():
+    for turn in range(repeats):
+        for name, run in random.Random(turn).sample(runs, len(runs)):
             start = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - start)
