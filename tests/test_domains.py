@@ -153,9 +153,17 @@ def test_a_kink_on_a_null_set_is_still_stated():
 
 def test_a_zero_base_in_a_branch_never_taken_refutes_nothing():
     for transform in (lambda e, w, z: sp.Piecewise((e, sigmoid(z) > 0), (1 / hidden_zero(w), True)),
-                      lambda e, w, z: e + (sp.sign(w) ** 2 - 1) ** (w + 2)):       # 0^(w+2) = 0 for w > −2
+                      lambda e, w, z: e + (sp.sign(w) ** 2 - 1) ** (w ** 2 + 2)):   # 0^(w²+2) = 0 for w ≠ 0
         for method in ("exact", "random"):
             assert not prove(NET, entries(transform), method=method, diagnose=False).refuted, method
+
+
+def test_a_zero_base_with_an_exponent_negative_far_out_is_refuted_there():
+    proof = prove(NET, entries(lambda e, w, z: e + (sp.sign(w) ** 2 - 1) ** (w + 2)), diagnose=False)
+    assert len(proof.refuted) == proof.total   # 0^(w+2) is 0 for w > −2 but a division by zero for w < −2
+    for weight in proof.weights:
+        found = weight.counterexample
+        assert found.claimed is None and exactly_undefined(weight.claimed, found.point)
 
 
 def test_a_zero_denominator_refutes_where_it_is_exactly_undefined():

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.activations import Elementwise
 from gradproof.derive.model.network import Network
+from gradproof.derive.proof.canonical import reduces_to_zero, rewrite
 from gradproof.derive.proof.general import prove_general
 from gradproof.derive.proof.generic import GenericVector
 from gradproof.derive.proof.lemmas import activation_lemma
@@ -990,3 +991,62 @@ def test_a_recurrence_file_that_rigs_the_random_points_or_numpy_is_an_error(tmp_
     assert main(["prove", "--layers", "2,1", "--method", "random", "--recurrence", "rig.py:rec"]) == 2
     err = capsys.readouterr().err
     assert "random.SystemRandom (randrange)" in err and "the module numpy (dot)" in err
+
+
+# --- entries that change by region: wrong or undefined only away from the unit box ------------------
+# (adversarial round 21: a Piecewise with no True branch was taken as its branch, and any Min(u, v) was
+# rewritten as Min(0, u): both "proven" though wrong where w ≥ 5 or w > 2)
+
+def _own_weight(transform):
+    """A recurrence whose every entry is transform(Ψ entry, its own weight, the network)."""
+    def recurrence(sym):
+        return [sp.Matrix(m.rows, m.cols, lambda i, j: transform(m[i, j], sym.wbar[k][i, j], sym))
+                for k, m in enumerate(PSI.gradients(sym))]
+    return recurrence
+
+
+REGION_WRONG = {
+    "Piecewise without True (nan from w = 5)": lambda e, w, sym: sp.Piecewise((e, w < 5)),
+    "Min(w, 2 + x1²) − Min(w, 3 + x2²)": lambda e, w, sym: e + sp.Min(w, 2 + sym.x[0] ** 2)
+    - sp.Min(w, 3 + sym.x[1] ** 2),
+    "Max(w, 3) − Max(w, 4)": lambda e, w, sym: e + sp.Max(w, 3) - sp.Max(w, 4),
+    "Min of three": lambda e, w, sym: e + sp.Min(w, 2, sym.x[0] ** 2 + 1) - sp.Min(w, 2),
+    "Heaviside(w − 3)": lambda e, w, sym: e + sp.Heaviside(w - 3),
+    "Abs(w − 9) − 9 + w": lambda e, w, sym: e + sp.Abs(w - 9) - 9 + w,
+}
+
+
+@pytest.mark.parametrize("method", ["exact", "symengine", "random"])
+@pytest.mark.parametrize("name", sorted(REGION_WRONG))
+def test_an_entry_wrong_only_away_from_the_unit_box_is_refuted_never_proven(name, method):
+    backend = "symengine" if method == "symengine" else "sympy"
+    proof = prove(TWO_LAYERS, _own_weight(REGION_WRONG[name]), method="exact" if method == "symengine" else method,
+                  backend=backend)
+    assert proof.proven == 0 and not proof.ok
+    assert proof.refuted, "a wrong entry with a point far enough out: refuted, with the point"
+    for refuted in proof.refuted:
+        example = refuted.counterexample
+        assert example.claimed is None or example.direct is None or abs(example.claimed - example.direct) > 1e-30
+
+
+REGION_RIGHT = {
+    "Piecewise with a True branch, branches agree": lambda e, w, sym: sp.Piecewise((e, w < 5), (e, True)),
+    "Min(w, 2) − Min(2, w)": lambda e, w, sym: e + sp.Min(w, 2) - sp.Min(2, w),
+    "Max(0, w) − relu(w)": lambda e, w, sym: e + sp.Max(0, w) - relu(w),
+    "Min(0, w) − w + relu(w)": lambda e, w, sym: e + sp.Min(0, w) - w + relu(w),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REGION_RIGHT))
+def test_region_functions_that_cancel_everywhere_are_still_proven(name):
+    assert prove(SMALL, _own_weight(REGION_RIGHT[name])).ok
+
+
+def test_the_canonical_basis_rewrites_min_and_max_only_against_zero():
+    w, x, y = sp.symbols("w x y", real=True)
+    for expr in (sp.Min(w, x) - sp.Min(w, y), sp.Max(w, x) - sp.Max(w, y), sp.Min(w, x, y) - w * (1 - sp.sign(w)) / 2,
+                 sp.Piecewise((w, w < 5)) - w):
+        (rewritten,), basis = rewrite([expr])
+        assert not reduces_to_zero(rewritten, basis), expr
+    (rewritten,), basis = rewrite([sp.Min(0, w) + sp.Max(0, w) - w])
+    assert reduces_to_zero(rewritten, basis)

@@ -9,7 +9,8 @@ application is rewritten in a basis where those relations are polynomial identit
   e^u = T, tanh(u) = (T² − 1)/(T² + 1), cosh, sinh, sech, csch, coth likewise;
 - Heaviside(u) and sign(u) become (1 + S)/2 and S with S = sign(u), S² = 1, valid where u ≠ 0 (stated);
   relu(u) = Max(0, u) = u·(1 + S)/2, Abs(u) = S·u and Min(0, u) = u·(1 − S)/2 hold everywhere;
-- softplus(u) is a positive unknown; a Piecewise whose branches agree is that branch; anything else
+- softplus(u) is a positive unknown; a Piecewise whose branches agree and whose last condition is True is
+  that branch (without a True branch it is undefined, nan, where no condition holds); anything else
   (a, a', log, sin, …) stays an unknown, keyed by its expanded argument.
 
 These are identities of *real* arguments (:mod:`.domains`): an argument u not shown real (√(w − 2),
@@ -185,7 +186,7 @@ def _application(node, basis: Basis):
     piecewise = _piecewise_linear(node, basis)
     if piecewise is not None:
         return piecewise
-    if func is sp.Piecewise:
+    if func is sp.Piecewise and node.args[-1].cond is sp.true:   # no point left without a branch (nan there)
         branches = {sp.expand(_rewrite(pair.expr, basis)) for pair in node.args}
         if len(branches) == 1:
             return branches.pop()
@@ -193,13 +194,17 @@ def _application(node, basis: Basis):
 
 
 def _piecewise_linear(node, basis: Basis):
-    """Heaviside, sign, relu, Abs, Max(0, u), Min(0, u) through S = sign(u)."""
+    """Heaviside, sign, relu, Abs, Max(0, u), Min(0, u) through S = sign(u); Max or Min of anything else
+    (Min(u, v) with neither 0) is not rewritten here (an unknown of its own)."""
     func, args = node.func, node.args
-    if func in (sp.Max, sp.Min) and len(args) == 2 and sp.Integer(0) in args:
-        u = args[0] if args[1] == 0 else args[1]
-        func = relu if func is sp.Max else sp.Min
-        args = (u,)
-    if func not in (sp.Heaviside, sp.sign, relu, sp.Abs, sp.Min) or not args or not shown_real(args[0]):
+    if func in (sp.Max, sp.Min):
+        if len(args) != 2 or sp.Integer(0) not in args:
+            return None
+        func, args = (relu if func is sp.Max else sp.Min), (args[0] if args[1] == 0 else args[1],)
+    arity = (1, 2) if func is sp.Heaviside else (1,)   # Heaviside(u, H0): H0 only at u = 0 (stated)
+    if func not in (sp.Heaviside, sp.sign, relu, sp.Abs, sp.Min) or len(args) not in arity:
+        return None
+    if not shown_real(args[0]):
         return None  # S² = 1 holds for a real argument only: sign(√(w − 2))² = −1 for w < 2
     c, base = split(args[0])
     if c == 0:

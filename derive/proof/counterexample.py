@@ -1,7 +1,8 @@
 """Counterexamples: a real network where a claimed gradient differs from the true one.
 
-A refutation needs one. A point is a network: weights and inputs drawn in [−1, 1], targets as the loss
-requires (probabilities for cross-entropy); for the generic activation also a concrete activation,
+A refutation needs one. A point is a network: weights and inputs drawn in [−1, 1] (for an entry with a
+function that changes by region — a Piecewise, Min, Max, Heaviside, sign, Abs — also in wider boxes, up to
+[−256, 256]: it may be wrong only far from the unit box), targets as the loss requires (probabilities for cross-entropy); for the generic activation also a concrete activation,
 a(t) = e^(t/2) + sin(t)/3. The claimed entry is evaluated there with 40 significant digits, every
 opaque function by its closed form. The true gradient is computed independently of the rules under
 test: reverse accumulation over E's expression graph, each function differentiated through its closed
@@ -68,13 +69,14 @@ def _decimal(value) -> str:
     return str(value)
 
 
-def random_point(sym: SymbolicNetwork, rng: random.Random) -> dict:
-    """A random network: weights and inputs uniform in [−1, 1], targets as the loss requires."""
+def random_point(sym: SymbolicNetwork, rng: random.Random, box: tuple[int, int] = (1, 1)) -> dict:
+    """A random network: weights uniform in [−box[0], box[0]], inputs in [−box[1], box[1]], targets as
+    the loss requires."""
     def uniform(low, high):
         return sp.Rational(rng.randint(0, 10**6), 10**6) * (high - low) + low
 
-    point = {w: uniform(-1, 1) for w in sym.weight_symbols}
-    point.update({x: uniform(-1, 1) for x in sym.x})
+    point = {w: uniform(-box[0], box[0]) for w in sym.weight_symbols}
+    point.update({x: uniform(-box[1], box[1]) for x in sym.x})
     targets = [uniform(0, 1) for _ in sym.y]
     if sym.network.loss.targets == "probabilities":
         total = sum(targets) or 1
@@ -165,10 +167,10 @@ def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluat
     rng = random.Random(seed)
     activation = WITNESS_ACTIVATION_TEXT if sym.error.has(a) else None
     found, open_ = {}, dict(claimed)
-    for _ in range(tries):
+    for box in _scales(claimed, tries):
         if not open_:
             break
-        point = random_point(sym, rng)
+        point = random_point(sym, rng, box)
         try:
             if _on_a_kink(sym, point, evaluator):
                 continue
@@ -181,6 +183,22 @@ def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluat
         found.update(_confirmed(sym, point, candidates, evaluator, activation))
         open_ = {w: e for w, e in open_.items() if w not in found}
     return found
+
+
+#: functions whose value changes by region: an entry with one may be wrong only far from the unit box
+#: (Piecewise((…, w < 5)) is undefined from w = 5 on; Min(w, 2 + x²) − Min(w, 3 + x²) is 0 for w ≤ 2)
+REGIONAL = (sp.Piecewise, sp.Min, sp.Max, sp.Heaviside, sp.sign, sp.Abs, sp.floor, sp.ceiling)
+#: the boxes drawn from after the unit box's tries, for such entries: half-widths for the weights and for
+#: the inputs (wide weights beside unit inputs too: Min(w, 2, x² + 1) − Min(w, 2) is wrong only for |x| < 1
+#: and w > x² + 1), two tries each
+WIDER = ((4, 1), (4, 4), (16, 1), (16, 16), (64, 1), (64, 64), (256, 1), (256, 256))
+
+
+def _scales(claimed: dict, tries: int) -> list[tuple[int, int]]:
+    """The half-widths (weights, inputs) of each try's box: ``tries`` in the unit box; then, where an entry
+    has a function that changes by region (``REGIONAL``), two in each box of ``WIDER``."""
+    regional = any(entry.has(*REGIONAL) for entry in claimed.values() if isinstance(entry, sp.Basic))
+    return [(1, 1)] * tries + ([box for box in WIDER for _ in range(2)] if regional else [])
 
 
 def _on_a_kink(sym: SymbolicNetwork, point: dict, evaluator: Evaluator) -> bool:
