@@ -153,3 +153,37 @@ def test_check_layer_float32_and_extreme_scales_on_the_command_line(body, status
     code, out, err = run(["check-layer", f"{mine}:exp32", "--arg", "x=randn:3,4"], capsys)
     assert code == status and out.startswith(f"exp32: {expected}"), out + err
     assert "warning" not in err and " 1 times" not in out and "loses imaginary parts" not in out, out + err
+
+
+PAIRED = ("import numpy as np\n\n"
+          "def double_forward(x):\n    return 2 * x, None\n\n"
+          "def double_backward(dout, cache):\n    return 2 * dout\n\n"
+          "def wrong_backward(dout, cache):\n    return 3 * dout\n\n"
+          "def right_backward(dout, cache):\n    return dout + dout\n\n"
+          "def double_loss(x, y):\n    return float(np.sum(x * y)), y\n\n"
+          "class Scale:\n    def forward(self, x):\n        return 2 * x\n"
+          "    def backward(self, dout):\n        return 2 * dout\n")
+
+
+@pytest.mark.parametrize("verb", ["check-layer", "prove-layer"])
+@pytest.mark.parametrize("name", ["double", "double_forward"])
+def test_a_backward_given_by_name_is_the_one_checked_whichever_way_the_layer_is_named(verb, name, tmp_path, capsys):
+    (tmp_path / "paired.py").write_text(PAIRED)   # adversarial round 21: by its stem, --backward was ignored
+    layer = f"{tmp_path / 'paired.py'}:{name}"
+    wrong, out, _ = run([verb, layer, "--backward", "wrong_backward", "--arg", "x=randn:4"], capsys)
+    assert wrong == 1 and ("DIFFER" in out or "REFUTED: the backward is not the derivative" in out), out
+    right, out, _ = run([verb, layer, "--backward", "right_backward", "--arg", "x=randn:4"], capsys)
+    assert right == 0, out
+
+
+@pytest.mark.parametrize("name, says", [("Scale", "is a class, which brings its own backward"),
+                                        ("double_loss", None), ("double", None)])
+def test_a_backward_that_would_be_ignored_is_bad_input(name, says, tmp_path, capsys):
+    (tmp_path / "paired.py").write_text(PAIRED)
+    status, out, err = run(["check-layer", f"{tmp_path / 'paired.py'}:{name}", "--backward", "no_such_function",
+                            "--arg", "x=randn:4"], capsys)
+    assert status == 2 and "no function 'no_such_function'" in err and "Traceback" not in out + err
+    if says:
+        status, _, err = run(["check-layer", f"{tmp_path / 'paired.py'}:{name}", "--backward", "right_backward",
+                              "--arg", "x=randn:4"], capsys)
+        assert status == 2 and says in err

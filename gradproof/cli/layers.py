@@ -103,6 +103,9 @@ def _resolve(module, name: str, args) -> Found:
     obj = getattr(module, name, None)
     backward = _function(module, args.backward, "--backward") if args.backward else None
     if isinstance(obj, type):
+        if backward is not None:
+            raise InputError(f"--backward {args.backward}: {name} is a class, which brings its own backward; "
+                             "leave --backward out")
         return _class_target(obj, name, args)
     if obj is not None and callable(obj):
         if backward is not None:
@@ -118,10 +121,21 @@ def _resolve(module, name: str, args) -> Found:
         raise InputError(f"check-layer: no backward for {name}: give --backward NAME (its backward, or the "
                          "gradient function of a scalar function)")
     for found in find_layers(module):
+        if found.name == name and backward is not None:   # the stem, with a backward of the user's choosing
+            return _with_backward(found, backward, args.backward)
         if found.name == name and found.kind != "unpaired":
             return found
     known = ", ".join(f.name for f in find_layers(module) if f.kind != "unpaired")
     raise InputError(f"check-layer: {module.__file__} has no {name!r}" + (f" (its layers: {known})" if known else ""))
+
+
+def _with_backward(found: Found, backward, given: str) -> Found:
+    """The layer ``found`` by its stem with the ``--backward`` given, in place of the one its name pairs
+    it with: never ignored (a loss returns its own gradient, so there it is an error)."""
+    if found.kind == "loss":
+        raise InputError(f"--backward {given}: {found.name} is a loss, which returns its gradient itself; "
+                         "leave --backward out")
+    return Found(found.name, "pair", found.forward, backward)
 
 
 def _stem(name: str) -> str:
