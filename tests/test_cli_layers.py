@@ -187,3 +187,12 @@ def test_a_backward_that_would_be_ignored_is_bad_input(name, says, tmp_path, cap
         status, _, err = run(["check-layer", f"{tmp_path / 'paired.py'}:{name}", "--backward", "right_backward",
                               "--arg", "x=randn:4"], capsys)
         assert status == 2 and says in err
+
+
+def test_init_for_a_function_is_bad_input_never_ignored(tmp_path, capsys):
+    (tmp_path / "paired.py").write_text(PAIRED)
+    status, out, err = run(["check-layer", f"{tmp_path / 'paired.py'}:double", "--init", "a=1", "--arg", "x=randn:4"],
+                           capsys)
+    assert status == 2 and "double is not a class: leave --init out" in err and not out
+    status, _, _ = run(["check-layer", f"{tmp_path / 'paired.py'}:double", "--arg", "x=randn:4"], capsys)
+    assert status == 0

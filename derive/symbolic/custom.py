@@ -317,5 +317,9 @@ def resolve(activation_text: str | None, loss_text: str | None, definitions: lis
         raise InputError(f"{loss_text} is named by both --activation and --loss: an activation is a function of z, "
                          "a loss of a and y")
     defined = parse_definitions(texts, frozenset({loss_text}) if loss_text else frozenset(), frozenset(names or ()))
+    unused = sorted(set(defined) - set(names or ()) - {loss_text})
+    if unused:   # defined and then not used: the network would silently be another one
+        raise InputError(f"--define {unused[0]}: defined but not used; name it with --activation {unused[0]} or "
+                         f"--loss {unused[0]}")
     acts = None if names is None else [defined.get(name, name) for name in names]
     return acts, (defined.get(loss_text, loss_text) if loss_text is not None else None)

@@ -102,6 +102,8 @@ def _resolve(module, name: str, args) -> Found:
     functions = functions_of(module)
     obj = getattr(module, name, None)
     backward = _function(module, args.backward, "--backward") if args.backward else None
+    if getattr(args, "init", None) and not isinstance(obj, type):
+        raise InputError(f"--init gives a class's constructor its arguments; {name} is not a class: leave --init out")
     if isinstance(obj, type):
         if backward is not None:
             raise InputError(f"--backward {args.backward}: {name} is a class, which brings its own backward; "
