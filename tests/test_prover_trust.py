@@ -1050,3 +1050,58 @@ def test_the_canonical_basis_rewrites_min_and_max_only_against_zero():
         assert not reduces_to_zero(rewritten, basis), expr
     (rewritten,), basis = rewrite([sp.Min(0, w) + sp.Max(0, w) - w])
     assert reduces_to_zero(rewritten, basis)
+
+
+# --- entries with a part that has no real value somewhere, cancelled in the numerator ----------------
+# (adversarial round 22: sinh(relu(z))·csch(relu(z)) is 0·∞ for z ≤ 0, (x + 1)·L − x·L − L with L = log(w),
+# asin(w), √(w − 2), log(Max(w − 300, 0)) has no real value on a region: all were "proven")
+
+UNDEFINED_SOMEWHERE = {
+    "csch behind relu": lambda e, w, sym: e + sp.sinh(relu(w - 300)) * sp.csch(relu(w - 300)) - 1,
+    "log(Max(w − 300, 0)) cancelled": lambda e, w, sym: e + _cancelled(sp.log(sp.Max(w - 300, 0)), sym),
+    "log(w) cancelled": lambda e, w, sym: e + _cancelled(sp.log(w), sym),
+    "asin(w) cancelled": lambda e, w, sym: e + _cancelled(sp.asin(w), sym),
+    "√(w − 2) cancelled": lambda e, w, sym: e + _cancelled(sp.sqrt(w - 2), sym),
+}
+
+
+def _cancelled(part, sym):
+    """(x + 1)·part − x·part − part: 0 where part has a value."""
+    x = sym.x[0]
+    return (x + 1) * part - x * part - part
+
+
+@pytest.mark.parametrize("method", ["exact", "symengine", "random"])
+@pytest.mark.parametrize("name", sorted(UNDEFINED_SOMEWHERE))
+def test_an_entry_undefined_on_a_region_is_never_proven(name, method):
+    backend = "symengine" if method == "symengine" else "sympy"
+    proof = prove(TWO_LAYERS, _own_weight(UNDEFINED_SOMEWHERE[name]),
+                  method="exact" if method == "symengine" else method, backend=backend)
+    assert proof.proven == 0 and not proof.ok
+    if method != "random":    # refuted at a network where it has no real value (random: at least undecided)
+        assert len(proof.refuted) == proof.total
+        assert all(weight.counterexample.claimed is None for weight in proof.refuted)
+
+
+@pytest.mark.parametrize("name, transform, condition", [
+    ("csch·sinh", lambda e, w, sym: e + sp.csch(w) * sp.sinh(w) - 1, "w0_0_1 ≠ 0"),
+    ("tan", lambda e, w, sym: e + _cancelled(sp.tan(w), sym), "cos(w0_0_1) ≠ 0")])
+def test_a_pole_on_a_null_set_is_stated_as_a_condition(name, transform, condition):
+    proof = prove(SMALL, _own_weight(transform))
+    assert proof.ok and condition in proof.to_dict()["where"]
+
+
+@pytest.mark.parametrize("part", [lambda w, sym: sp.log(1 + w ** 2), lambda w, sym: sp.sqrt(w ** 2 + 1),
+                                  lambda w, sym: sp.log(sigmoid(sym.z[0][0])), lambda w, sym: sp.asin(sp.tanh(w) / 2)])
+def test_a_cancelled_part_shown_real_everywhere_is_still_proven(part):
+    assert prove(SMALL, _own_weight(lambda e, w, sym: e + _cancelled(part(w, sym), sym))).ok
+
+
+def test_an_own_rule_undefined_where_its_function_is_defined_is_refused_with_a_point(capsys):
+    from gradproof.cli import main
+    bad = "z + log(Max(z-300,0))*(z+1) - z*log(Max(z-300,0)) - log(Max(z-300,0))"
+    assert main(["prove", "--layers", "2,2,1", "--define", "f=z**2/2", "--define", f"f'={bad}",
+                 "--activation", "f,identity"]) == 2
+    assert "the rule is not the derivative" in capsys.readouterr().err
+    assert main(["prove", "--layers", "2,2,1", "--define", "f=log(1+exp(z))", "--define", "f'=1/(1+exp(-z))",
+                 "--activation", "f,identity"]) == 0

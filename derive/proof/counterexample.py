@@ -22,7 +22,7 @@ import sympy as sp
 from gradproof.derive.proof.evaluation import (DIGITS, PRECISIONS, WITNESS_ACTIVATION_TEXT, Evaluator, Undefined,
                                                agree)
 from gradproof.derive.proof.intervals import enclose, outside
-from gradproof.derive.symbolic.functions import a
+from gradproof.derive.symbolic.functions import a, relu
 from gradproof.derive.symbolic.network import SymbolicNetwork
 
 __all__ = ["Counterexample", "DIGITS", "WITNESS_ACTIVATION_TEXT", "evaluate", "find_counterexamples",
@@ -60,6 +60,13 @@ class Counterexample:
                 "activation": self.activation, "note": self.note}
 
 
+def _finite(value):
+    """``value`` where it is a finite number; a NaN or an infinity (log(0)) is no value: Undefined."""
+    if not mpmath.isfinite(value):
+        raise Undefined(f"the value is {value}")
+    return value
+
+
 def _decimal(value) -> str:
     """An exact rational as the decimal it is (the points are multiples of 10⁻⁶), else p/q."""
     value = sp.Rational(value)
@@ -91,7 +98,7 @@ def evaluate(expr: sp.Expr, point: dict, evaluator: Evaluator | None = None) -> 
     """``expr`` at ``point`` with 40 significant digits (mpmath), each shared subexpression once."""
     evaluator = evaluator or Evaluator()
     with mpmath.workdps(DIGITS + 10):
-        return sp.Float(evaluator.value(expr, evaluator.environment(point)), DIGITS)
+        return sp.Float(_finite(evaluator.value(expr, evaluator.environment(point))), DIGITS)
 
 
 def values_at(entries: dict, point: dict, evaluator: Evaluator) -> dict:
@@ -102,7 +109,7 @@ def values_at(entries: dict, point: dict, evaluator: Evaluator) -> dict:
         env = evaluator.environment(point)
         for key, entry in entries.items():
             try:
-                found[key] = sp.Float(evaluator.value(entry, env), DIGITS)
+                found[key] = sp.Float(_finite(evaluator.value(entry, env)), DIGITS)
             except Undefined:
                 found[key] = None
     return found
@@ -187,17 +194,26 @@ def find_counterexamples(sym: SymbolicNetwork, claimed: dict, evaluator: Evaluat
 
 #: functions whose value changes by region: an entry with one may be wrong only far from the unit box
 #: (Piecewise((…, w < 5)) is undefined from w = 5 on; Min(w, 2 + x²) − Min(w, 3 + x²) is 0 for w ≤ 2)
-REGIONAL = (sp.Piecewise, sp.Min, sp.Max, sp.Heaviside, sp.sign, sp.Abs, sp.floor, sp.ceiling)
+REGIONAL = (sp.Piecewise, sp.Min, sp.Max, sp.Heaviside, sp.sign, sp.Abs, sp.floor, sp.ceiling, relu)
 #: the boxes drawn from after the unit box's tries, for such entries: half-widths for the weights and for
 #: the inputs (wide weights beside unit inputs too: Min(w, 2, x² + 1) − Min(w, 2) is wrong only for |x| < 1
 #: and w > x² + 1), two tries each
 WIDER = ((4, 1), (4, 4), (16, 1), (16, 16), (64, 1), (64, 64), (256, 1), (256, 256))
 
 
+#: functions real only inside a domain: asin(w) has no real value for |w| > 1, outside the unit box
+DOMAIN_BOUND = (sp.log, sp.asin, sp.acos, sp.acosh, sp.atanh, sp.acoth, sp.asec, sp.acsc)
+
+
+def _wide(entry: sp.Basic) -> bool:
+    """Whether ``entry`` may be wrong or undefined only away from the unit box."""
+    return entry.has(*REGIONAL, *DOMAIN_BOUND) or any(not p.exp.is_Integer for p in entry.atoms(sp.Pow))
+
+
 def _scales(claimed: dict, tries: int) -> list[tuple[int, int]]:
     """The half-widths (weights, inputs) of each try's box: ``tries`` in the unit box; then, where an entry
     has a function that changes by region (``REGIONAL``), two in each box of ``WIDER``."""
-    regional = any(entry.has(*REGIONAL) for entry in claimed.values() if isinstance(entry, sp.Basic))
+    regional = any(_wide(entry) for entry in claimed.values() if isinstance(entry, sp.Basic))
     return [(1, 1)] * tries + ([box for box in WIDER for _ in range(2)] if regional else [])
 
 
@@ -230,7 +246,7 @@ def _confirmed(sym, point, candidates: dict, evaluator, activation) -> dict:
             current = {}
             for weight, entry in pending.items():
                 try:
-                    current[weight] = (truth[weight], evaluator.value(entry, env))
+                    current[weight] = (truth[weight], _finite(evaluator.value(entry, env)))
                 except Undefined as error:
                     undefined.setdefault(weight, str(error))
                     current[weight] = (truth[weight], None)
@@ -241,7 +257,7 @@ def _confirmed(sym, point, candidates: dict, evaluator, activation) -> dict:
             del pending[weight]
             true, claimed = done
             if claimed is None:
-                if exactly_undefined(candidates[weight], point):
+                if exactly_undefined(candidates[weight], point, evaluator.closed):
                     confirmed[weight] = Counterexample(point, sp.Float(true, DIGITS), None, activation,
                                                        undefined[weight])
             elif differs(sp.Float(true, DIGITS), sp.Float(claimed, DIGITS)) and \
@@ -264,21 +280,36 @@ def certified(entry: sp.Expr, point: dict, evaluator: Evaluator, true) -> bool:
         return outside(true, enclosure, tolerance)
 
 
-def exactly_undefined(entry: sp.Expr, point: dict) -> bool:
+def exactly_undefined(entry: sp.Expr, point: dict, closed: dict | None = None) -> bool:
     """Whether ``entry`` has no real value at ``point`` in exact arithmetic: a division by an exact 0, or a
     value whose imaginary part stands far above 40 digits. Rounding can make a tiny value 0, or a tiny
     negative number's root complex, at every precision (e^(10⁻⁵⁰⁰⁰·w) − 1), so a numeric "undefined" alone
-    refutes nothing."""
+    refutes nothing. ``closed``: opaque functions (relu, σ, an activation of yours) → their closed forms,
+    put in first, so that sympy evaluates them at the exact point."""
+    if closed:
+        entry = entry.replace(lambda node: node.func in closed, lambda node: closed[node.func](*node.args))
+    exact = {symbol: sp.Rational(v) for symbol, v in point.items()}
     try:
-        value = entry.xreplace({symbol: sp.Rational(v) for symbol, v in point.items()})
+        value = entry.xreplace(exact)
     except (ValueError, TypeError):  # sympy refuses the point (Heaviside of a complex value): nothing refuted
         return False
-    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or _complex(value):
         return True
-    if not value.has(sp.I):
+    return any(_complex(part.xreplace(exact)) for part in _applications(entry))   # log(−1/2) that cancels
+
+
+def _complex(value) -> bool:
+    """Whether an exact value's imaginary part stands far above 40 digits."""
+    if value.is_extended_real or value.has(sp.nan, sp.zoo):   # (asin(23/10) shows no I until evaluated)
         return False
     real, imaginary = sp.N(value, DIGITS).as_real_imag()
     return bool(abs(imaginary) > sp.Float(10, DIGITS) ** (10 - DIGITS) * max(sp.Integer(1), abs(real)))
+
+
+def _applications(entry) -> list:
+    """The function applications and roots in ``entry``: a real network's entry has a real value at each."""
+    return [node for node in sp.preorder_traversal(entry) if isinstance(node, sp.Expr) and not node.is_Atom
+            and not (node.is_Add or node.is_Mul or (node.is_Pow and node.exp.is_Integer))]
 
 
 def _settled(before, now):

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from gradproof.derive.proof.canonical import SIZE_LIMIT, reduces_to_zero, rewrite
+from gradproof.derive.proof.canonical import SIZE_LIMIT, reduces_to_zero, rewrite, shown_positive
 from gradproof.derive.proof.counterexample import (WITNESS_ACTIVATION_TEXT, Counterexample, exactly_undefined,
                                                    find_counterexamples, random_point, true_gradient, without_numbers)
 from gradproof.derive.proof.denominators import NONZERO, POSITIVE, ZERO, DenominatorCheck
+from gradproof.derive.proof.domains import subexpressions, unreal_parts
 from gradproof.derive.proof.evaluation import DIGITS, Evaluator, Undefined
 from gradproof.derive.proof.identity import Decision, decide_zero
 from gradproof.derive.proof.result import PROVEN, REFUTED, UNDECIDED, WeightProof
@@ -69,14 +70,15 @@ class Judge:
     def judge(self, entries: dict, decisions: dict, advance: Callable[[], None] = lambda: None) -> dict:
         """``entries``: weight → (direct, claimed); ``decisions``: weight → the polynomial test's Decision;
         ``advance``: called once per weight as its verdict is settled (a progress bar)."""
-        verdicts = {}
+        verdicts, held = {}, {}   # held: undecided with a zero numerator, until no network refutes them
         for weight, decision in decisions.items():
             checked = self.denominators.of(*entries[weight])
             found = self.undefined(weight, checked.zero, entries[weight][1]) if checked.status == ZERO else None
             if found is not None:  # undefined at a network, in exact arithmetic, whatever the numerator says
                 verdicts[weight] = Verdict(REFUTED, decision, found)
             elif decision.is_zero:
-                verdicts[weight] = self.with_denominators(weight, *entries[weight], decision)
+                verdict = self.with_denominators(weight, *entries[weight], decision)
+                (held if verdict.status == UNDECIDED else verdicts)[weight] = verdict
             if weight in verdicts:
                 advance()
         open_ = {w: entries[w][1] for w, d in decisions.items() if w not in verdicts}
@@ -85,7 +87,7 @@ class Judge:
             if weight in found:
                 verdicts[weight] = Verdict(REFUTED, decisions[weight], found[weight])
             else:
-                verdicts[weight] = self.rewritten(weight, *entries[weight], decisions[weight])
+                verdicts[weight] = held.get(weight) or self.rewritten(weight, *entries[weight], decisions[weight])
             advance()
         return verdicts
 
@@ -110,6 +112,11 @@ class Judge:
         if unsure is not None:
             return Verdict(UNDECIDED, decision, reason=f"it holds where {_short(unsure)} ≠ 0, a condition that could "
                            "not be shown to fail on a null set only (it may fail on a whole region)")
+        unreal = unreal_parts(claimed, shown_positive, subexpressions(direct)) if checked.status in (POSITIVE, NONZERO) \
+            else ()
+        if unreal:   # it may cancel in the numerator, yet have no real value on a whole region (log(w), w < 0)
+            return Verdict(UNDECIDED, decision, reason=f"it holds where {_short(unreal[0])} is real, which could not "
+                           "be shown for every network (it may be complex or undefined on a whole region)")
         if checked.status in (POSITIVE, NONZERO):
             return Verdict(PROVEN, decision, conditions=tuple(checked.conditions) + kinked, ranges=checked.ranges)
         found = self.undefined(weight, checked.zero, claimed) if checked.status == ZERO else None

@@ -1,7 +1,8 @@
 """Denominators: a rational identity holds only where its denominators are not zero.
 
 The polynomial test compares numerators. Every base of a negative power in either side (anywhere in the
-expression, function arguments included) is therefore classified here:
+expression, function arguments included), and every expression at which a function applied there has a pole
+(``POLES``: csch(u) at u = 0, tan(u) where cos(u) = 0, log(u) at u = 0), is therefore classified here:
 
 - **positive** (or negative) everywhere, from the ranges the canonical basis makes explicit (σ(z) ∈ (0, 1),
   e^z > 0, softplus > 0, squares ≥ 0): the identity holds at every point;
@@ -58,11 +59,30 @@ def bases(*exprs, cache: dict | None = None) -> list[sp.Expr]:
     return list(found)
 
 
+#: functions with poles, and what must not be 0 where they are applied: csch(u) = 1/sinh(u) needs u ≠ 0, tan(u)
+#: cos(u) ≠ 0, log(u) u ≠ 0 (its realness, u > 0, is :func:`~.domains.unreal_parts`'); a pole counts as a
+#: denominator (sinh(relu(z))·csch(relu(z)) is 0·∞ for every z ≤ 0: regional, never proven)
+POLES = {sp.csch: lambda u: (u,), sp.coth: lambda u: (u,), sp.log: lambda u: (u,),
+         sp.cot: lambda u: (sp.sin(u),), sp.csc: lambda u: (sp.sin(u),),
+         sp.tan: lambda u: (sp.cos(u),), sp.sec: lambda u: (sp.cos(u),),
+         sp.atanh: lambda u: (1 - u, 1 + u), sp.acoth: lambda u: (1 - u, 1 + u)}
+
+
+def _own_bases(node) -> tuple:
+    """What ``node`` itself divides by: the base of a negative power (or of one of unknown sign), the
+    expressions a function's poles lie at."""
+    if node.is_Pow:
+        divides = node.exp.is_nonnegative is not True  # x⁻¹, and xʸ for y of unknown sign
+        return (node.base,) if divides and not node.base.is_Number else ()
+    pole = POLES.get(node.func)
+    if pole is None or len(node.args) != 1:
+        return ()
+    return tuple(base for base in pole(node.args[0]) if not base.is_Number)
+
+
 def _bases(expr, cache: dict) -> tuple:
     def bases(node) -> tuple:
-        divides = node.is_Pow and node.exp.is_nonnegative is not True  # x⁻¹, and xʸ for y of unknown sign
-        own = (node.base,) if divides and not node.base.is_Number else ()
-        return tuple(dict.fromkeys(own + tuple(b for arg in node.args for b in cache[arg])))
+        return tuple(dict.fromkeys(_own_bases(node) + tuple(b for arg in node.args for b in cache[arg])))
 
     return post_order(expr, cache, bases, lambda node: node.args)
 

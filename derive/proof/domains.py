@@ -133,6 +133,35 @@ def _analytic(node, positive: Positive) -> bool:
     return closed is not None and not closed(*node.args).has(*PIECEWISE)
 
 
+def unreal_parts(expr, positive: Positive, own: frozenset = frozenset()) -> list:
+    """The roots and function applications in ``expr`` not shown real wherever they are defined (log(w),
+    asin(w), √(w − 2) for w of no known range), leaving out those in ``own`` (the network's own, in
+    ∂E/∂w: its definition, complex past its branch points anyway) and what lies inside them."""
+    found, seen, stack = [], set(), [expr]
+    while stack:
+        node = stack.pop()
+        if node in seen or node.is_Atom or node in own or not isinstance(node, sp.Expr):
+            continue
+        seen.add(node)
+        if node.is_Pow and not node.exp.is_Integer and not _positive_base(node.base, positive):
+            found.append(node)
+        elif not (node.is_Add or node.is_Mul or node.is_Pow) and not _real_function(node, positive):
+            found.append(node)
+        stack.extend(pair.expr for pair in node.args) if isinstance(node, sp.Piecewise) else stack.extend(node.args)
+    return found
+
+
+def subexpressions(expr) -> frozenset:
+    """Every node of ``expr`` (each shared one once)."""
+    seen, stack = set(), [expr]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(arg for arg in node.args if isinstance(arg, sp.Basic))
+    return frozenset(seen)
+
+
 def root_bases(expr) -> list:
     """The bases of every root or power with a non-integer exponent in ``expr`` (function arguments
     included): a rewriting such as (1/X)^(1/2) = X^(−1/2) holds only where such a base is positive."""

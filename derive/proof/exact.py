@@ -16,8 +16,10 @@ from functools import partial
 from gradproof.derive.errors import InputError
 from gradproof.derive.proof import symengine_backend
 from gradproof.derive.proof.assumptions import target_assumptions
+from gradproof.derive.proof.canonical import shown_positive
 from gradproof.derive.proof.decide import Judge
 from gradproof.derive.proof.denominators import POSITIVE, bases
+from gradproof.derive.proof.domains import unreal_parts
 from gradproof.derive.proof.identity import METHOD, METHOD_DESCRIPTION, Decision, decide_zero
 from gradproof.derive.proof.lemmas import lemmas_for
 from gradproof.derive.proof.result import PROVEN, Proof, WeightProof
@@ -60,7 +62,7 @@ def prove_exact(network, recurrence, diagnose, backend: str = "auto", progress: 
     judge = Judge(ours)
     if fast:
         with Progress(len(claimed_entries), "deciding (symengine)", enabled=progress) as bar:
-            direct = fast.settle(claimed_entries, lambda expr: bases(expr, cache=nodes), partial(_positive, judge),
+            direct = fast.settle(claimed_entries, partial(_settling_bases, nodes), partial(_positive, judge),
                                  bar.advance)
     results, ranges = _judged(ours, judge, direct, claimed_entries, progress, fast)
     ranges |= fast.ranges if fast else set()
@@ -116,6 +118,12 @@ def _replaced(entries: list, given: dict) -> list:
         return node.func(*args) if args != node.args else node
 
     return [post_order(entry, done, rebuilt, lambda node: node.args) for entry in entries]
+
+
+def _settling_bases(nodes: dict, claimed) -> list:
+    """What must be shown positive for symengine to settle ``claimed``: its denominators, and its roots and
+    applications not shown real (log(w), asin(w): never positive as a base, so sympy decides, domains and all)."""
+    return bases(claimed, cache=nodes) + unreal_parts(claimed, shown_positive)
 
 
 def _positive(judge: Judge, base) -> frozenset | None:

@@ -33,7 +33,9 @@ from gradproof.derive.proof.assumptions import target_assumptions
 from gradproof.derive.proof.counterexample import find_counterexamples
 from gradproof.derive.proof.decide import Judge
 from gradproof.derive.proof.degrees import Degree, Degrees, difference
+from gradproof.derive.proof.canonical import shown_positive
 from gradproof.derive.proof.denominators import UNKNOWN, ZERO
+from gradproof.derive.proof.domains import subexpressions, unreal_parts
 from gradproof.derive.proof.lemmas import lemmas_for
 from gradproof.derive.proof.result import PROVEN, REFUTED, UNDECIDED, Proof, WeightProof
 from gradproof.derive.proof.sealed import claims_for, user_gradients
@@ -276,8 +278,9 @@ def _round(ours: SymbolicNetwork, direct: DirectSide, claimed, rng) -> list:
 def _verdicts(ours: SymbolicNetwork, judge: Judge, entries, checked, agree, bounds, given) -> tuple[list, float]:
     net = ours.network
     symbols, indices = ours.weight_symbols, list(net.weights())
-    differing = {symbols[k]: entries[k] for k in range(len(entries))
-                 if not agree[k] and checked[k].status not in (ZERO, UNKNOWN)}
+    unreal = _unreal(ours, entries)
+    differing = {symbols[k]: entries[k] for k in range(len(entries))   # (one not shown real: a network may refute it)
+                 if (not agree[k] or unreal[k]) and checked[k].status not in (ZERO, UNKNOWN)}
     found = find_counterexamples(ours, differing, judge.evaluator) if differing else {}
     exact = {}
     if net.n_weights <= EXACT_FALLBACK:
@@ -298,12 +301,26 @@ def _verdicts(ours: SymbolicNetwork, judge: Judge, entries, checked, agree, boun
             results.append(WeightProof(index, UNDECIDED, claimed=entries[k], reason=DIFFER))
         elif chance > USEFUL:
             results.append(WeightProof(index, UNDECIDED, claimed=entries[k], reason=TOO_HIGH.format(bounds[k].num)))
+        elif unreal[k]:
+            results.append(WeightProof(index, UNDECIDED, claimed=entries[k], reason=unreal[k]))
         else:
             results.append(WeightProof(index, PROVEN, claimed=entries[k], conditions=checked[k].conditions))
         worst = max(worst, min(chance, USEFUL))
     return results, worst
 
 
+def _unreal(ours: SymbolicNetwork, entries: list) -> list[str | None]:
+    """Per entry, why it is not proven though the sides agree: a root or function application (not one of E's
+    own) not shown real at every network, which may cancel modulo p and yet have no real value on a region."""
+    own, found = subexpressions(ours.error), []
+    for entry in entries:
+        parts = unreal_parts(entry, shown_positive, own)
+        found.append(UNREAL.format(str(parts[0])[:80]) if parts else None)
+    return found
+
+
+UNREAL = ("it holds where {} is real, which could not be shown for every network (it may be complex or "
+          "undefined on a whole region); prove it with --method exact")
 UNKNOWN_DENOMINATOR = "a denominator of the entry could not be shown to be nonzero"
 DIFFER = ("the two sides differ modulo p, where every function application is an independent unknown, but "
           "no real network was found where they differ: the entry may use a relation between applications "
