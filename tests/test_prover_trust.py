@@ -1105,3 +1105,15 @@ def test_an_own_rule_undefined_where_its_function_is_defined_is_refused_with_a_p
     assert "the rule is not the derivative" in capsys.readouterr().err
     assert main(["prove", "--layers", "2,2,1", "--define", "f=log(1+exp(z))", "--define", "f'=1/(1+exp(-z))",
                  "--activation", "f,identity"]) == 0
+
+
+@pytest.mark.parametrize("name", sorted(UNDEFINED_SOMEWHERE))
+def test_a_step_by_step_recurrence_undefined_on_a_region_is_never_proven_layerwise(name):
+    class Undefined(PsiRecurrence):
+        description = name
+
+        def weight_gradient(self, sym, layer, psi):
+            m = super().weight_gradient(sym, layer, psi)
+            return sp.Matrix(m.rows, m.cols, lambda i, j: UNDEFINED_SOMEWHERE[name](m[i, j], sym.wbar[layer][i, j], sym))
+    proof = prove(TWO_LAYERS, Undefined(), method="layerwise")
+    assert proof.proven == 0 and len(proof.refuted) == proof.total
