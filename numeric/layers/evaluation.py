@@ -46,19 +46,32 @@ def magnitude(douts, outs) -> float:
 
 
 class Evaluator:
-    """Evaluations of φ for one layer and one set of upstream gradients, timed and counted."""
+    """Evaluations of φ for one layer and one set of upstream gradients, timed and counted; ``farthest`` is
+    the real evaluation whose inputs moved most from ``origin`` (relative to max(1, |v|)), as (inputs, φ)."""
 
-    def __init__(self, layer: Layer, douts, timeout: float | None):
+    def __init__(self, layer: Layer, douts, timeout: float | None, origin=None):
         self.layer, self.douts, self.timeout = layer, tuple(douts), timeout
         self.calls, self.seconds, self.printed = 0, 0.0, 0
+        self.origin = None if origin is None else [np.array(v, dtype=float) for v in origin]
+        self.farthest, self._distance = None, -1.0
 
     @property
     def seconds_per_call(self) -> float:
         return self.seconds / max(self.calls, 1)
 
     def phi(self, values) -> float:
-        value = contract(self.douts, self._outputs(values))
-        return float(np.real(value))
+        value = float(np.real(contract(self.douts, self._outputs(values))))
+        self._remember(values, value)
+        return value
+
+    def _remember(self, values, value: float) -> None:
+        if self.origin is None:
+            return
+        with np.errstate(over="ignore", invalid="ignore"):
+            distance = sum(float(np.sum(((np.asarray(v, dtype=float) - o) / np.maximum(1.0, np.abs(o))) ** 2))
+                           for v, o in zip(values, self.origin))
+        if distance > self._distance:
+            self._distance, self.farthest = distance, ([np.array(v, copy=True) for v in values], value)
 
     def phi_complex(self, values) -> complex:
         with warnings.catch_warnings(record=True) as caught:

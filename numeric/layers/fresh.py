@@ -1,0 +1,116 @@
+"""The forward loaded afresh: does it compute, at the point the finite differences moved farthest, what the
+long-lived forward the check called all along computed there?
+
+A forward that keeps its first result somewhere (a cache, a memo) and returns it at every later point is a
+constant to finite differences: a zero backward "agrees" with it, a correct one "differs". The fingerprint
+of :mod:`gradproof.derive.usercode.state` names such state where it looks (module globals, defaults, closures,
+class attributes); this test does not depend on finding it. After the sweep, a fresh copy of the user's
+code, loaded in a new interpreter and never called before (:mod:`gradproof.derive.usercode.zygote`), is
+called FIRST at the farthest point of the sweep (the evaluation whose inputs moved most from the checked
+point, relative to max(1, |v|)), and φ there compared with what the watched forward gave at that point.
+
+Both are one evaluation of φ at the same inputs, each within δφ of the exact value (the error model of
+:mod:`gradproof.numeric.layers.check`), so a forward without state gives two values within 2δφ; beyond that
+the forward keeps state between calls and the check is undecidable (never agree, never a DIFFER that would
+blame the backward). A fresh forward that fails, or returns outputs of another shape, is undecidable the
+same way.
+
+Where the code comes from: the command line's file (``check-layer FILE.py:NAME``); in Python, the module
+of a module-level forward (and backward, or class) that its qualified name finds again. A lambda, a closure,
+a function defined in ``__main__`` (a script or a notebook) or a layer object handed in (its constructor's
+arguments are unknown) cannot be loaded afresh: the check says so in a note and rests on the fingerprint
+alone there, which state it does not look at escapes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from gradproof.derive.usercode import zygote
+from gradproof.numeric.layers.evaluation import contract
+
+#: two evaluations of φ at the same inputs by a stateless forward differ by at most this many δφ
+EVALUATIONS = 2
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a layer's code is loaded afresh: ``where`` a ``.py`` path or an importable module name; the
+    qualified names of the forward and the backward (None) in it, or of a class and its constructor's
+    arguments ``init`` (a layer object)."""
+
+    where: str
+    names: tuple
+    init: tuple | None = None
+
+
+def source_of(forward, backward) -> tuple[Source | None, str]:
+    """The :class:`Source` of module-level functions or classes (found again by qualified name in their
+    module), or None and why they cannot be loaded afresh."""
+    module = sys.modules.get(getattr(forward, "__module__", None) or "")
+    if module is None or module.__name__ == "__main__" or not getattr(module, "__file__", None):
+        return None, "it is not defined in a module gradproof can load again (a script's or a notebook's __main__)"
+    names = []
+    for function in (forward, backward):
+        if function is None:
+            names.append(None)
+            continue
+        name = getattr(function, "__qualname__", "")
+        bound = inspect.ismethod(function) and not isinstance(function.__self__, type)   # an object's method
+        if bound or not name or "<" in name or getattr(function, "__module__", None) != module.__name__ or \
+                not _found_again(module, name, function):
+            return None, ("it is not a module-level function or class of a file (a lambda, a closure, a layer "
+                          "object whose constructor's arguments are unknown)")
+        names.append(name)
+    return Source(module.__name__, tuple(names)), ""
+
+
+def _found_again(module, qualname: str, function) -> bool:
+    try:
+        value = module
+        for part in qualname.split("."):
+            value = inspect.getattr_static(value, part)
+    except AttributeError:
+        return False
+    if isinstance(value, (classmethod, staticmethod)):
+        value = value.__func__
+    return value is getattr(function, "__func__", function)
+
+
+def start(source: Source | None, timeout) -> zygote.Zygote | None:
+    """The fresh interpreter for ``source``, started now (it loads the code while the check sweeps)."""
+    return zygote.zygote_for(source.where, timeout) if source is not None and not zygote.unavailable() else None
+
+
+def unchecked(layer, why: str) -> str:
+    """The note for a forward not called afresh: what that leaves unchecked."""
+    return (f"{layer.forward_name} was not called afresh ({why}): state it keeps between calls where gradproof "
+            "does not look (another module, a deque, an lru_cache, an attribute of numpy) would go unnoticed; "
+            "gradproof check-layer FILE.py:NAME loads it afresh")
+
+
+def afresh(process, source: Source, layer, farthest, douts, delta_phi: float, timeout) -> str:
+    """Why the forward keeps state between calls ("" when its fresh copy agrees), from φ at the farthest
+    point ``farthest`` = (values, φ there by the watched forward)."""
+    values, watched = farthest
+    fields = {k: v for k, v in vars(layer).items() if k not in ("forward", "backward", "module")}
+    question = zygote.Question(source.names, fields, source.init)
+    outs, why = process.outputs(question, values, timeout)
+    if outs is None:
+        return (f"{layer.forward_name} could not be called afresh (loaded again in a new interpreter and called "
+                f"first at a point of the finite differences): {why}; so whether it keeps state between calls "
+                "is not known, and no finite difference is trusted")
+    if len(outs) != len(douts) or any(np.shape(o) != np.shape(d) for o, d in zip(outs, douts)):
+        return (f"{layer.forward_name} loaded afresh returns outputs of shapes {[np.shape(o) for o in outs]}, "
+                f"not {[np.shape(d) for d in douts]}: it keeps state between calls")
+    fresh = float(np.real(contract(douts, outs)))
+    if not abs(fresh - watched) <= EVALUATIONS * delta_phi:
+        return (f"your forward returns something else when loaded afresh: it keeps state between calls "
+                f"(⟨dout, {layer.forward_name}⟩ = {fresh:.10e} from a fresh copy called first, {watched:.10e} "
+                f"from the one the check called all along, at the same point; rounding explains "
+                f"{EVALUATIONS * delta_phi:.1e}), so no finite difference is meaningful")
+    return ""
