@@ -179,3 +179,24 @@ def test_every_fork_of_the_zygote_is_a_first_call(tmp_path, tag):
     for point in (np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 3.0])):
         outs, why = process.outputs(question, [point], 10.0)
         assert why == "" and np.array_equal(outs[0], np.sin(point))
+
+
+def test_a_loss_memoising_its_first_value_is_undecidable_and_its_control_agrees(tmp_path, capsys):
+    path = tmp_path / "losses.py"
+    path.write_text(textwrap.dedent("""
+        import collections
+        import numpy as np
+
+        _kept = collections.deque(maxlen=1)
+
+        def memo_loss(x):
+            if not _kept:
+                _kept.append((np.sum(x ** 3) / 3, x ** 2))
+            return _kept[0]
+
+        def cube_loss(x):
+            return np.array([np.sum(x ** 3) / 3]), x ** 2
+        """))
+    assert main(["check-layer", f"{path}:memo_loss", "--arg", "x=randn:3,4"]) == 1
+    assert "loaded afresh: it keeps state between calls" in capsys.readouterr().out
+    assert main(["check-layer", f"{path}:cube_loss", "--arg", "x=randn:3,4"]) == 0

@@ -144,7 +144,7 @@ def _afresh(ev, point: Point, model: dict, process, source, timeout, unsourced: 
         why = unsourced or unavailable() or "nothing was evaluated away from the point"
         notes.append(fresh.unchecked(point.layer, why))
         return ""
-    return fresh.afresh(process, source, point.layer, ev.farthest, point.douts, model["delta_phi"], timeout)
+    return fresh.afresh(process, source, point, ev.farthest, model["delta_phi"], timeout)
 
 
 def check_loss(loss, args, **options) -> LayerCheck:

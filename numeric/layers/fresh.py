@@ -93,10 +93,11 @@ def unchecked(layer, why: str) -> str:
             "gradproof check-layer FILE.py:NAME loads it afresh")
 
 
-def afresh(process, source: Source, layer, farthest, douts, delta_phi: float, timeout) -> str:
+def afresh(process, source: Source, point, farthest, delta_phi: float, timeout) -> str:
     """Why the forward keeps state between calls ("" when its fresh copy agrees), from φ at the farthest
     point ``farthest`` = (values, φ there by the watched forward)."""
     values, watched = farthest
+    layer, douts = point.layer, point.douts
     fields = {k: v for k, v in vars(layer).items() if k not in ("forward", "backward", "module")}
     question = zygote.Question(source.names, fields, source.init)
     outs, why = process.outputs(question, values, timeout)
@@ -104,13 +105,19 @@ def afresh(process, source: Source, layer, farthest, douts, delta_phi: float, ti
         return (f"{layer.forward_name} could not be called afresh (loaded again in a new interpreter and called "
                 f"first at a point of the finite differences): {why}; so whether it keeps state between calls "
                 "is not known, and no finite difference is trusted")
-    if len(outs) != len(douts) or any(np.shape(o) != np.shape(d) for o, d in zip(outs, douts)):
+    shapes = [np.shape(o) for o in point.outs]
+    if [np.shape(o) for o in outs] != shapes:
         return (f"{layer.forward_name} loaded afresh returns outputs of shapes {[np.shape(o) for o in outs]}, "
-                f"not {[np.shape(d) for d in douts]}: it keeps state between calls")
+                f"not {shapes}: it keeps state between calls")
     fresh = float(np.real(contract(douts, outs)))
-    if not abs(fresh - watched) <= EVALUATIONS * delta_phi:
+    if not (abs(fresh - watched) <= EVALUATIONS * delta_phi or _same(fresh, watched)):
         return (f"your forward returns something else when loaded afresh: it keeps state between calls "
                 f"(⟨dout, {layer.forward_name}⟩ = {fresh:.10e} from a fresh copy called first, {watched:.10e} "
                 f"from the one the check called all along, at the same point; rounding explains "
                 f"{EVALUATIONS * delta_phi:.1e}), so no finite difference is meaningful")
     return ""
+
+
+def _same(a: float, b: float) -> bool:
+    """The same value, NaN and infinities included (both non-finite in the same way)."""
+    return a == b or (np.isnan(a) and np.isnan(b))
