@@ -12,6 +12,9 @@ with a finite difference of φ, computed by calling the user's forward only.
   plus the outputs' final rounding in the dtype they came in, Σ|dout|·(u_d·|out| + η_d/2)/(1 − u_d)
   (:mod:`.precision`; a float32 output may not move along the path at all), nor for a loss than
   4u·max(1, |loss|) (losses compute through quantities of order one).
+  A forward coarser inside than what it returns (float16 inside, float64 out: :mod:`.coarse`) is measured
+  along coarser paths where φ does not move along this one, and outputs on float16's grid at every point
+  are held to float16's rounding.
 - *Rounding of the analytic gradient* (δg per entry): the same estimate from the user's backward at the
   same 8 points, per entry, never below 4u·|g|, plus the final rounding of the dtype it was returned in,
   (u_d·|g| + η_d/2)/(1 − u_d) (2⁻²⁴·|g| for float32). Inputs in float32 or float16 are converted to float64
@@ -57,7 +60,7 @@ from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import read_layer
 from gradproof.derive.usercode.state import changed, module_state
 from gradproof.derive.usercode.zygote import unavailable
-from gradproof.numeric.layers import fresh, judge as J
+from gradproof.numeric.layers import coarse, fresh, judge as J
 from gradproof.numeric.layers.evaluation import Evaluator
 from gradproof.numeric.layers.probe import Point, Stop, measure_noise, probe
 from gradproof.numeric.layers.result import DIFFER, UNDECIDABLE, LayerCheck
@@ -100,7 +103,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
         point = probe(layer, douts, rng, timeout, notes)
         process = fresh.start(source, timeout)
         ev = Evaluator(point.layer, point.douts, timeout, origin=point.values)
-        model = measure_noise(ev, point, rng)
+        model = measure_noise(ev, point, rng, notes)
     except Stop as stop:
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
@@ -115,6 +118,8 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
                           seconds=time.perf_counter() - start, calls=ev.calls, seed=seed)
     results = input_results(point, judged, model)
     status, reason = layer_status(results)
+    if status == UNDECIDABLE and model["rounds_inside"]:
+        reason = f"{coarse.reason(model['rounds_inside'])}; {reason}"
     model["method"] = sorted({r.method for r in results if r.method})
     notes += complex_notes(point, judged) if method != "central" else []
     if ev.printed:

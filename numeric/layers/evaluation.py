@@ -19,6 +19,7 @@ import numpy as np
 
 from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import Layer
+from gradproof.numeric.layers import precision
 
 try:
     from numpy.exceptions import ComplexWarning
@@ -54,6 +55,7 @@ class Evaluator:
         self.calls, self.seconds, self.printed = 0, 0.0, 0
         self.origin = None if origin is None else [np.array(v, dtype=float) for v in origin]
         self.farthest, self._distance = None, -1.0
+        self.grid = precision.Grid()     # the grid every output seen is on (a forward rounding inside)
 
     @property
     def seconds_per_call(self) -> float:
@@ -107,4 +109,6 @@ class Evaluator:
 
     def _outputs(self, values):
         self.calls += 1
-        return self.layer.outputs(values)
+        outs = self.layer.outputs(values)
+        self.grid.see(outs)
+        return outs
