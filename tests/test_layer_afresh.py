@@ -6,6 +6,7 @@ controls: the same layers without the memo agree with a correct backward and dif
 from __future__ import annotations
 
 import json
+import os
 import sys
 import textwrap
 
@@ -200,3 +201,25 @@ def test_a_loss_memoising_its_first_value_is_undecidable_and_its_control_agrees(
     assert main(["check-layer", f"{path}:memo_loss", "--arg", "x=randn:3,4"]) == 1
     assert "loaded afresh: it keeps state between calls" in capsys.readouterr().out
     assert main(["check-layer", f"{path}:cube_loss", "--arg", "x=randn:3,4"]) == 0
+
+
+def test_a_forward_that_hangs_only_afresh_is_stopped_and_undecidable(tmp_path, capsys):
+    path = tmp_path / "slow.py"
+    path.write_text("import collections\nimport time\nimport numpy as np\n_seen = collections.deque()\n\n\n"
+                    "def sin_forward(x):\n    if not _seen:\n        _seen.append(1)\n        if x.flat[0] != 0.25:\n"
+                    "            time.sleep(60)\n    return np.sin(x), x\n\n\n"
+                    "def sin_backward(dout, x):\n    return dout * np.cos(x)\n")
+    assert main(["check-layer", f"{path}:sin", "--arg", "x=[[0.25, 0.5], [0.75, 1.0]]", "--timeout", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "UNDECIDABLE" in out and "could not be called afresh" in out and "did not return within 1 s" in out
+
+
+def test_a_forked_copy_of_this_process_leaves_the_zygotes_alone(tmp_path, tag):
+    path, _ = _write(tmp_path, tag, "deque")
+    process = zygote.zygote_for(path, 10.0)
+    child = os.fork()
+    if child == 0:   # what a forked check (a proof beside, an isolated backward) does when it ends
+        zygote.close_all()
+        os._exit(0)
+    os.waitpid(child, 0)
+    assert process.alive() and zygote.zygote_for(path, 10.0) is process

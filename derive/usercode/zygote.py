@@ -33,6 +33,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,7 @@ class Zygote:
     this process's ``sys.path``; :meth:`outputs` asks it, :meth:`close` ends it."""
 
     def __init__(self, where: str, timeout: float | None):
-        self.where, self.timeout = where, timeout
+        self.where, self.timeout, self.owner = where, timeout, os.getpid()
         environment = {**os.environ, INSIDE: "1"}
         self.process = subprocess.Popen([sys.executable, "-m", "gradproof.derive.usercode.zygote"],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -100,13 +101,21 @@ class Zygote:
             return _read_reply(answer, reply)
 
     def _send(self, message, framed: bool = False) -> bool:
+        """Write one framed message; False if the zygote is gone (a broken pipe is an answer here, not the
+        signal that ends gradproof, which restores SIGPIPE's default for ``gradproof … | head``)."""
         data = message if framed else pickle.dumps(message)
+        restore = None
+        if hasattr(signal, "SIGPIPE") and threading.current_thread() is threading.main_thread():
+            restore = signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         try:
             self.process.stdin.write(struct.pack("<Q", len(data)) + data)
             self.process.stdin.flush()
             return True
-        except (BrokenPipeError, OSError):
+        except (BrokenPipeError, OSError, ValueError):   # ValueError: the pipe was closed here
             return False
+        finally:
+            if restore is not None:
+                signal.signal(signal.SIGPIPE, restore)
 
     def _answer(self, timeout: float | None) -> dict | None:
         wait = None if timeout is None else timeout + GRACE
@@ -121,7 +130,10 @@ class Zygote:
         return self.process.poll() is None
 
     def close(self) -> None:
-        """End the zygote and any fork still running (its own process group, started for it)."""
+        """End the zygote and any fork still running (its own process group, started for it); in a forked
+        copy of the process that started it, nothing (the zygote is its parent's)."""
+        if self.owner != os.getpid():
+            return
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
@@ -155,7 +167,7 @@ def zygote_for(where: str, timeout: float | None) -> Zygote:
     (an edited file gets a new zygote: it never answers for code that is no longer there)."""
     key = (where, _stamp(where), tuple(sys.path))
     kept = _ALIVE.pop(key, None)
-    if kept is None or not kept.alive():
+    if kept is None or not kept.alive() or kept.owner != os.getpid():   # a fork's copy is its parent's
         kept = Zygote(where, timeout)
     _ALIVE[key] = kept
     while len(_ALIVE) > LIMIT:
@@ -175,6 +187,7 @@ def _stamp(where: str) -> tuple:
 
 @atexit.register
 def close_all() -> None:
+    """End the zygotes this process started (a forked child that exits leaves its parent's alone)."""
     while _ALIVE:
         _ALIVE.popitem()[1].close()
 
