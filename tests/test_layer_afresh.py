@@ -223,3 +223,15 @@ def test_a_forked_copy_of_this_process_leaves_the_zygotes_alone(tmp_path, tag):
         os._exit(0)
     os.waitpid(child, 0)
     assert process.alive() and zygote.zygote_for(path, 10.0) is process
+
+
+def test_no_fresh_interpreter_leaves_a_file_layer_undecidable_not_agree(tmp_path, tag, capsys, monkeypatch):
+    def refuse(self, where, timeout):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(zygote.Zygote, "__init__", refuse)
+    path, spec = _write(tmp_path, tag, "deque")
+    assert main(["check-layer", f"{path}:plain_right", "--backward", "plain_backward_right", "--arg",
+                 "x=randn:3,4"]) == 1
+    out = capsys.readouterr().out
+    assert "UNDECIDABLE" in out and "no fresh interpreter could be started" in out

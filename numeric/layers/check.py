@@ -148,8 +148,12 @@ def _afresh(ev, point: Point, model: dict, process, source, timeout, unsourced: 
     if process is None or ev.farthest is None:
         why = unsourced or unavailable() or "nothing was evaluated away from the point"
         notes.append(fresh.unchecked(point.layer, why))
+        model["afresh"] = f"not called afresh: {why}"
         return ""
-    return fresh.afresh(process, source, point, ev.farthest, model["delta_phi"], timeout)
+    reason = fresh.afresh(process, source, point, ev.farthest, model["delta_phi"], timeout)
+    model["afresh"] = reason or (f"called afresh at the sweep's farthest point: φ within "
+                                 f"{fresh.EVALUATIONS}δφ of the watched forward's")
+    return reason
 
 
 def check_loss(loss, args, **options) -> LayerCheck:

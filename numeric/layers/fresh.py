@@ -81,9 +81,15 @@ def _found_again(module, qualname: str, function) -> bool:
     return value is getattr(function, "__func__", function)
 
 
-def start(source: Source | None, timeout) -> zygote.Zygote | None:
-    """The fresh interpreter for ``source``, started now (it loads the code while the check sweeps)."""
-    return zygote.zygote_for(source.where, timeout) if source is not None and not zygote.unavailable() else None
+def start(source: Source | None, timeout) -> zygote.Zygote | str | None:
+    """The fresh interpreter for ``source``, started now (it loads the code while the check sweeps); None
+    where there is no source or this platform has none; why, where starting one failed."""
+    if source is None or zygote.unavailable():
+        return None
+    try:
+        return zygote.zygote_for(source.where, timeout)
+    except OSError as error:   # no process could be started (a limit on processes, memory)
+        return f"no fresh interpreter could be started ({type(error).__name__}: {error})"
 
 
 def unchecked(layer, why: str) -> str:
@@ -100,7 +106,7 @@ def afresh(process, source: Source, point, farthest, delta_phi: float, timeout) 
     layer, douts = point.layer, point.douts
     fields = {k: v for k, v in vars(layer).items() if k not in ("forward", "backward", "module")}
     question = zygote.Question(source.names, fields, source.init)
-    outs, why = process.outputs(question, values, timeout)
+    outs, why = process.outputs(question, values, timeout) if not isinstance(process, str) else (None, process)
     if outs is None:
         return (f"{layer.forward_name} could not be called afresh (loaded again in a new interpreter and called "
                 f"first at a point of the finite differences): {why}; so whether it keeps state between calls "
