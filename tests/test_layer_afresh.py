@@ -5,6 +5,8 @@ controls: the same layers without the memo agree with a correct backward and dif
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -235,3 +237,32 @@ def test_no_fresh_interpreter_leaves_a_file_layer_undecidable_not_agree(tmp_path
                  "x=randn:3,4"]) == 1
     out = capsys.readouterr().out
     assert "UNDECIDABLE" in out and "no fresh interpreter could be started" in out
+
+
+def test_a_module_loaded_from_a_path_under_its_own_name_is_loaded_afresh_from_that_path(tmp_path, tag):
+    path, _ = _write(tmp_path, tag, "functools.lru_cache")
+    spec = importlib.util.spec_from_file_location(f"own_name_{tag}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module    # as pytest's importlib mode does: not importable by that name
+    try:
+        spec.loader.exec_module(module)
+        x = np.random.default_rng(2).standard_normal((3, 4))
+        memo = gradproof.check_layer(module.memo_forward, module.memo_backward_zero, (x,))
+        assert memo.status == "undecidable" and "loaded afresh" in memo.reason, memo.report()
+    finally:
+        sys.modules.pop(spec.name, None)
+
+
+def test_in_python_a_module_that_does_not_load_afresh_keeps_its_verdict_with_a_note(tmp_path, monkeypatch):
+    """gradproof's guess at where the code lives, not the code's state: the verdict stands, the note says
+    what was not checked (the command line, which has the file, is undecidable: see above)."""
+    (tmp_path / "shy_api.py").write_text("import os\nimport numpy as np\nif os.environ.get('GRADPROOF_AFRESH'):\n"
+                                         "    raise RuntimeError('not here')\n\n\ndef forward(x):\n    return np.sin(x), x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("shy_api")
+    try:
+        x = np.random.default_rng(2).standard_normal((3, 4))
+        result = gradproof.check_layer(module.forward, lambda d, x: d * np.cos(x), (x,))
+        assert result.ok and any("was not called afresh (it fails to load afresh" in n for n in result.warnings)
+    finally:
+        sys.modules.pop("shy_api", None)

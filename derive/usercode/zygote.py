@@ -50,6 +50,8 @@ INSIDE = "GRADPROOF_AFRESH"
 GRACE = 30.0
 #: the fork's exit status when the user's code failed (its message is in the reply file)
 FAILED = 3
+#: how an answer begins where the fresh copy could not be loaded at all
+UNLOADED = "it fails to load afresh"
 
 
 def unavailable() -> str:
@@ -206,7 +208,7 @@ def serve() -> None:
     try:
         module, unloaded = _load(where, timeout), ""
     except InputError as error:
-        module, unloaded = None, f"it fails to load afresh: {error}"
+        module, unloaded = None, f"{UNLOADED}: {error}"
     while (frame := _frame(requests)) is not None:
         reply, question = pickle.loads(frame)      # the question itself is read in the fork
         if module is None:

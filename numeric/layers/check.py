@@ -98,7 +98,8 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
     start, notes, before = time.perf_counter(), [], module_state((forward, backward))
     rng = np.random.default_rng(seed_sequence(seed))
-    source, unsourced = (source, "") if source is not None else fresh.source_of(forward, backward)
+    given = source is not None
+    source, unsourced = (source, "") if given else fresh.source_of(forward, backward)
     try:
         point = probe(layer, douts, rng, timeout, notes)
         process = fresh.start(source, timeout)
@@ -112,7 +113,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     judged = _judge_directions(ev, point, measures, rng, method)
     _sweep(ev, point, measures, judged, rng, entries, budget, max(budget - (time.perf_counter() - start), 0.0))
     stateful = _stateful(ev, point, changed(before, module_state((forward, backward)))) or \
-        _afresh(ev, point, model, process, source, timeout, unsourced, notes)
+        _afresh(ev, point, model, process, source, timeout, unsourced, notes, given)
     if stateful:
         return LayerCheck(point.layer.name, point.layer.kind, UNDECIDABLE, reason=stateful, warnings=notes,
                           seconds=time.perf_counter() - start, calls=ev.calls, seed=seed)
@@ -142,15 +143,21 @@ def _stateful(ev, point: Point, state: list[str]) -> str:
     return ""
 
 
-def _afresh(ev, point: Point, model: dict, process, source, timeout, unsourced: str, notes: list) -> str:
+def _afresh(ev, point: Point, model: dict, process, source, timeout, unsourced: str, notes: list, given: bool) -> str:
     """Why the forward keeps state, from a fresh copy called first at the sweep's farthest point ("": it
-    agrees there); where it cannot be loaded afresh, a note says what that leaves unchecked."""
+    agrees there); where it cannot be loaded afresh, a note says what that leaves unchecked (a ``given``
+    source, the command line's file, that fails to load is undecidable instead)."""
     if process is None or ev.farthest is None:
         why = unsourced or unavailable() or "nothing was evaluated away from the point"
         notes.append(fresh.unchecked(point.layer, why))
         model["afresh"] = f"not called afresh: {why}"
         return ""
-    reason = fresh.afresh(process, source, point, ev.farthest, model["delta_phi"], timeout)
+    try:
+        reason = fresh.afresh(process, source, point, ev.farthest, model["delta_phi"], timeout, found=not given)
+    except fresh.NotAfresh as unloaded:
+        notes.append(fresh.unchecked(point.layer, str(unloaded)))
+        model["afresh"] = f"not called afresh: {unloaded}"
+        return ""
     model["afresh"] = reason or (f"called afresh at the sweep's farthest point: φ within "
                                  f"{fresh.EVALUATIONS}δφ of the watched forward's")
     return reason

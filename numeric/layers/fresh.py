@@ -24,7 +24,9 @@ alone there, which state it does not look at escapes.
 
 from __future__ import annotations
 
+import importlib.machinery
 import inspect
+import os
 import sys
 from dataclasses import dataclass
 
@@ -35,6 +37,10 @@ from gradproof.numeric.layers.evaluation import contract
 
 #: two evaluations of φ at the same inputs by a stateless forward differ by at most this many δφ
 EVALUATIONS = 2
+
+
+class NotAfresh(Exception):
+    """The module a source was found in does not load afresh (see :func:`afresh`)."""
 
 
 @dataclass(frozen=True)
@@ -49,24 +55,40 @@ class Source:
 
 
 def source_of(forward, backward) -> tuple[Source | None, str]:
-    """The :class:`Source` of module-level functions or classes (found again by qualified name in their
-    module), or None and why they cannot be loaded afresh."""
+    """The :class:`Source` of a module-level forward function or class (found again by qualified name in its
+    module; the backward too where it is one, else None: a fresh copy only runs the forward), or None and
+    why it cannot be loaded afresh."""
     module = sys.modules.get(getattr(forward, "__module__", None) or "")
     if module is None or module.__name__ == "__main__" or not getattr(module, "__file__", None):
         return None, "it is not defined in a module gradproof can load again (a script's or a notebook's __main__)"
-    names = []
-    for function in (forward, backward):
-        if function is None:
-            names.append(None)
-            continue
-        name = getattr(function, "__qualname__", "")
-        bound = inspect.ismethod(function) and not isinstance(function.__self__, type)   # an object's method
-        if bound or not name or "<" in name or getattr(function, "__module__", None) != module.__name__ or \
-                not _found_again(module, name, function):
-            return None, ("it is not a module-level function or class of a file (a lambda, a closure, a layer "
-                          "object whose constructor's arguments are unknown)")
-        names.append(name)
-    return Source(module.__name__, tuple(names)), ""
+    if _name_in(module, forward) is None:
+        return None, ("it is not a module-level function or class of a file (a lambda, a closure, a layer object "
+                      "whose constructor's arguments are unknown)")
+    return Source(_where(module), (_name_in(module, forward), _name_in(module, backward))), ""
+
+
+def _name_in(module, function) -> str | None:
+    """``function``'s qualified name where it finds it again in ``module`` (None: it does not)."""
+    name = getattr(function, "__qualname__", "") if function is not None else ""
+    bound = inspect.ismethod(function) and not isinstance(function.__self__, type)   # an object's method
+    if bound or not name or "<" in name or getattr(function, "__module__", None) != module.__name__ or \
+            not _found_again(module, name, function):
+        return None
+    return name
+
+
+def _where(module) -> str:
+    """The module's name where importing that name afresh finds its file again (searched on the path, not in
+    ``sys.modules``), else its file (a module loaded from a path under a name of its own, as pytest's
+    importlib mode does)."""
+    parent = module.__name__.rpartition(".")[0]
+    path = getattr(sys.modules.get(parent), "__path__", None) if parent else None
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(module.__name__, path)
+    except (ImportError, ValueError):
+        spec = None
+    same = spec is not None and spec.origin and os.path.realpath(spec.origin) == os.path.realpath(module.__file__)
+    return module.__name__ if same or not module.__file__.endswith(".py") else module.__file__
 
 
 def _found_again(module, qualname: str, function) -> bool:
@@ -99,14 +121,18 @@ def unchecked(layer, why: str) -> str:
             "gradproof check-layer FILE.py:NAME loads it afresh")
 
 
-def afresh(process, source: Source, point, farthest, delta_phi: float, timeout) -> str:
+def afresh(process, source: Source, point, farthest, delta_phi: float, timeout, found: bool = False) -> str:
     """Why the forward keeps state between calls ("" when its fresh copy agrees), from φ at the farthest
-    point ``farthest`` = (values, φ there by the watched forward)."""
+    point ``farthest`` = (values, φ there by the watched forward). A source ``found`` from the functions'
+    module (not given) that does not load afresh raises :class:`NotAfresh` instead: gradproof's guess at
+    where the code lives, not the code's state."""
     values, watched = farthest
     layer, douts = point.layer, point.douts
     fields = {k: v for k, v in vars(layer).items() if k not in ("forward", "backward", "module")}
     question = zygote.Question(source.names, fields, source.init)
     outs, why = process.outputs(question, values, timeout) if not isinstance(process, str) else (None, process)
+    if outs is None and found and why.startswith(zygote.UNLOADED):
+        raise NotAfresh(why)
     if outs is None:
         return (f"{layer.forward_name} could not be called afresh (loaded again in a new interpreter and called "
                 f"first at a point of the finite differences): {why}; so whether it keeps state between calls "
