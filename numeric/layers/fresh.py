@@ -15,11 +15,13 @@ the forward keeps state between calls and the check is undecidable (never agree,
 blame the backward). A fresh forward that fails, or returns outputs of another shape, is undecidable the
 same way.
 
-Where the code comes from: the command line's file (``check-layer FILE.py:NAME``); in Python, the module
-of a module-level forward (and backward, or class) that its qualified name finds again. A lambda, a closure,
-a function defined in ``__main__`` (a script or a notebook) or a layer object handed in (its constructor's
-arguments are unknown) cannot be loaded afresh: the check says so in a note and rests on the fingerprint
-alone there, which state it does not look at escapes.
+Where the code comes from: the command line's file (``check-layer FILE.py:NAME``, a class with its
+constructor's arguments); in Python, the module of a module-level forward (a function or a class) that its
+qualified name finds again — by the module's name where importing it finds the same file, else from the
+file. A lambda, a closure, a function defined in ``__main__`` (a script or a notebook), a layer object
+handed in (its constructor's arguments are unknown) or a module that does not load again cannot be loaded
+afresh: the check says so in a note and rests on the fingerprint alone there, which state it does not look
+at escapes. (The command line's own file failing to load afresh is undecidable: there the file is given.)
 """
 
 from __future__ import annotations
