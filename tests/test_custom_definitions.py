@@ -3,6 +3,8 @@ point), proof, numeric check, derivation and LaTeX with them, and the command li
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -72,8 +74,46 @@ def test_a_rule_that_differs_only_on_a_kink_is_never_shown_a_point(name, express
     """The points avoid kinks at simple rationals: a rule that differs only at one (where the derivative
     does not exist) gets no point where it "differs"; simplify cannot reduce the difference, so it is refused
     as a form to give otherwise (control: the rules wrong on a half-line above are shown a point)."""
-    with pytest.raises(InputError, match="nor shown to differ at 24 points"):
+    with pytest.raises(InputError, match="nor shown to differ at 122 points of either sign out to |z| = 64"):
         gradproof.define_activation(name, expression, rule)
+
+
+@pytest.mark.parametrize("beyond", [1, 8, 40])
+@pytest.mark.parametrize("side", [1, -1])
+@pytest.mark.parametrize("name, expression, rule", [
+    ("far_step", "z**2", "Piecewise((2*z, {side}*z < {beyond}), (2*z + 1, True))"),
+    ("far_ramp", "tanh(z)", "1 - tanh(z)**2 + Max(0, {side}*z - {beyond})/1000"),
+    ("far_power", "log(1 + z**2)", "2*z/(1 + z**2) + Max(0, Abs(z) - {beyond})**7/10**12")])
+def test_a_rule_wrong_only_far_from_zero_is_refused_with_the_point(name, expression, rule, beyond, side):
+    """Adversarial F08: a rule right on |z| < 4 slipped past the 24 points there. Points out to |z| = 64, both
+    signs, in geometric steps of 9% at most: the first one past the rule's edge refutes it, with both values."""
+    rule = rule.format(side=side, beyond=beyond)
+    with pytest.raises(InputError, match=r"the rule is not the derivative: at z = (-?\d+)/997") as caught:
+        gradproof.define_activation(f"{name}_{beyond}_{'pn'[side < 0]}", expression, rule)
+    z = sp.Rational(re.search(r"at z = (-?\d+/997)", str(caught.value)).group(1))
+    assert abs(z) > beyond and (side * z > beyond if name != "far_power" else True), str(caught.value)
+    assert abs(z) <= 1.1 * beyond + 4 and "both correct to 40 digits" in str(caught.value)
+    # the counterexample is real: the derivative and the rule, evaluated again here with 50 digits, differ there
+    variable = sp.Symbol("z")
+    true = sp.N(sp.diff(sp.sympify(expression), variable).subs(variable, z), 50)
+    given = sp.N(sp.sympify(rule).subs(variable, z), 50)
+    assert abs(true - given) > sp.Float(10) ** -30 * max(1, abs(true))
+
+
+@pytest.mark.parametrize("name, expression, rule", [
+    ("far_swish", "z*sigmoid(z)", "sigmoid(z)*(1 + z*(1 - sigmoid(z)))"),
+    ("far_tanh", "tanh(z)", "1/cosh(z)**2"),
+    ("far_softplus", "softplus(z)", "sigmoid(z)"),
+    ("far_split", "z**2", "Piecewise((2*z, z < 40), (2*z, True))"),
+    ("far_logistic", "log(1 + exp(z))", "exp(z)/(1 + exp(z))")])
+def test_a_right_rule_is_still_accepted(name, expression, rule):
+    assert "equal to sympy.diff by simplify" in gradproof.define_activation(name, expression, rule).description
+
+
+def test_a_loss_rule_wrong_only_for_large_outputs_is_refused_with_the_point():
+    with pytest.raises(InputError, match=r"the rule is not the derivative: at a = \d+/997"):
+        gradproof.define_loss("far_loss", "(a - y)**2/2", "Piecewise((a - y, a < 20), (a, True))")
+    assert "your rule" in gradproof.define_loss("near_loss", "(a - y)**2/2", "a - y").description
 
 
 def test_log_cosh_does_not_crash_the_proof_of_a_wrong_recurrence():

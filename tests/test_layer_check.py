@@ -558,3 +558,76 @@ def test_complex_upstream_gradients_are_refused_not_cast():
         result = gradproof.check_layer(lambda x: (np.exp(x), x), lambda dout, x: dout * np.exp(x), x,
                                        douts=np.ones((2, 3)) + 1j)
     assert result.status == "error" and "douts: give real numbers" in result.reason
+
+
+# --- a forward that computes in float16 (or float32) inside and returns float64 (adversarial F04) -----------
+# Its values move in steps the returned dtype does not show: a noise path of relative step 2⁻³⁰ sees none, and
+# finite differences at float64's step are zero or a jump. The noise is measured where φ moves (a coarser path,
+# every input alone too) and outputs that are float16 numbers everywhere are held to float16's rounding.
+
+def _inside(dtype, function, post=None):
+    post = post or (lambda y: y)
+
+    def forward(x):
+        with np.errstate(over="ignore"):   # exp past float16's 65504 on the widest noise paths: inf
+            return post(function(x.astype(dtype)).astype(np.float64)), x
+    return forward
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+@pytest.mark.parametrize("shape", [(1,), (3, 4), (5, 6)])
+@pytest.mark.parametrize("function, derivative, post, slope", [
+    (np.exp, np.exp, None, 1.0), (np.sin, np.cos, None, 1.0), (np.tanh, lambda x: 1 - np.tanh(x) ** 2, None, 1.0),
+    (np.exp, np.exp, lambda y: 1.1 * y + 0.3, 1.1)], ids=["exp", "sin", "tanh", "exp-then-float64"])
+def test_a_forward_rounding_to_float16_inside_is_never_called_wrong_for_a_correct_backward(
+        seed, shape, function, derivative, post, slope):
+    x = np.random.default_rng(seed).standard_normal(shape) * (1 + seed / 2)   # exp(x) stays below 65504
+    forward = _inside(np.float16, function, post)
+    right = gradproof.check_layer(forward, lambda dout, x: slope * dout * derivative(x), (x,), seed=seed)
+    assert right.status in ("agree", "undecidable"), right.report()
+    assert any("~float16" in note or "held to float16" in note for note in right.warnings), right.report()
+    if right.status == "undecidable":
+        assert "your forward rounds to ~float16 internally" in right.reason
+    wrong = gradproof.check_layer(forward, lambda dout, x: 2 * slope * dout * derivative(x), (x,), seed=seed)
+    assert wrong.status in ("differ", "undecidable"), wrong.report()
+
+
+def test_a_float16_tanh_saturated_to_one_is_not_called_wrong_and_a_gross_error_still_is():
+    """tanh(8.16) is 1.0 in float16 for a long way (φ moves at no step): its outputs are float16 numbers, so a
+    change below float16's rounding could be lost; a slope of 1 instead of 4e-7 is still caught."""
+    x = np.array([8.16367649])
+    forward = _inside(np.float16, np.tanh)
+    right = gradproof.check_layer(forward, lambda dout, x: dout * (1 - np.tanh(x) ** 2), (x,))
+    assert right.status == "undecidable" and "held to float16's rounding" in " ".join(right.warnings), right.report()
+    assert gradproof.check_layer(forward, lambda dout, x: dout, (x,)).status == "differ"
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_an_affine_layer_multiplying_in_a_coarser_dtype_behind_a_float64_bias(seed, dtype):
+    """The bias moves φ in float64 along the joint noise path; x and w alone do not move it: each input's own
+    path finds the grid."""
+    def forward(x, w, b):
+        return (x.astype(dtype) @ w.astype(dtype)).astype(np.float64) * 1.1 + b, (x, w)
+
+    def backward(dout, cache, factor=1.0):
+        x, w = cache
+        return factor * 1.1 * dout @ w.T, 1.1 * x.T @ dout, dout.sum(axis=0)
+
+    args = _affine_args(np.random.default_rng(seed))
+    right = gradproof.check_layer(forward, backward, args, seed=seed)
+    assert right.status in (("undecidable",) if dtype == np.float16 else ("agree", "undecidable")), right.report()
+    wrong = gradproof.check_layer(forward, lambda dout, cache: backward(dout, cache, 2.0), args, seed=seed)
+    assert wrong.status == "differ" and "dx" in wrong.wrong, wrong.report()
+
+
+def test_the_float16_controls_float64_code_still_differs_and_a_float16_output_keeps_its_model():
+    x = np.random.default_rng(4).standard_normal((3, 4))
+    forward = lambda x: (np.exp(x), x)
+    wrong = gradproof.check_layer(forward, lambda dout, x: dout * np.exp(x) * (1 + 1e-6), (x,))
+    assert wrong.status == "differ" and wrong.model["rounds_inside"] == "", wrong.report()
+    assert wrong.model["path_step"] == 2.0 ** -30
+    returned = gradproof.check_layer(lambda x: (np.sin(x).astype(np.float16), x), lambda d, x: d * np.cos(x), (x,))
+    assert returned.status in ("agree", "undecidable") and returned.model["rounds_inside"] == "", returned.report()
+    assert returned.model["delta_phi"] >= UNIT_ROUNDOFF[np.float16] * returned.model["magnitude_phi"]
+    assert not any("rounds to" in note for note in returned.warnings)

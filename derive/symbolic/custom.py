@@ -2,7 +2,7 @@
 
 - :func:`define_activation` — a(z) from an expression in ``z``; its derivative rule is ``sympy.diff`` of it, or
   the rule you give, which must then be proven equal to d/dz of the expression (else an InputError with
-  the point where they differ, evaluated with 40 digits). The result is a model
+  the point where they differ, out to |z| = 64, both values correct to 40 digits). The result is a model
   :class:`~gradproof.derive.model.activations.Elementwise` whose ``symbolic`` field carries an opaque
   sympy function (its ``fdiff`` is the rule, as for the built-in ones) and the closed form, and whose
   numpy forms come from ``lambdify``. Kinks (Max, Min, Abs, Heaviside, sign, Piecewise) are found and
@@ -36,7 +36,7 @@ from gradproof.derive.proof.canonical import shown_positive
 from gradproof.derive.proof.counterexample import evaluate
 from gradproof.derive.proof.denominators import bases
 from gradproof.derive.proof.domains import subexpressions, unreal_parts
-from gradproof.derive.proof.evaluation import Undefined
+from gradproof.derive.proof.evaluation import DIGITS, Evaluator, Undefined, stable_value
 from gradproof.derive.proof.identity import exact_numbers
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
 from gradproof.derive.symbolic.functions import (LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, numeric_printer, sigmoid,
@@ -170,19 +170,57 @@ def _kink_fields(closed: sp.Expr, name: str) -> dict:
     return fields
 
 
-#: the points a rule is tried at: k/997 for 0 < |k| < 4·997, not a multiple of 997; a kink at a rational
-#: with a denominator below 997 (0, ±1, ½, …) is never one of them, so a rule is not refuted where the
-#: derivative itself does not exist
-_RULE_DENOMINATOR, _RULE_POINTS = 997, 24
+#: the points a rule is tried at are k/997, k not a multiple of 997: a kink at a rational with a denominator
+#: below 997 (0, ±1, ½, …) is never one of them, so a rule is not refuted where the derivative itself does not
+#: exist. First 24 drawn in (−4, 4), then a spread to |z| = 64: WIDE magnitudes in geometric steps from 1 to
+#: 64 (8 per octave: a rule wrong beyond some |z| < 64 is met within 9% above it), each at both signs
+_RULE_DENOMINATOR, _RULE_POINTS, _RULE_LIMIT, _WIDE = 997, 24, 64, 49
+#: a gap counts when it stands above this share of max(1, |derivative|), at 40 digits confirmed at 80
+_RULE_GAP = sp.Float(10) ** -30
 
 
-def _rule_point(rng: random.Random, variables: list) -> dict:
-    def draw():
-        k = 0
-        while k % _RULE_DENOMINATOR == 0:
-            k = rng.randint(-4 * _RULE_DENOMINATOR + 1, 4 * _RULE_DENOMINATOR - 1)
-        return sp.Rational(k, _RULE_DENOMINATOR)
-    return {v: draw() for v in variables}
+def _rule_points(variables: list) -> list[dict]:
+    """The points a rule is tried at (see above): every variable drawn the same way, the first (the one
+    differentiated) over the spread in order of magnitude, the others at random magnitudes in it."""
+    rng = random.Random(0)
+    near = [{v: _rational(rng.uniform(-4, 4)) for v in variables} for _ in range(_RULE_POINTS)]
+    wide = []
+    for j in range(_WIDE):
+        magnitude = _RULE_LIMIT ** (j / (_WIDE - 1))
+        for sign in (1, -1):
+            point = {v: _rational(rng.choice((1, -1)) * _RULE_LIMIT ** rng.random()) for v in variables[1:]}
+            wide.append({variables[0]: _rational(sign * magnitude), **point})
+    return near + wide
+
+
+def _rational(x: float) -> sp.Rational:
+    """k/997 nearest to ``x`` with k not a multiple of 997 (so never a simpler rational)."""
+    k = round(x * _RULE_DENOMINATOR)
+    return sp.Rational(k + (1 if k % _RULE_DENOMINATOR == 0 else 0), _RULE_DENOMINATOR)
+
+
+def _differs_at(derivative: sp.Expr, rule: sp.Expr, point: dict):
+    """At ``point``, where the derivative has a real value: (its value, the rule's or None where the rule
+    has no real value) when they differ — found at 40 digits, confirmed with values correct to 40 digits
+    (computed at increasing precision until two agree: cancellation at a large |z| cannot fake a gap) —
+    else None (they agree, or the derivative has no value there: outside its domain nothing is claimed)."""
+    if (true := _value(derivative, point)) is None:
+        return None
+    given = _value(rule, point)
+    if given is not None and abs(given - true) <= _RULE_GAP * max(1, abs(true)):
+        return None
+    true, given = _stable(derivative, point), _stable(rule, point)
+    if true is None or (given is not None and abs(given - true) <= _RULE_GAP * max(1, abs(true))):
+        return None
+    return true, given
+
+
+def _digits(true, given) -> int:
+    """Enough significant digits to show the two values apart (15 at least, 40 at most)."""
+    if given is None or true == 0:
+        return 15
+    apart = float(abs(given - true) / abs(true))
+    return min(DIGITS, max(15, math.ceil(-math.log10(apart)) + 4)) if apart > 0 else DIGITS
 
 
 def _value(expr: sp.Expr, point: dict):
@@ -193,18 +231,13 @@ def _value(expr: sp.Expr, point: dict):
         return None
 
 
-def _differs_at(derivative: sp.Expr, rule: sp.Expr, point: dict):
-    """At ``point``, where the derivative has a real value: how far the rule is from it (None where they
-    agree to 30 digits or the derivative has no value there: outside the expression's domain nothing
-    is claimed)."""
-    true = _value(derivative, point)
-    if true is None:
+def _stable(expr: sp.Expr, point: dict):
+    """``expr`` at ``point`` correct to 40 digits, None where it has no real value or no stable one."""
+    try:
+        value = stable_value(Evaluator(), expr, point)
+    except Undefined:
         return None
-    given = _value(rule, point)
-    if given is None:
-        return "no real value"
-    gap = abs(given - true)
-    return f"{float(gap):.3g}" if gap > sp.Float(10) ** -30 * max(1, abs(true)) else None
+    return None if value is None else sp.Float(value, DIGITS)
 
 
 def _defined_alike(derivative: sp.Expr, rule: sp.Expr) -> bool:
@@ -218,22 +251,27 @@ def _defined_alike(derivative: sp.Expr, rule: sp.Expr) -> bool:
 
 def _prove_rule(expression: sp.Expr, rule: sp.Expr, variables: list, what: str) -> None:
     """``rule`` equals d/d(first variable) of ``expression``, or an InputError with a point that shows
-    otherwise (both evaluated with 40 digits at points of either sign)."""
+    otherwise (both evaluated to 40 correct digits at points of either sign, out to |z| = 64)."""
     derivative = sp.diff(expression, variables[0])
     if _defined_alike(explicit(derivative), explicit(rule)) and \
             sp.simplify(explicit(derivative - rule).rewrite(sp.exp)) == 0:
         return
-    rng = random.Random(0)
-    for _ in range(_RULE_POINTS):
-        point = _rule_point(rng, variables)
-        gap = _differs_at(explicit(derivative), explicit(rule), point)
-        if gap is not None:
+    for point in _rule_points(variables):
+        found = _differs_at(explicit(derivative), explicit(rule), point)
+        if found is not None:
+            true, given = found
             where = ", ".join(f"{v} = {p} ≈ {float(p):.6g}" for v, p in point.items())
-            raise InputError(f"{what}: the rule is not the derivative: at {where} it differs from "
-                             f"d/d{variables[0]} of the expression by {gap}")
+            digits = _digits(true, given)
+            gap = "where the rule has no real value" if given is None else f"by {float(abs(given - true)):.3g}"
+            yours = "has none" if given is None else f"is {sp.N(given, digits)}"
+            raise InputError(f"{what}: the rule is not the derivative: at {where} it differs from d/d{variables[0]} "
+                             f"of the expression {gap} (the derivative is {sp.N(true, digits)}, the rule {yours}; "
+                             f"both correct to {DIGITS} digits)")
+    count = _RULE_POINTS + 2 * _WIDE
     raise InputError(f"{what}: the rule could not be proven equal to the derivative (simplify left "
-                     f"{sp.simplify(derivative - rule)}), nor shown to differ at {_RULE_POINTS} points of "
-                     f"either sign where the derivative has a real value: give it in another form")
+                     f"{sp.simplify(derivative - rule)}), nor shown to differ at {count} points of either sign out "
+                     f"to |{variables[0]}| = {_RULE_LIMIT} where the derivative has a real value: give it in another "
+                     "form")
 
 
 def define_activation(name: str, expression: str | sp.Expr, derivative: str | sp.Expr | None = None) -> Elementwise:

@@ -26,12 +26,14 @@ from gradproof.derive.usercode import guard
 @dataclass(frozen=True)
 class Found:
     """One layer found in a module: ``kind`` is pair or loss; ``backward`` None for a loss (and for an
-    unpaired forward, whose ``kind`` is "unpaired")."""
+    unpaired forward, whose ``kind`` is "unpaired"); for a layer object made from a class (``kind``
+    module), ``init`` holds its constructor's arguments."""
 
     name: str
     kind: str
     forward: object
     backward: object = None
+    init: tuple | None = None
 
     @property
     def function_names(self) -> tuple[str, ...]:

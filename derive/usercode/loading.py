@@ -2,7 +2,11 @@
 
 Importing runs the user's module: it runs under :func:`gradproof.derive.usercode.guard.call`, so a
 ``sys.exit``, ``os._exit``, a hang or a print at import time is reported (``UserCodeError``, an
-``InputError``), never the end of gradproof or text on its stdout."""
+``InputError``), never the end of gradproof or text on its stdout.
+
+:func:`fresh_module` (and :func:`fresh_copies`) loads a file or module again, as a new module object with fresh globals, and finds
+objects in it by their qualified names: the layer check's fresh interpreter
+(:mod:`gradproof.derive.usercode.zygote`) calls a forward loaded this way, never called before."""
 
 from __future__ import annotations
 
@@ -35,6 +39,34 @@ def load_function(spec: str, option: str, timeout: float | None = DEFAULT_TIMEOU
     if not callable(function):
         raise InputError(f"{option}: {where}:{name} is a {type(function).__name__}, not a function")
     return function
+
+
+def fresh_copies(where: str, names, timeout: float | None = DEFAULT_TIMEOUT) -> list:
+    """The objects named ``names`` (qualified names, ``Class.method`` too; None stays None) in a new copy of
+    ``where``: see :func:`fresh_module`."""
+    module = fresh_module(where, timeout)
+    return [None if name is None else resolve(module, name) for name in names]
+
+
+def fresh_module(where: str, timeout: float | None = DEFAULT_TIMEOUT):
+    """A new copy of ``where`` (a ``.py`` path or a module name), loaded by running its code again in a new
+    module object: what an earlier copy kept in its globals, its functions' attributes or its classes is not
+    there. A module already in ``sys.modules`` is replaced by the copy (in the process that asks for it: a
+    fresh interpreter's, where it is the first)."""
+    if where.endswith(".py"):
+        return _load_file(where, "fresh copy", timeout)
+    sys.modules.pop(where, None)
+    return _import_module(where, "fresh copy", timeout)
+
+
+def resolve(module, qualname: str):
+    """``module``'s object at ``qualname`` ("f", "Layer.forward"), or an InputError naming what is missing."""
+    value = module
+    for part in qualname.split("."):
+        if not hasattr(value, part):
+            raise InputError(f"{getattr(module, '__name__', 'the module')} has no {qualname!r}")
+        value = getattr(value, part)
+    return value
 
 
 def _load_file(path: str, option: str, timeout):

@@ -13,6 +13,7 @@ import importlib
 import inspect
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from gradproof.derive.usercode.discovery import Found, find_layers, functions_of
 from gradproof.numeric.layers import examples
 from gradproof.numeric.layers.arguments import arguments_from, layer_specs, named_arguments, parse_value
 from gradproof.numeric.layers.check import check_layer
+from gradproof.numeric.layers.fresh import Source
 from gradproof.numeric.layers.result import AGREE, ERROR, UNDECIDABLE, LayerCheck
 from gradproof.numeric.layers.report import HEADLINE
 
@@ -43,7 +45,7 @@ def run_check_layer(args: argparse.Namespace) -> int:
         if not candidates:
             raise InputError(f"no example arguments for {target.name!r}: give them with --arg NAME=SPEC (e.g. "
                              f"--arg x=randn:2,3,7,7), one per parameter of {_forward_name(target)}")
-    result, _ = _check_candidates(target, candidates, _options(args))
+    result, _ = _check_candidates(target, candidates, _options(args), _source(target, module, path))
     print(json.dumps(result.to_dict(), ensure_ascii=False) if args.json else result.report())
     return EXIT_OK if result.ok else EXIT_FAILED
 
@@ -61,7 +63,7 @@ def run_check_layers(args: argparse.Namespace) -> int:
     if not found:
         raise InputError(f"check-layers: {args.file} has no NAME_forward/NAME_backward pair and no NAME_loss")
     rng = np.random.default_rng(args.seed)
-    checked = [_check_found(f, specs, rng, _options(args)) for f in found]
+    checked = [_check_found(f, specs, rng, _options(args), _source(f, module, args.file)) for f in found]
     results = [result for result, _, _ in checked]
     # --prove: the proof beside each check (gradproof.cli.beside needs sympy, so it loads only then)
     beside = importlib.import_module("gradproof.cli.beside") if args.prove else None
@@ -160,11 +162,12 @@ def _class_target(cls, name: str, args) -> Found:
     parameters = parameter_names(cls.__init__, skip=1)
     defaults = _defaults(cls.__init__)
     values = named_arguments(args.init or [], parameters, rng, defaults)
+    kept = tuple(copy.deepcopy(values))   # for the fresh copy's own object, whatever the constructor does
     try:
         instance = cls(*values)
     except Exception as error:  # noqa: BLE001 - the user's constructor
         raise InputError(f"check-layer: {name}(…) raised {type(error).__name__}: {error}") from None
-    return Found(name, "module", instance)
+    return Found(name, "module", instance, init=kept)
 
 
 def _defaults(function) -> dict:
@@ -186,14 +189,15 @@ def _forward_name(target: Found) -> str:
     return getattr(target.forward, "__name__", type(target.forward).__name__)
 
 
-def _check_candidates(target: Found, candidates: list, options: dict) -> tuple[LayerCheck, list]:
+def _check_candidates(target: Found, candidates: list, options: dict, source: Source) -> tuple[LayerCheck, list]:
     """The check at the first candidate arguments the layer accepts (see :mod:`.examples`), and those
-    arguments (a copy taken before the call)."""
+    arguments (a copy taken before the call); the forward is also loaded afresh from ``source``."""
     kind = {"loss": "loss", "torch": "torch", "module": "module"}.get(target.kind)
     first = None
     for args in candidates:
         kept = copy.deepcopy(args)
-        result = check_layer(target.forward, target.backward, tuple(args), kind=kind, name=target.name, **options)
+        result = check_layer(target.forward, target.backward, tuple(args), kind=kind, name=target.name,
+                             source=source, **options)
         shape_trouble = any(r.returned_shape is not None and r.returned_shape != r.shape for r in result.inputs)
         if result.status != ERROR and not shape_trouble:
             return result, kept
@@ -201,7 +205,25 @@ def _check_candidates(target: Found, candidates: list, options: dict) -> tuple[L
     return first
 
 
-def _check_found(found: Found, specs: dict, rng, options: dict) -> tuple[LayerCheck, list | None, dict]:
+def _source(target: Found, module, path: str) -> Source:
+    """Where the layer's code is loaded afresh: the file, and the names its functions (or class) have in it
+    (an imported forward by the name it was imported as)."""
+    if target.init is not None:
+        objects = (type(target.forward), None)
+    else:
+        objects = (target.forward, target.backward)
+    names = tuple(None if f is None else _name_in(module, f) for f in objects)
+    return Source(str(Path(path).resolve()), names, target.init)
+
+
+def _name_in(module, obj) -> str:
+    for name, value in vars(module).items():
+        if value is obj:
+            return name
+    return obj.__qualname__
+
+
+def _check_found(found: Found, specs: dict, rng, options: dict, source: Source) -> tuple[LayerCheck, list | None, dict]:
     """The layer's check, the arguments it ran at (None: none could be made) and the options used."""
     spec = _spec_for(found, specs)
     try:
@@ -214,7 +236,7 @@ def _check_found(found: Found, specs: dict, rng, options: dict) -> tuple[LayerCh
             return LayerCheck(found.name, found.kind, UNDECIDABLE,
                               reason=f"no arguments: {found.name!r} is not a common layer name; give its arguments "
                                      f"in a spec file (--spec)"), None, options
-        return (*_check_candidates(found, candidates, options), options)
+        return (*_check_candidates(found, candidates, options, source), options)
     except SharedStateChanged:   # not this layer's arguments: the code changed the process, nothing is judged
         raise
     except InputError as error:

@@ -12,6 +12,9 @@ with a finite difference of φ, computed by calling the user's forward only.
   plus the outputs' final rounding in the dtype they came in, Σ|dout|·(u_d·|out| + η_d/2)/(1 − u_d)
   (:mod:`.precision`; a float32 output may not move along the path at all), nor for a loss than
   4u·max(1, |loss|) (losses compute through quantities of order one).
+  A forward coarser inside than what it returns (float16 inside, float64 out: :mod:`.coarse`) is measured
+  along coarser paths where φ does not move along this one, and outputs on float16's grid at every point
+  are held to float16's rounding.
 - *Rounding of the analytic gradient* (δg per entry): the same estimate from the user's backward at the
   same 8 points, per entry, never below 4u·|g|, plus the final rounding of the dtype it was returned in,
   (u_d·|g| + η_d/2)/(1 − u_d) (2⁻²⁴·|g| for float32). Inputs in float32 or float16 are converted to float64
@@ -32,6 +35,9 @@ with a finite difference of φ, computed by calling the user's forward only.
   globals, their attributes, defaults and closure variables, class attributes:
   :mod:`gradproof.derive.usercode.state`) compared with before the first call: code that keeps state
   between calls is undecidable (a forward memoising its first result is constant to finite differences).
+  Then, wherever the state is, a fresh copy of the code (a new interpreter) is called first at the sweep's
+  farthest point and φ there compared with the watched forward's within 2δφ (:mod:`.fresh`); a layer that
+  cannot be loaded afresh (a lambda, a closure, an object handed in) gets a note saying so.
 
 **What is decided where**: the user's code runs under :func:`gradproof.derive.usercode.guard.call`
 (exceptions, exits, hangs, prints); a forward or backward that gives different results for the same
@@ -53,7 +59,8 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import read_layer
 from gradproof.derive.usercode.state import changed, module_state
-from gradproof.numeric.layers import judge as J
+from gradproof.derive.usercode.zygote import unavailable
+from gradproof.numeric.layers import coarse, fresh, judge as J
 from gradproof.numeric.layers.evaluation import Evaluator
 from gradproof.numeric.layers.probe import Point, Stop, measure_noise, probe
 from gradproof.numeric.layers.result import DIFFER, UNDECIDABLE, LayerCheck
@@ -69,7 +76,8 @@ COST = {"complex-step": 2, "central": 8}
 
 def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = None, douts=None,
                 kind: str | None = None, method: str = "auto", entries: str = "auto", budget: float = 0.5,
-                seed: int = 0, timeout: float | None = guard.DEFAULT_TIMEOUT, name: str | None = None) -> LayerCheck:
+                seed: int = 0, timeout: float | None = guard.DEFAULT_TIMEOUT, name: str | None = None,
+                source: fresh.Source | None = None) -> LayerCheck:
     """Check ``backward`` (the gradients it returns) against the finite differences of ``forward``.
 
     - ``args``: the forward's positional arguments; float arrays are the differentiable inputs.
@@ -80,6 +88,8 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     - ``method``: auto (complex step where the forward carries it, else central), complex-step, central.
     - ``entries``: auto (every entry if the whole check fits in ``budget`` seconds, else a random sample
       of entries besides the random directions), all, directions.
+    - ``source``: where the code is loaded afresh to call the forward first at a point of the sweep
+      (:mod:`.fresh`); None: found from the functions' modules where they are module-level.
     """
     _check_options(method, entries, budget, seed)
     if outputs is not None and (isinstance(outputs, bool) or not isinstance(outputs, (int, np.integer)) or outputs < 1):
@@ -88,10 +98,13 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
     start, notes, before = time.perf_counter(), [], module_state((forward, backward))
     rng = np.random.default_rng(seed_sequence(seed))
+    given = source is not None
+    source, unsourced = (source, "") if given else fresh.source_of(forward, backward)
     try:
         point = probe(layer, douts, rng, timeout, notes)
-        ev = Evaluator(point.layer, point.douts, timeout)
-        model = measure_noise(ev, point, rng)
+        process = fresh.start(source, timeout)
+        ev = Evaluator(point.layer, point.douts, timeout, origin=point.values)
+        model = measure_noise(ev, point, rng, notes)
     except Stop as stop:
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
@@ -99,12 +112,15 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
     measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"], own)
     judged = _judge_directions(ev, point, measures, rng, method)
     _sweep(ev, point, measures, judged, rng, entries, budget, max(budget - (time.perf_counter() - start), 0.0))
-    stateful = _stateful(ev, point, changed(before, module_state((forward, backward))))
+    stateful = _stateful(ev, point, changed(before, module_state((forward, backward)))) or \
+        _afresh(ev, point, model, process, source, timeout, unsourced, notes, given)
     if stateful:
         return LayerCheck(point.layer.name, point.layer.kind, UNDECIDABLE, reason=stateful, warnings=notes,
                           seconds=time.perf_counter() - start, calls=ev.calls, seed=seed)
     results = input_results(point, judged, model)
     status, reason = layer_status(results)
+    if status == UNDECIDABLE and model["rounds_inside"]:
+        reason = f"{coarse.reason(model['rounds_inside'])}; {reason}"
     model["method"] = sorted({r.method for r in results if r.method})
     notes += complex_notes(point, judged) if method != "central" else []
     if ev.printed:
@@ -125,6 +141,26 @@ def _stateful(ev, point: Point, state: list[str]) -> str:
                 "keeps state between calls (a counter, a cache, a random generator), so no finite difference is "
                 "meaningful")
     return ""
+
+
+def _afresh(ev, point: Point, model: dict, process, source, timeout, unsourced: str, notes: list, given: bool) -> str:
+    """Why the forward keeps state, from a fresh copy called first at the sweep's farthest point ("": it
+    agrees there); where it cannot be loaded afresh, a note says what that leaves unchecked (a ``given``
+    source, the command line's file, that fails to load is undecidable instead)."""
+    if process is None or ev.farthest is None:
+        why = unsourced or unavailable() or "nothing was evaluated away from the point"
+        notes.append(fresh.unchecked(point.layer, why))
+        model["afresh"] = f"not called afresh: {why}"
+        return ""
+    try:
+        reason = fresh.afresh(process, source, point, ev.farthest, model["delta_phi"], timeout, found=not given)
+    except fresh.NotAfresh as unloaded:
+        notes.append(fresh.unchecked(point.layer, str(unloaded)))
+        model["afresh"] = f"not called afresh: {unloaded}"
+        return ""
+    model["afresh"] = reason or (f"called afresh at the sweep's farthest point: φ within "
+                                 f"{fresh.EVALUATIONS}δφ of the watched forward's")
+    return reason
 
 
 def check_loss(loss, args, **options) -> LayerCheck:

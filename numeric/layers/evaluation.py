@@ -19,6 +19,7 @@ import numpy as np
 
 from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import Layer
+from gradproof.numeric.layers import precision
 
 try:
     from numpy.exceptions import ComplexWarning
@@ -46,19 +47,33 @@ def magnitude(douts, outs) -> float:
 
 
 class Evaluator:
-    """Evaluations of φ for one layer and one set of upstream gradients, timed and counted."""
+    """Evaluations of φ for one layer and one set of upstream gradients, timed and counted; ``farthest`` is
+    the real evaluation whose inputs moved most from ``origin`` (relative to max(1, |v|)), as (inputs, φ)."""
 
-    def __init__(self, layer: Layer, douts, timeout: float | None):
+    def __init__(self, layer: Layer, douts, timeout: float | None, origin=None):
         self.layer, self.douts, self.timeout = layer, tuple(douts), timeout
         self.calls, self.seconds, self.printed = 0, 0.0, 0
+        self.origin = None if origin is None else [np.array(v, dtype=float) for v in origin]
+        self.farthest, self._distance = None, -1.0
+        self.grid = precision.Grid()     # the grid every output seen is on (a forward rounding inside)
 
     @property
     def seconds_per_call(self) -> float:
         return self.seconds / max(self.calls, 1)
 
     def phi(self, values) -> float:
-        value = contract(self.douts, self._outputs(values))
-        return float(np.real(value))
+        value = float(np.real(contract(self.douts, self._outputs(values))))
+        self._remember(values, value)
+        return value
+
+    def _remember(self, values, value: float) -> None:
+        if self.origin is None:
+            return
+        with np.errstate(over="ignore", invalid="ignore"):
+            distance = sum(float(np.sum(((np.asarray(v, dtype=float) - o) / np.maximum(1.0, np.abs(o))) ** 2))
+                           for v, o in zip(values, self.origin))
+        if distance > self._distance:
+            self._distance, self.farthest = distance, ([np.array(v, copy=True) for v in values], value)
 
     def phi_complex(self, values) -> complex:
         with warnings.catch_warnings(record=True) as caught:
@@ -94,4 +109,6 @@ class Evaluator:
 
     def _outputs(self, values):
         self.calls += 1
-        return self.layer.outputs(values)
+        outs = self.layer.outputs(values)
+        self.grid.see(outs)
+        return outs

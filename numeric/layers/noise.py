@@ -7,7 +7,9 @@ independent from point to point, E[(Δᵏf)²] = σ²/γₖ with γₖ = (k!)²/
 *Estimating computational noise*, SIAM J. Sci. Comput. 33, 2011). ``noise_level`` returns the largest
 of the estimates σₖ = √(γₖ·mean((Δᵏf)²)) over k = 2 … m − 1, per entry of f. For φ a second estimate
 from symmetric pairs along independent directions (:func:`pair_noise`) guards against the sawtooth a
-single line can show; the larger is used.
+single line can show; the larger is used. Where φ does not move along the path at all (:func:`flat`: a
+forward whose values are quantised coarser than the float64 it returns), both are measured again along
+coarser paths (:data:`COARSER`), as Moré and Wild's ECnoise does when h is too small.
 
 The model built on it (stated in :mod:`gradproof.numeric.layers.check`): one evaluation of the user's
 code is within ``KAPPA``·σ of its exact value. Rounding errors are bounded and, summed over many
@@ -59,13 +61,29 @@ def power_of_two(size):
 
 #: pairs v ± t·rₖ for the symmetric estimate
 PAIRS = 12
+#: the path steps tried, in turn, where φ did not move at the one before (see :func:`flat`), and the format
+#: whose grid that suggests, with its machine epsilon: float32's spacing is 2⁻²⁴ to 2⁻²³ relative, float16's 2⁻¹¹ to 2⁻¹⁰, bfloat16's
+#: 2⁻⁸ to 2⁻⁷; each step is 8 to 16 times the spacing it is to cross (a path's direction has entries of
+#: order one, some far smaller), and still small enough that the smooth part's second differences, t²·φ'',
+#: stay below that format's rounding
+COARSER = {2.0 ** -20: ("float32", 2.0 ** -23), 2.0 ** -7: ("float16", 2.0 ** -10), 2.0 ** -4: ("bfloat16", 2.0 ** -7)}
 
 
-def pair_points(values: list[np.ndarray], rng: np.random.Generator) -> list[list[np.ndarray]]:
+def flat(values) -> bool:
+    """Whether φ hardly moved over a path and its pairs: fewer than half of the values distinct (the
+    "noise not detected: h too small" case of Moré and Wild's ECnoise). Rounding that is independent from
+    point to point repeats a value rarely; a forward whose values move in steps coarser than the path —
+    one that rounds to float16 inside and returns float64, whose input grid is 2⁻¹¹ relative — repeats
+    them, and its noise is then measured over a coarser path: one that crosses many of its steps."""
+    values = np.asarray(values, dtype=float)
+    return 2 * len(np.unique(values)) < len(values)
+
+
+def pair_points(values: list[np.ndarray], rng: np.random.Generator, step: float = PATH_STEP) -> list[list[np.ndarray]]:
     """PAIRS pairs v + t·rₖ, v − t·rₖ along independent random directions rₖ (t as for the path)."""
     points = []
     for _ in range(PAIRS):
-        steps = [rng.standard_normal(v.shape) * PATH_STEP * np.maximum(1.0, np.abs(v)) for v in values]
+        steps = [rng.standard_normal(v.shape) * step * np.maximum(1.0, np.abs(v)) for v in values]
         points.append([v + s for v, s in zip(values, steps)])
         points.append([v - s for v, s in zip(values, steps)])
     return points
@@ -85,8 +103,8 @@ def pair_noise(center: float, values: np.ndarray) -> float:
     return float(np.sqrt(np.mean(second ** 2) / 6)) * scale
 
 
-def path(values: list[np.ndarray], rng: np.random.Generator) -> list[list[np.ndarray]]:
+def path(values: list[np.ndarray], rng: np.random.Generator, step: float = PATH_STEP) -> list[list[np.ndarray]]:
     """POINTS points v + (k + 1)·t·d along a random direction (every input moves; the path never passes
     through v itself, so a kink exactly at v is never crossed)."""
-    directions = [rng.standard_normal(v.shape) * PATH_STEP * np.maximum(1.0, np.abs(v)) for v in values]
+    directions = [rng.standard_normal(v.shape) * step * np.maximum(1.0, np.abs(v)) for v in values]
     return [[v + (k + 1) * d for v, d in zip(values, directions)] for k in range(POINTS)]

@@ -67,3 +67,62 @@ def describe(dtype) -> str:
     exponent = str(digits).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
     return f"u = 2⁻{exponent}, η = {underflow(dtype):.1e}"
 
+
+
+#: the formats a float64 output can turn out to be held to (a forward computing in them inside)
+GRIDS = (np.dtype(np.float16), np.dtype(np.float32))
+#: an output needing more significant bits than this tells a grid (small integers, ±1, ½ are on every grid)
+TELLING_BITS = 4
+
+
+class Grid:
+    """The coarsest of :data:`GRIDS` that every output seen so far is a number of, once some output needed
+    more than :data:`TELLING_BITS` significant bits (evidence: a float64 result of float64 arithmetic is a
+    float16 number with probability about 2⁻⁴²). A forward that computes in float16 inside and returns float64
+    returns float16 numbers at every point; its outputs carry float16's rounding, not float64's."""
+
+    def __init__(self):
+        self.candidates, self.telling = list(GRIDS), False
+
+    def see(self, outs) -> None:
+        """Take in one evaluation's outputs (complex ones, of the complex step, say nothing)."""
+        for out in outs if self.candidates else ():
+            out = np.asarray(out.detach().numpy() if hasattr(out, "detach") else out)
+            if out.dtype.kind not in "fiub":
+                continue
+            with np.errstate(over="ignore", invalid="ignore"):
+                values = out.astype(float)
+                values = values[np.isfinite(values)]
+                self.candidates = [d for d in self.candidates if np.array_equal(values.astype(d).astype(float), values)]
+            self.telling = self.telling or (bool(self.candidates) and _bits(values) > TELLING_BITS)
+
+    def on(self, dtype) -> bool:
+        """Whether every output seen was a number of ``dtype`` (evidence or not)."""
+        return np.dtype(dtype) in self.candidates
+
+    @property
+    def dtype(self) -> np.dtype | None:
+        """The grid every output was on, or None (no evidence)."""
+        return self.candidates[0] if self.candidates and self.telling else None
+
+    def held(self, dtypes) -> tuple:
+        """Each output's dtype, or the grid where that is coarser."""
+        grid = self.dtype
+        if grid is None:
+            return tuple(dtypes)
+        return tuple(grid if unit_roundoff(grid) > unit_roundoff(d) else d for d in dtypes)
+
+
+def _bits(values: np.ndarray) -> int:
+    """The most significant bits any of ``values`` needs (0 for none, or zeros only)."""
+    values = values[values != 0]
+    if not values.size:
+        return 0
+    mantissa = np.abs(np.frexp(values)[0]) * 2.0 ** 53     # an integer below 2⁵³
+    integers = mantissa.astype(np.int64)
+    trailing = np.zeros(integers.shape, dtype=np.int64)
+    for shift in (32, 16, 8, 4, 2, 1):
+        zero = (integers & ((1 << shift) - 1)) == 0
+        trailing += np.where(zero, shift, 0)
+        integers = np.where(zero, integers >> shift, integers)
+    return int(np.max(53 - trailing))

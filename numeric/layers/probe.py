@@ -16,7 +16,7 @@ from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import (ConventionError, Layer, Unfinished, parameter_names, settle_kind,
                                                    settle_module, why_none)
 from gradproof.numeric.differences.error_model import gamma
-from gradproof.numeric.layers import noise, precision
+from gradproof.numeric.layers import coarse, noise, precision
 from gradproof.numeric.layers.entries import central_step
 from gradproof.numeric.layers.evaluation import contract, magnitude
 from gradproof.numeric.layers.result import ERROR, NOT_IMPLEMENTED, UNDECIDABLE
@@ -226,7 +226,7 @@ def _claimed(layer: Layer, slot, grad, value, notes) -> tuple:
     return converted, "", False, array.dtype
 
 
-def measure_noise(ev, point: Point, rng) -> dict:
+def measure_noise(ev, point: Point, rng, notes: list) -> dict:
     """δφ and δg per entry from forward and backward along a tiny random path (:mod:`.noise`)."""
     points = noise.path(point.values, rng)
 
@@ -235,8 +235,12 @@ def measure_noise(ev, point: Point, rng) -> dict:
 
     table = ev.sweep(walk, what=point.layer.backward_name)
     phis = np.array([float(np.real(contract(point.douts, outs))) for outs, _ in table])
-    pairs = ev.sweep(lambda: [ev.phi(p) for p in noise.pair_points(point.values, rng)], what=point.layer.forward_name)
-    sigma = max(float(noise.noise_level(phis[:, None])[0]), noise.pair_noise(point.phi0, pairs))
+    sigma, path_step = coarse.phi_noise(ev, point, rng, phis)
+    for outs in [point.outs] + [outs for outs, _ in table]:
+        ev.grid.see(outs)
+    returned, point.out_dtypes = point.out_dtypes, coarse.held(ev.grid, path_step, point.claimed, point.out_dtypes)
+    inside = coarse.inside(path_step, returned, point.out_dtypes)
+    notes += [coarse.note(inside, point.layer.forward_name, path_step, sigma)] if inside else []
     size = sum(np.size(o) for o in point.outs)
     floor = gamma(size + 2) * magnitude(point.douts, point.outs) + output_rounding(point.douts, point.outs,
                                                                                   point.out_dtypes)
@@ -254,8 +258,8 @@ def measure_noise(ev, point: Point, rng) -> dict:
     reference = magnitude(point.douts, [np.maximum(1.0, np.abs(o)) for o in point.outs])
     scale = max(scales + [np.sqrt(2 * U) * reference])
     return {"noise_phi": sigma, "delta_phi": delta_phi, "floor_phi": floor, "magnitude_phi": size_phi,
-            "scale": scale, "step": central_step(delta_phi, size_phi), "path_step": noise.PATH_STEP,
-            "kappa": noise.KAPPA, "output_dtypes": [str(d) for d in point.out_dtypes],
+            "scale": scale, "step": central_step(delta_phi, size_phi), "path_step": noise.PATH_STEP if path_step == coarse.FLAT else path_step,
+            "kappa": noise.KAPPA, "output_dtypes": [str(d) for d in point.out_dtypes], "rounds_inside": inside,
             "gradient_dtypes": [str(d) for d in point.dtypes]}
 
 
