@@ -60,6 +60,11 @@ class Evaluator:
         value = contract(self.douts, self._outputs(values))
         return float(np.real(value))
 
+    def phi_sized(self, values) -> tuple[float, float]:
+        """φ at ``values`` and Σ|dout·out| there, the size of the terms its rounding grows with."""
+        outs = self._outputs(values)
+        return float(np.real(contract(self.douts, outs))), magnitude(self.douts, outs)
+
     def phi_complex(self, values) -> complex:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
