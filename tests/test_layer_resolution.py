@@ -27,7 +27,7 @@ def affine_backward(dout, cache):
 """
 RIGHT = AFFINE.replace("np.zeros_like(w), dout.sum(axis=0)   # forgot dw = x.T @ dout", "x.T @ dout, dout.sum(axis=0)")
 
-WRONG = {"zero": 0.0, "flipped": -1.0, "half": 0.5}
+WRONG = {"zero": 0.0, "flipped": -1.0, "half": 0.5, "tiny": 1e-8}   # tiny: dw ~ 1e-20 where the truth is ~1e-12
 
 
 def affine_forward(x, w, b):
@@ -76,13 +76,15 @@ def _wrong_by_torch(forward, args, factor):
     return np.max(np.abs(claimed - truth)) > np.max(np.abs(truth)) / 3, dout
 
 
+@pytest.mark.parametrize("entries", ["auto", "directions"])
 @pytest.mark.parametrize("scale", [1e-12, 1e-6, 1.0])
 @pytest.mark.parametrize("variant", sorted(WRONG))
-def test_a_wrong_dw_never_agrees_at_any_scale(scale, variant):
+def test_a_wrong_dw_never_agrees_at_any_scale(scale, variant, entries):
     args = _args(scale)
     wrong, dout = _wrong_by_torch(affine_forward, args, WRONG[variant])
     assert wrong
-    result = gradproof.check_layer(affine_forward, backward_for(affine_forward, WRONG[variant]), args, douts=[dout])
+    result = gradproof.check_layer(affine_forward, backward_for(affine_forward, WRONG[variant]), args, douts=[dout],
+                                   entries=entries)
     # the layer is affine in w: wider steps resolve dw, so the central difference refutes it at every scale
     expected = "not-implemented" if variant == "zero" else "differ"
     assert result.status == expected and result.input("dw").status == expected, result.report()
