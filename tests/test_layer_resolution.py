@@ -160,3 +160,27 @@ def test_a_complex_step_validated_only_for_the_large_inputs_confirms_nothing_for
     assert doubled.status == "differ" and doubled.input("dw").method == "central", doubled.report()
     right = gradproof.check_layer(abs_by_sign_forward, abs_by_sign_backward(1.0), args)
     assert right.input("dw").status in ("agree", "undecidable") and right.status != "differ", right.report()
+
+
+def relu_forward(x):
+    return np.maximum(x, 0), x
+
+
+def zero_backward(dout, x):
+    return np.zeros_like(x)
+
+
+def leaky_forward(x):               # slope 1e-12 below 0: the derivative there is tiny, not zero
+    return np.where(x > 0, x, 1e-12 * x), x
+
+
+@pytest.mark.parametrize("method", ["auto", "central"])
+def test_an_exactly_zero_gradient_agrees_where_the_comparison_is_below_floats_normal_range(method):
+    """relu at negative inputs: φ is exactly 0 around x, the finite difference pins the derivative below 1e-320,
+    which could have failed for any derivative float64 holds to full precision. The control: the same zeros
+    where the slope is 1e-12 (a leaky relu) never agree."""
+    x = (-1 - np.random.default_rng(0).random((3, 4)),)
+    result = gradproof.check_layer(relu_forward, zero_backward, x, method=method)
+    assert result.status == "agree", result.report()
+    leaky = gradproof.check_layer(leaky_forward, zero_backward, x, method=method)
+    assert leaky.status == "not-implemented" and "all zeros" in leaky.reason, leaky.report()

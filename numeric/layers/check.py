@@ -30,8 +30,9 @@ with a finite difference of φ, computed by calling the user's forward only.
 - An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg;
   it agrees when within, and the tolerance is below 1% of its own input's gradient scale (the largest
   returned entry; never the layer's: a gradient returned as zeros is resolved only against the finite
-  difference's own size) — a comparison that could have failed (:mod:`.judge`); a random direction through
-  every input agrees for an input only where its own part resolves.
+  difference's own size), or below float64's smallest normal number — a comparison that could have failed
+  (:func:`.judge.resolves`); a random direction through every input agrees for an input only where its own
+  part resolves.
 - Finally φ at the point is evaluated again, and what the user's functions can change between calls (module
   globals, their attributes, defaults and closure variables, class attributes:
   :mod:`gradproof.derive.usercode.state`) compared with before the first call: code that keeps state

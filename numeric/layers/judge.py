@@ -5,8 +5,9 @@ is within the tolerance (the finite difference's bound plus the analytic side's 
 tolerance is below ``RESOLUTION`` of the size of the derivative in question — the input's own gradient scale
 (its largest returned entry) or the derivative measured, never the layer's scale: a gradient far smaller
 than the layer's others (dw of an affine layer at a tiny x) is not resolved by a tolerance set by the large
-ones, and a gradient returned as all zeros says nothing about the size of the true one. Otherwise the entry
-is **undecidable**, as is an entry at a kink.
+ones, and a gradient returned as all zeros says nothing about the size of the true one (it agrees only where
+the tolerance is below float64's normal range: :func:`resolves`). Otherwise the entry is **undecidable**, as
+is an entry at a kink.
 
 It **differs** only on the central difference's verdict (real arithmetic), at the usual step or, where φ's
 rounding hides the difference there, at a wider one (:func:`.entries.widened`). The complex step confirms
@@ -41,6 +42,15 @@ DIRECTIONS = 2
 COMPLEX_ULPS = 16
 
 
+def resolves(tolerance: float, size: float) -> bool:
+    """Whether a comparison within ``tolerance`` could have failed for a derivative of ``size``: the tolerance is
+    below RESOLUTION of it, or below float64's smallest normal number, 2.2e-308 — such a comparison could have
+    failed for any derivative float64 holds to full precision (below it, numbers are subnormal and keep fewer
+    digits: no backward computes them better), which is how a gradient that is exactly zero, of relu at negative
+    inputs, agrees, where its size says nothing."""
+    return tolerance <= max(RESOLUTION * size, fd.TINY)
+
+
 @dataclass(frozen=True)
 class Measures:
     """What every comparison of a check shares: φ at the point, the bound δφ on one evaluation's rounding,
@@ -65,7 +75,7 @@ class Measures:
     def resolved(self, tolerance: float, *values: float, slot: int) -> bool:
         """Whether a comparison within ``tolerance`` could have failed: it is below RESOLUTION of the input's
         scale or of the size of the derivative measured (``values``, |finite difference|)."""
-        return tolerance <= RESOLUTION * max(self.scale_of(slot), *map(abs, values))
+        return resolves(tolerance, max(self.scale_of(slot), *map(abs, values)))
 
 
 @dataclass(frozen=True)
@@ -181,12 +191,12 @@ def _validates(tolerance: float, judged: Judged, ds: dict, line: fd.Line, m: Mea
     would pass unseen, and its complex-step "agreements" would confirm nothing. Moving alone, that is final:
     the complex step is not used for it."""
     reach = m.scale_of(judged.slot) * float(np.sum(np.abs(ds[judged.slot])))
-    if tolerance <= RESOLUTION * max(reach, abs(line.value) if alone else 0.0):
+    if resolves(tolerance, max(reach, abs(line.value) if alone else 0.0)):
         return True
     if alone:
         judged.complex_reason = (f"checked against the central difference along a random direction, it agrees only "
-                                 f"within {tolerance:.1e}, which does not resolve ∂φ/∂{judged.name} there (φ's "
-                                 "rounding hides it): a complex step wrong for it would have agreed too")
+                                 f"within {tolerance:.1e}, which does not resolve ∂φ/∂{judged.name} there: a complex "
+                                 "step wrong for it would have agreed too")
     return False
 
 
@@ -209,7 +219,7 @@ def _mismatch(slope: float, line: fd.Line) -> str:
 def _own_share(verdict: Direction, judged: Judged, d: np.ndarray, m: Measures) -> Direction:
     """A joint direction's agreement, for one input: undecidable where that input's own part of it
     (its gradient's scale along d) is below the resolution of the joint tolerance."""
-    if verdict.verdict != AGREE or verdict.tolerance <= RESOLUTION * m.scale_of(judged.slot) * float(np.sum(np.abs(d))):
+    if verdict.verdict != AGREE or resolves(verdict.tolerance, m.scale_of(judged.slot) * float(np.sum(np.abs(d)))):
         return verdict
     return Direction(verdict.analytic, verdict.finite_difference, verdict.tolerance, UNDECIDABLE, verdict.joint)
 
@@ -226,7 +236,7 @@ def _direction_verdict(judged: list[Judged], ds: dict, line: fd.Line, m: Measure
         verdict = DIFFER
     elif abs(analytic - line.value) > tolerance:
         verdict = UNDECIDABLE
-    elif tolerance <= RESOLUTION * max(reach, abs(line.value)):
+    elif resolves(tolerance, max(reach, abs(line.value))):
         verdict = AGREE
     else:
         verdict = UNDECIDABLE
@@ -315,7 +325,7 @@ def _line_entry(line: fd.Line, judged: Judged, index, m: Measures, witness: Witn
     if witness is not None and not line.differs_from(witness.value, witness.tolerance):
         return verdict(UNDECIDABLE, f"the complex step gives {witness.value:.6e}, your {judged.gradient} "
                                     f"{analytic:.6e}: the finite difference, good to {tolerance:.1e} here, cannot "
-                                    f"tell them apart (it cannot resolve a derivative of size ~{abs(witness.value):.1e})")
+                                    f"resolve ∂φ/∂{judged.name} of size ~{abs(witness.value):.1e} to tell them apart")
     return verdict(AGREE)
 
 
@@ -326,9 +336,9 @@ def _unresolved(line: fd.Line, tolerance: float, judged: Judged, m: Measures) ->
     own = m.scales[judged.slot] if judged.slot < len(m.scales) else 0.0
     if own == 0:
         return (f"{judged.gradient} is all zeros and the finite difference, good to {tolerance:.1e} here (φ's "
-                "rounding, at every step tried), cannot tell 0 from a derivative of that size")
-    return (f"the finite difference is only good to {tolerance:.1e} here (φ's rounding, at every step tried): it "
-            f"cannot resolve ∂φ/∂{judged.name} of size ~{m.scale_of(judged.slot):.1e}")
+                "rounding), cannot tell 0 from a derivative of that size")
+    return (f"the finite difference is only good to {tolerance:.1e} here (φ's rounding): it cannot resolve "
+            f"∂φ/∂{judged.name} of size ~{m.scale_of(judged.slot):.1e}")
 
 
 def bisect_entries(ev, values, judged: Judged, m: Measures, rng, deadline: float, limit: int = 8) -> None:
