@@ -27,6 +27,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,9 +134,13 @@ def widened(sized_at, phi0: float, size0: float, line: Line, delta: float, wides
 def _far_line(sized_at, phi0: float, size0: float, h: float, delta: float) -> Line:
     """:func:`central_line` at a wide step, where the inputs move by up to 8h: δφ, measured at the point, is
     scaled by how much Σ|dout·out| grew at the points evaluated (rounding grows with the size of what is
-    computed; an affine layer's outputs grow linearly with its inputs), never below δφ."""
-    plus = {k: sized_at(k * h) for k in stencils.SCALES}
-    minus = {k: sized_at(-k * h) for k in stencils.SCALES}
+    computed; an affine layer's outputs grow linearly with its inputs), never below δφ. Floating-point warnings
+    are silenced there: the points are gradproof's choice, maybe outside the code's domain (log of a negative
+    number), which says nothing about the code at the point (a NaN there ends the widening)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        plus = {k: sized_at(k * h) for k in stencils.SCALES}
+        minus = {k: sized_at(-k * h) for k in stencils.SCALES}
     with np.errstate(over="ignore", invalid="ignore"):  # φ may be inf this far out: the line is then refused
         largest = max(size for _, size in (*plus.values(), *minus.values()))
         growth = max(1.0, largest / size0) if size0 > 0 else (1.0 if largest == 0 else np.inf)
