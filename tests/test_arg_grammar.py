@@ -30,7 +30,7 @@ BAD = {
     "randn:3:scale=1,scale=2": "option scale is given twice",
     "randn:300:scale=1e308": "beyond float64's range", "uniform:3:low=-1e308,high=1e308": "beyond float64's range",
     "distinct:3:scale=0": "ties", "away:3:gap=-1": "gap must be ≥ 0",
-    "[true, 2]": "mixes booleans", "[[true], [0.5]]": "mixes booleans",
+    "[true, 2]": "mixes booleans", "[[true], [0.5]]": "mixes booleans", "[]": "no entries", "[[]]": "no entries",
 }
 
 GOOD = {"train": "train", "_mode": "_mode", "0.5": 0.5, "-3": -3, "1e-5": 1e-5, "true": True, "null": None,

@@ -219,6 +219,8 @@ def _literal_array(value: list, where: str) -> np.ndarray:
         array = np.array(value)
     except ValueError as error:
         raise InputError(f"{where}: the list is not a rectangular array ({error})") from None
+    if array.size == 0:
+        raise InputError(f"{where}: the list has no entries (every size must be at least 1, as for randn:…)")
     if array.dtype.kind not in "biuf":
         raise InputError(f"{where}: the list holds {array.dtype} values, not numbers")
     if array.dtype.kind != "b" and _holds_booleans(value):
