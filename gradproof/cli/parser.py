@@ -206,7 +206,8 @@ LAYER_METHODS = ("auto", "complex-step", "central")
 LAYER_ENTRIES = ("auto", "all", "directions")
 SPEC_HELP = ("NAME=SPEC: a parameter of the forward and its value: randn:2,3,7,7 (also rand, uniform:4:low=0,high=2, "
              "positive, away, distinct, randint:5:high=10, mask:2,4, zeros, ones), npy:FILE.npy, JSON "
-             "('{\"stride\": 1, \"pad\": 1}', [0, 2, 1]), a number or a word; repeat it for every parameter")
+             "('{\"stride\": 1, \"pad\": 1}', [0, 2, 1]), a finite number as JSON writes it, or a word (starting "
+             "with a letter); once for every parameter")
 
 
 def _add_layer_check_options(parser) -> None:

@@ -23,14 +23,19 @@ with a finite difference of φ, computed by calling the user's forward only.
   never below float64's ε): truncation from the three-term fit over the steps h,
   2h, 4h, 8h; rounding the stencil's absolute weights times δφ/h; kinks from the one-sided differences of
   the same evaluations (:mod:`.entries`).
+- *Wider steps*: where the central bound is mostly rounding and too coarse to decide, the same difference
+  at 16, 256, … times the step (:func:`.entries.widened`), δφ there grown with Σ|dout·out|.
 - *Complex step* (step 1e-20), only where the forward carries complex numbers and its imaginary parts
   stay 2⁵³ above float64's underflow (a subnormal keeps too few digits): validated per input
-  against the central difference along a random direction (code that drops imaginary parts fails it and
-  is differentiated by central differences), ±ih compared to find ties; it can only confirm agreement.
+  against the central difference along a random direction that resolves that input's part (code that
+  drops imaginary parts fails it and is differentiated by central differences), ±ih compared to find
+  ties; it can only confirm agreement, and where it disagrees the central difference must refute it.
 - An entry differs when |analytic − finite difference| exceeds the central difference's bound plus δg;
-  it agrees when within, and the tolerance is below 1% of the gradient's scale (the largest returned
-  entry; for a gradient that is zero everywhere, √ε·Σ|dout|·max(1, |out|)) and of its own input's (a
-  random direction through every input agrees for an input only where its own part resolves).
+  it agrees when within, and the tolerance is below 1% of its own input's gradient scale (the largest
+  returned entry; never the layer's: a gradient returned as zeros is resolved only against the finite
+  difference's own size), or below float64's smallest normal number — a comparison that could have failed
+  (:func:`.judge.resolves`); a random direction through every input agrees for an input only where its own
+  part resolves.
 - Finally φ at the point is evaluated again, and what the user's functions can change between calls (module
   globals, their attributes, defaults and closure variables, class attributes:
   :mod:`gradproof.derive.usercode.state`) compared with before the first call: code that keeps state
@@ -109,7 +114,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
     own = tuple(float(np.max(np.abs(c))) if c is not None and c.size else 0.0 for c in point.claimed)
-    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], model["scale"], own)
+    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], own, model["magnitude_phi"])
     judged = _judge_directions(ev, point, measures, rng, method)
     _sweep(ev, point, measures, judged, rng, entries, budget, max(budget - (time.perf_counter() - start), 0.0))
     stateful = _stateful(ev, point, changed(before, module_state((forward, backward)))) or \
@@ -191,8 +196,8 @@ def _check_options(method, entries, budget, seed) -> None:
 def _judge_directions(ev, point: Point, m: J.Measures, rng, method: str) -> list:
     """Random directions through every input at once; each input alone where that disagrees (which input
     is wrong?) or where the complex step's trust is still open."""
-    judged = [J.Judged(slot, point.values[slot], point.claimed[slot], point.delta[slot])
-              for slot in range(len(point.layer.slots))]
+    judged = [J.Judged(slot, point.values[slot], point.claimed[slot], point.delta[slot], name=s.name, gradient=s.gradient)
+              for slot, s in enumerate(point.layer.slots)]
     for j in judged:
         if method == "central":
             j.complex_reason = "method central was asked for"

@@ -11,6 +11,13 @@
   only if it also shows at the widest step 8h (M(8) with its own bound: the fitted terms at 8h and the
   rounding of M(8)): a real error shows at every step, while a rounding larger than measured shrinks 8
   times there; a mismatch at h alone is undecidable.
+- **wider steps** (:func:`widened`), where the bound at h is mostly rounding (δφ/h) and too coarse to decide:
+  a derivative far smaller than φ's other slopes (dw of an affine layer at x ~ 1e-12) moves φ by less than
+  its rounding at step h. The same central difference at 16, 256, … times h (up to max(1, |v|)) has
+  rounding 16, 256, … times smaller; each wider line comes with its own fitted truncation and kink test,
+  and is kept only while truncation stays below rounding at the narrower step (φ is that smooth along the
+  line), the wider line shows no kink, its bound is tighter, and its estimate lies within both bounds of
+  the narrower one (two valid bounds on one derivative overlap; where they do not, the wider fit is wrong).
 - **complex step** at h = 1e-20: Im φ(v + ih)/h, and −Im φ(v − ih)/h. For code that computes analytically
   the two are bit for bit the same (rounding commutes with conjugation); they differ where a comparison
   (max, >, argmax) takes another branch for +ih and −ih, which is a tie or a kink: that entry goes to the
@@ -20,6 +27,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +41,9 @@ CENTRAL_STEP = EPS ** (1 / 3)
 COMPLEX_STEP = 1e-20
 #: a retry's step, relative to the first
 RETRY = 1 / 16
+#: a wider step's factor, and the widest step, relative to max(1, |v|) (inputs move by up to 8 times it)
+WIDEN = 16
+WIDEST = 2.0 ** 12
 _W_CENTRAL = float(stencils.rounding_weight("central"))
 _W_ONE_SIDED = float(stencils.rounding_weight("forward"))
 
@@ -69,6 +80,11 @@ def central_line(phi_at, phi0: float, h: float, delta: float) -> Line:
     """The central difference of t ↦ φ at offset t (``phi_at``), φ(0) = ``phi0``, δφ = ``delta``."""
     plus = {k: phi_at(k * h) for k in stencils.SCALES}
     minus = {k: phi_at(-k * h) for k in stencils.SCALES}
+    return _line(plus, minus, phi0, h, delta)
+
+
+def _line(plus: dict, minus: dict, phi0: float, h: float, delta: float) -> Line:
+    """The central difference from φ at ±kh (k in SCALES), with its bounds and kink test for δφ = ``delta``."""
     m = [(plus[k] - minus[k]) / (2 * k * h) for k in stencils.SCALES]
     value, truncation = _fit("central", m)
     c, d, g = (abs(sum(float(w) * mk for w, mk in zip(term, m))) for term in stencils.error_terms("central"))
@@ -98,8 +114,42 @@ def central_step(delta: float, magnitude: float) -> float:
     return max(EPS, delta / magnitude if magnitude > 0 else EPS) ** (1 / 3)
 
 
-def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float, step: float = CENTRAL_STEP) -> Line:
-    """The central difference of φ along entry ``index`` of input ``slot``."""
+def widened(sized_at, phi0: float, size0: float, line: Line, delta: float, widest: float, decided) -> Line:
+    """``line`` retried at steps WIDEN, WIDEN², … times wider (up to ``widest``) while rounding dominates its
+    bound, until ``decided(line)``; the widest line kept that passes the module doc's tests. ``sized_at(t)``
+    is (φ, Σ|dout·out|) at offset t, ``size0`` that size at the point (:func:`_far_line`). A wider step the
+    code cannot evaluate (it raises, or φ is not finite there) ends the widening."""
+    while not (line.kink or decided(line)) and line.truncation <= line.rounding and line.step * WIDEN <= widest:
+        try:
+            wide = _far_line(sized_at, phi0, size0, line.step * WIDEN, delta)
+        except Exception:  # noqa: BLE001 - the user's code, far from the point: outside its domain
+            return line
+        overlap = abs(wide.value - line.value) <= wide.tolerance + line.tolerance
+        if wide.kink or not (np.isfinite(wide.value) and wide.tolerance < line.tolerance and overlap):
+            return line
+        line = wide
+    return line
+
+
+def _far_line(sized_at, phi0: float, size0: float, h: float, delta: float) -> Line:
+    """:func:`central_line` at a wide step, where the inputs move by up to 8h: δφ, measured at the point, is
+    scaled by how much Σ|dout·out| grew at the points evaluated (rounding grows with the size of what is
+    computed; an affine layer's outputs grow linearly with its inputs), never below δφ. Floating-point warnings
+    are silenced there: the points are gradproof's choice, maybe outside the code's domain (log of a negative
+    number), which says nothing about the code at the point (a NaN there ends the widening)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        plus = {k: sized_at(k * h) for k in stencils.SCALES}
+        minus = {k: sized_at(-k * h) for k in stencils.SCALES}
+    with np.errstate(over="ignore", invalid="ignore"):  # φ may be inf this far out: the line is then refused
+        largest = max(size for _, size in (*plus.values(), *minus.values()))
+        growth = max(1.0, largest / size0) if size0 > 0 else (1.0 if largest == 0 else np.inf)
+        grown = delta * growth if np.isfinite(growth) else np.inf
+        return _line({k: v for k, (v, _) in plus.items()}, {k: v for k, (v, _) in minus.items()}, phi0, h, grown)
+
+
+def _entry_path(phi, values, slot: int, index: tuple):
+    """t ↦ φ with entry ``index`` of input ``slot`` moved by t."""
     work = list(values)
     base = values[slot]
 
@@ -109,12 +159,30 @@ def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float, 
         work[slot] = moved
         return phi(work)
 
-    return settled_line(phi_at, phi0, step * max(1.0, abs(float(base[index]))), delta)
+    return phi_at
+
+
+def entry_line(phi, values, slot: int, index: tuple, phi0: float, delta: float, step: float = CENTRAL_STEP) -> Line:
+    """The central difference of φ along entry ``index`` of input ``slot``."""
+    size = max(1.0, abs(float(values[slot][index])))
+    return settled_line(_entry_path(phi, values, slot, index), phi0, step * size, delta)
+
+
+def wide_entry_line(sized, values, slot: int, index: tuple, at: tuple, line: Line, decided) -> Line:
+    """:func:`widened` for entry ``index`` of input ``slot``, from its ``line`` at the usual step; ``sized`` is
+    values ↦ (φ, Σ|dout·out|), ``at`` = (φ, Σ|dout·out|, δφ) at the point."""
+    widest = WIDEST * max(1.0, abs(float(values[slot][index])))
+    return widened(_entry_path(sized, values, slot, index), *at[:2], line, at[2], widest, decided)
 
 
 def direction_line(phi, values, directions: dict, phi0: float, delta: float, step: float = CENTRAL_STEP) -> Line:
     """The central difference of φ along ``directions`` (input slot → direction, |direction| ≤ max(1, |v|)),
     every input named moving at once."""
+    return settled_line(_direction_path(phi, values, directions), phi0, step, delta)
+
+
+def _direction_path(phi, values, directions: dict):
+    """t ↦ φ with every input named in ``directions`` moved by t times its direction."""
     work = list(values)
 
     def phi_at(t):
@@ -122,7 +190,13 @@ def direction_line(phi, values, directions: dict, phi0: float, delta: float, ste
             work[slot] = values[slot] + t * direction
         return phi(work)
 
-    return settled_line(phi_at, phi0, step, delta)
+    return phi_at
+
+
+def wide_direction_line(sized, values, directions: dict, at: tuple, line: Line, decided) -> Line:
+    """:func:`widened` along ``directions`` (entries at most max(1, |v|)), from its ``line`` at the usual step
+    (``sized`` and ``at`` as for :func:`wide_entry_line`)."""
+    return widened(_direction_path(sized, values, directions), *at[:2], line, at[2], WIDEST, decided)
 
 
 def complex_entry(phi_complex, values, slot: int, index: tuple) -> tuple[float, float]:

@@ -75,6 +75,11 @@ class Evaluator:
         if distance > self._distance:
             self._distance, self.farthest = distance, ([np.array(v, copy=True) for v in values], value)
 
+    def phi_sized(self, values) -> tuple[float, float]:
+        """φ at ``values`` and Σ|dout·out| there, the size of the terms its rounding grows with."""
+        outs = self._outputs(values)
+        return float(np.real(contract(self.douts, outs))), magnitude(self.douts, outs)
+
     def phi_complex(self, values) -> complex:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

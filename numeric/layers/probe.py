@@ -251,14 +251,10 @@ def measure_noise(ev, point: Point, rng, notes: list) -> dict:
     delta_phi = max(noise.KAPPA * sigma, floor)
     for slot, claimed in enumerate(point.claimed):
         point.delta.append(None if claimed is None else _analytic_delta(table, slot, claimed, point.dtypes[slot]))
-    scales = [float(np.max(np.abs(c))) for c in point.claimed if c is not None and c.size]
     size_phi = magnitude(point.douts, point.outs)
-    # a gradient that is zero everywhere (a constant loss, all-zero outputs) is resolved against
-    # √ε·Σ|dout|·max(1, |out|): the check could still fail there, for any gradient above that
-    reference = magnitude(point.douts, [np.maximum(1.0, np.abs(o)) for o in point.outs])
-    scale = max(scales + [np.sqrt(2 * U) * reference])
     return {"noise_phi": sigma, "delta_phi": delta_phi, "floor_phi": floor, "magnitude_phi": size_phi,
-            "scale": scale, "step": central_step(delta_phi, size_phi), "path_step": noise.PATH_STEP if path_step == coarse.FLAT else path_step,
+            "step": central_step(delta_phi, size_phi),
+            "path_step": noise.PATH_STEP if path_step == coarse.FLAT else path_step,
             "kappa": noise.KAPPA, "output_dtypes": [str(d) for d in point.out_dtypes], "rounds_inside": inside,
             "gradient_dtypes": [str(d) for d in point.dtypes]}
 
