@@ -208,3 +208,17 @@ def test_wider_steps_outside_the_codes_domain_print_no_warning(tmp_path, factor,
                              "--arg", "w=positive:4", "--arg", "b=randn:4"])
     assert status_ == status and out.startswith(expected), out
     assert "warning" not in err, err
+
+
+def test_an_input_too_weak_to_move_phi_is_not_taken_for_rounding_inside(tmp_path, capsys):
+    """A float64 affine layer at x ~ 1e-12: w alone moves φ by ~1e-21 along the noise path, below φ's
+    rounding; it moves smoothly at coarser steps, which is no sign of float16 inside (the merge of the
+    float16 detector with per-input checks said it was, and left the right dw undecidable)."""
+    from gradproof.cli import main
+    (tmp_path / "affine64.py").write_text(
+        "def affine_forward(x, w, b):\n    return x @ w + b, (x, w)\n\n"
+        "def affine_backward(dout, cache):\n    x, w = cache\n    return dout @ w.T, x.T @ dout, dout.sum(axis=0)\n")
+    status = main(["check-layer", f"{tmp_path / 'affine64.py'}:affine", "--arg", "x=randn:3,4:scale=1e-12",
+                   "--arg", "w=randn:4,2", "--arg", "b=randn:2"])
+    out = capsys.readouterr().out
+    assert status == 0 and "agree" in out and "rounds to ~float16" not in out

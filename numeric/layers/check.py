@@ -114,7 +114,8 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
         return LayerCheck(layer.name, layer.kind or "pair", stop.status, reason=stop.reason, warnings=notes,
                           seconds=time.perf_counter() - start, seed=seed)
     own = tuple(float(np.max(np.abs(c))) if c is not None and c.size else 0.0 for c in point.claimed)
-    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], own, model["magnitude_phi"])
+    measures = J.Measures(point.phi0, model["delta_phi"], model["step"], own, model["magnitude_phi"],
+                          widens=not model["rounds_inside"])
     judged = _judge_directions(ev, point, measures, rng, method)
     _sweep(ev, point, measures, judged, rng, entries, budget, max(budget - (time.perf_counter() - start), 0.0))
     stateful = _stateful(ev, point, changed(before, module_state((forward, backward)))) or \

@@ -43,6 +43,7 @@ def phi_noise(ev, point, rng, phis: np.ndarray) -> tuple[float, float]:
                          what=what)
         if noise.flat([point.phi0] + alone):
             found.append(_coarser(ev, point, rng, slot))
+    found = [f for f in found if f is not EXPLAINED]
     moved = [f for f in found if f is not None]
     step = max([noise.PATH_STEP] + [step for _, step in moved])
     return max([sigma] + [s for s, _ in moved]), (FLAT if found and not moved else step)
@@ -60,8 +61,24 @@ def _coarser(ev, point, rng, slot: int | None) -> tuple[float, float] | None:
         if not np.all(np.isfinite(np.concatenate([phis, pairs]))):
             return None   # the path left the forward's range (an overflow): no estimate from it
         if not noise.flat(np.concatenate([[point.phi0], phis, pairs])):
+            if _too_small_to_show(point.phi0, phis, step):
+                return EXPLAINED
             return max(float(noise.noise_level(phis[:, None])[0]), noise.pair_noise(point.phi0, pairs)), step
     return None
+
+
+#: what :func:`_coarser` returns where φ's flatness at 2⁻³⁰ is explained without rounding inside
+EXPLAINED = ("explained",)
+
+
+def _too_small_to_show(phi0: float, phis: np.ndarray, step: float) -> bool:
+    """Whether the move φ makes over the coarser path, scaled back linearly to the 2⁻³⁰ path, stays within
+    four of φ's float64 spacings: then φ was flat there because the inputs move it too little to show (an
+    input multiplied by 10⁻¹² — the weights of an affine layer at tiny x), not because the forward rounds to
+    a coarser format inside, whose steps show as jumps far above that."""
+    spread = float(np.max(np.abs(phis - phi0)))
+    spacing = float(np.spacing(max(abs(phi0), float(np.max(np.abs(phis))))))
+    return spread * (noise.PATH_STEP / step) <= 4 * spacing
 
 
 def _only(points: list, values: list, slot: int | None) -> list:

@@ -61,6 +61,9 @@ class Measures:
     step: float
     scales: tuple = ()
     size: float = 0.0    # Σ|dout·out| at the point (wider steps scale δφ by its growth)
+    #: whether wider steps may be tried: not for a forward that rounds coarser inside than it returns (float16
+    #: inside: φ moves in steps, flat between them, and a wide line's fit reads its plateaus as a slope)
+    widens: bool = True
 
     @property
     def at(self) -> tuple:
@@ -151,7 +154,7 @@ def directions(ev, values, judged: Judged, m: Measures, rng, use_complex: bool) 
         line = fd.direction_line(ev.phi, values, ds, m.phi0, m.delta, m.step)
         if line.kink:
             continue
-        if judged.claimed is not None:
+        if judged.claimed is not None and m.widens:
             decided = lambda wider: _direction_verdict([judged], ds, wider, m).verdict != UNDECIDABLE
             line = fd.wide_direction_line(ev.phi_sized, values, ds, m.at, line, decided)
         if use_complex and not judged.complex_reason and not judged.complex_ok:
@@ -292,7 +295,7 @@ def _central_entry(ev, values, judged: Judged, index, m: Measures, witness: Witn
     if judged.claimed is None:
         return Entry(index, float("nan"), line.value, line.tolerance, UNDECIDABLE, "central")
     entry = _line_entry(line, judged, index, m, witness)
-    if entry.verdict != UNDECIDABLE or line.kink:
+    if entry.verdict != UNDECIDABLE or line.kink or not m.widens:
         return entry
     decided = lambda wider: _line_entry(wider, judged, index, m, witness).verdict != UNDECIDABLE
     wide = fd.wide_entry_line(ev.phi_sized, values, judged.slot, index, m.at, line, decided)
