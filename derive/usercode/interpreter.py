@@ -32,6 +32,7 @@ import warnings
 from dataclasses import dataclass
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.usercode import namespaces
 
 #: sympy's global parameters as sympy starts (``sympy.core.parameters``), for a call that first imports sympy
 SYMPY_DEFAULTS = {"evaluate": True, "distribute": True, "exp_is_pow": False}
@@ -63,6 +64,8 @@ _INSTALLED: list[bool] = []
 
 
 def _audit(event: str, args: tuple) -> None:
+    if event in namespaces.AUDITED:
+        namespaces.audited(event, args)
     if not _WATCHES or event not in REFUSED_EVENTS:
         return
     mine = [w for w in _WATCHES if w.thread == threading.get_ident()]
@@ -121,6 +124,7 @@ def snapshot() -> Snapshot:
     parameters = _sympy_parameters()
     watch = _Watch(threading.get_ident(), [])
     _WATCHES.append(watch)
+    namespaces.enter()
     return Snapshot(hooks(), None if parameters is None else dict(vars(parameters)), _quiet(), watch)
 
 
@@ -131,6 +135,7 @@ def restore(before: Snapshot) -> list[str]:
         _WATCHES.remove(before.watch)
     did = list(before.watch.seen)
     did += [f"changed {name}" for name in _restore_hooks(before.hooks)]
+    did += namespaces.leave()
     did += _restore_sympy(before.sympy)
     _restore_quiet(before.quiet)
     enclosing = [w for w in _WATCHES if w.thread == before.watch.thread]

@@ -1,0 +1,450 @@
+"""The code gradproof computes with, kept as it was around every call of the user's code.
+
+The user's code runs in gradproof's process, and can rebind what gradproof's own code (and the libraries
+it computes with) calls afterwards: ``builtins.abs = lambda x: 0 * x``, ``np.max = …``,
+``sympy.Expr.__sub__ = …``, ``PythonMPQ.__bool__ = …``, or a function's code swapped in place
+(``amax.__code__ = …``). A verdict reached through such code would be the patch's, not the check's.
+
+What is watched: the namespaces (``__dict__``) of every loaded module of :data:`ROOTS` (builtins, numpy,
+sympy, mpmath, symengine, gradproof and the standard library, with their submodules) and of the classes
+found in them (with their bases and metaclasses); in them every *code* value (a function, a class, a
+module, a descriptor such as a property, anything callable) by identity and every public constant (a
+number, a string, None) by value; the code, defaults and closure cells of their Python functions; and
+``sys.modules``' entries for those modules. Plain data (counters such as ``Dummy._count``, caches,
+tables) changes whenever anyone computes, and is not judged here.
+
+How: :func:`enter` before a call of the user's code, :func:`leave` after it. The first call takes a
+snapshot (tens of milliseconds) that is kept for the life of the process; every call after it compares
+against the snapshot at C speed (identity over every namespace's values laid end to end, a few
+milliseconds), and only a namespace whose values moved is looked at closely. A change found when the
+outermost call *begins* was made outside the user's code (gradproof's own imports, a test's
+monkeypatch, the caller's business): it is taken into the snapshot. A change found when any call *ends*
+is the user's: it is undone (the original put back, an added name deleted, sympy's cache and gradproof's
+caches cleared) and named ("replaced builtins.abs"); the guard then refuses
+(:class:`gradproof.derive.usercode.interpreter.SharedStateChanged`).
+
+Names that appear lazily (a module imported for the first time, a name a module loads on first use) are
+not changes: only names present before, and new names that shadow something (a class attribute that is
+code; a module global over a builtin), are judged. Limits: a module the user's code imports for the first
+time is taken as it is after the call; patches in C (ctypes), changes inside data (a table's entries, a
+cached object's fields, a function's ``__kwdefaults__`` dict edited in place, a closure cell holding
+data), and objects reachable only through data (sympy's ``S`` registry, numpy's random state) are not
+watched here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import builtins
+import functools
+import itertools
+import operator
+import sys
+import types
+from dataclasses import dataclass
+
+from gradproof.derive.usercode import versions
+
+#: the packages whose modules are watched (and, below, the standard library's)
+PACKAGES = frozenset({"builtins", "numpy", "sympy", "mpmath", "symengine", "gradproof"})
+ROOTS = PACKAGES | frozenset(sys.stdlib_module_names)
+#: names gradproof's own code rebinds while the user's code runs, and puts back itself: the guard's
+#: ``os._exit``, ``warnings.catch_warnings``' hooks; and the interactive interpreter's last value
+OWN = frozenset({("os", "_exit"), ("warnings", "showwarning"), ("warnings", "_showwarnmsg_impl"),
+                 ("builtins", "_")})
+#: constants watched by value (public names only: private ones are often counters)
+CONSTANTS = frozenset({bool, int, float, complex, str, bytes, type(None)})
+#: the most changes named in one report
+SHOWN = 6
+
+_GONE = object()
+_IMMUTABLE = 1 << 8   # Py_TPFLAGS_IMMUTABLETYPE: a type whose attributes cannot be set from Python
+_TYPE_DICT = type.__dict__["__dict__"].__get__
+_TYPE_MRO = type.__dict__["__mro__"].__get__
+_TYPE_NAME = type.__dict__["__qualname__"].__get__
+_MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__
+_CALL = operator.itemgetter.__call__
+#: a function's attributes that change what it computes, set in place (CPython audits setting each)
+FUNCTION_STATE = ("__code__", "__defaults__", "__kwdefaults__")
+_CELL = operator.attrgetter("cell_contents")
+#: a number telling live objects apart (the pointer, rotated): ``id`` without its audit event, which
+#: would call gradproof's audit hook tens of thousands of times per snapshot
+_key = object.__hash__
+_LRU = type(functools.lru_cache(lambda: None))
+
+
+@dataclass
+class _Namespace:
+    """One module's or class's ``__dict__`` as it was: every name, and the watched ones' values."""
+
+    label: str
+    owner: object          # a module or a class
+    mapping: object        # its __dict__ (a dict; a class's mappingproxy)
+    keys: frozenset = frozenset()
+    kept: dict = None      # the watched names: code and public constants
+    getter: object = None  # their values, as a tuple, in one C call (None: nothing watched)
+    tag: object = None     # the dict's version tag (versions.TAGS), where it can be read
+
+    def refresh(self) -> None:
+        self.keys = frozenset(self.mapping)
+        root = self.label.split(".")[0]
+        self.kept = {k: v for k, v in dict(self.mapping).items() if (root, k) not in OWN
+                     and (_is_code(v) or (type(v) in CONSTANTS and not k.startswith("_")))}
+        names = list(self.kept)
+        self.getter = operator.itemgetter(*names, *names[:1]) if names else None   # a tuple even for one
+        if versions.TAGS is not None and self.tag is None:
+            self.tag = versions.TAGS(self.mapping)
+
+    def moved(self) -> bool:
+        mapping = self.mapping
+        return len(mapping) != len(self.keys) or not self.keys.issuperset(mapping) \
+            or any(mapping.get(k, _GONE) is not v for k, v in self.kept.items())
+
+
+@dataclass
+class _Function:
+    """A Python function's closure cells that hold code (a decorator's wrapped function), as they were."""
+
+    label: str
+    function: types.FunctionType
+    cells: tuple           # (index, cell, contents)
+
+
+class _Snapshot:
+    """Every watched namespace and function, laid out for the quick test: the namespaces' version tags
+    where they can be read, else their watched values end to end."""
+
+    def __init__(self):
+        self.namespaces: list[_Namespace] = []
+        self.known: set[int] = set()
+        self.functions: list[_Function] = []
+        self.function_ids: set[int] = set()
+        self.modules: dict[str, types.ModuleType] = {}
+        self.module_count = -1
+        self.lay_out()
+
+    def lay_out(self) -> None:
+        """What :func:`_clean` compares, laid out anew."""
+        self.mappings = [ns.mapping for ns in self.namespaces]
+        self.lengths = list(map(len, self.mappings))
+        self.tags = [ns.tag for ns in self.namespaces] if versions.TAGS is not None else None
+        self.versions = list(map(versions.VALUE, self.tags)) if self.tags is not None else None
+        self.watched = [k for k, ns in enumerate(self.namespaces) if ns.getter is not None]
+        self.getters = [self.namespaces[k].getter for k in self.watched]
+        self.watched_mappings = [self.namespaces[k].mapping for k in self.watched]
+        self.starts = list(itertools.accumulate((len(self.namespaces[k].kept) + 1 for k in self.watched), initial=0))
+        self.flat = None if self.tags is not None else list(self.values())
+        self.cells = [(cell, contents, k) for k, f in enumerate(self.functions) for _, cell, contents in f.cells]
+        self.cell_objects, self.cell_contents = [c[0] for c in self.cells], [c[1] for c in self.cells]
+        self.laid_out = (len(self.namespaces), len(self.functions))
+
+    def settle(self, moved: list[int]) -> None:
+        """After a review: with tags and nothing new, only the moved namespaces' tags are read again."""
+        if self.tags is None or self.laid_out != (len(self.namespaces), len(self.functions)):
+            self.lay_out()
+            return
+        for k in moved:
+            self.versions[k], self.lengths[k] = self.tags[k].value, len(self.mappings[k])
+
+    def values(self):
+        """The watched values now, in the laid-out order (KeyError: a watched name is gone)."""
+        return itertools.chain.from_iterable(map(_CALL, self.getters, self.watched_mappings))
+
+    def clean(self) -> bool:
+        """Every namespace as laid out (its tag unmoved; else every watched value the same object)."""
+        if self.tags is not None:
+            return list(map(versions.VALUE, self.tags)) == self.versions
+        if list(map(len, self.mappings)) != self.lengths:
+            return False
+        try:
+            return all(map(operator.is_, self.values(), self.flat))
+        except KeyError:
+            return False
+
+    def moved_namespaces(self) -> list[int]:
+        """The namespaces whose names or watched values (or, with tags, anything) moved."""
+        if self.tags is not None:
+            return list(itertools.compress(itertools.count(), map(operator.ne, map(versions.VALUE, self.tags),
+                                                                  self.versions)))
+        lengths = list(map(len, self.mappings))
+        if lengths == self.lengths:
+            try:   # where the values differ, at C speed
+                places = itertools.compress(itertools.count(), map(operator.is_not, self.values(), self.flat))
+                return sorted({self.watched[bisect.bisect_right(self.starts, p) - 1] for p in places})
+            except KeyError:
+                pass
+        return [k for k, ns in enumerate(self.namespaces) if lengths[k] != self.lengths[k] or ns.moved()]
+
+    def moved_functions(self) -> list[int]:
+        """The functions whose code-holding cells moved."""
+        try:
+            moved = {self.cells[p][2] for p in itertools.compress(itertools.count(), map(
+                operator.is_not, map(_CELL, self.cell_objects), self.cell_contents))}
+        except ValueError:   # a cell emptied
+            moved = {k for cell, contents, k in self.cells if _contents(cell) is not contents}
+        return sorted(moved)
+
+
+_SNAPSHOT: list[_Snapshot] = []
+_DEPTH = [0]
+#: the audit events CPython raises before it sets or deletes a function's code or defaults
+AUDITED = frozenset({"object.__setattr__", "object.__delattr__"})
+#: (function, attribute) → the value before the user's code first set it, while it runs
+_SET: dict[tuple[int, str], tuple] = {}
+_RESTORING: list[bool] = []
+
+
+def audited(event: str, args: tuple) -> None:
+    """Called by gradproof's audit hook for :data:`AUDITED` events: a library's function about to get new
+    code or defaults while the user's code runs keeps its old ones aside, to be put back and reported."""
+    if not _DEPTH[0] or _RESTORING or len(args) < 2 or type(args[0]) is not types.FunctionType \
+            or args[1] not in FUNCTION_STATE:
+        return
+    function, name = args[0], args[1]
+    module = function.__globals__.get("__name__")
+    if isinstance(module, str) and module.split(".")[0] in ROOTS and (_key(function), name) not in _SET:
+        _SET[_key(function), name] = (function, name, getattr(function, name))
+
+
+def enter() -> None:
+    """Before a call of the user's code: at the outermost call, the snapshot is taken (the first time) or
+    brought up to date with what changed since, outside the user's code."""
+    _DEPTH[0] += 1
+    if _DEPTH[0] > 1:
+        return
+    if not _SNAPSHOT:
+        _SNAPSHOT.append(_Snapshot())
+    _review(_SNAPSHOT[0], undo=False)
+
+
+def leave() -> list[str]:
+    """After a call of the user's code: what it changed, in words ("replaced builtins.abs"), each change
+    undone; empty if nothing was."""
+    _DEPTH[0] = max(_DEPTH[0] - 1, 0)
+    if not _SNAPSHOT:
+        return []
+    found = _review(_SNAPSHOT[0], undo=True)
+    if found:
+        _forget()
+    return found if len(found) <= SHOWN else found[:SHOWN] + [f"and {len(found) - SHOWN} more"]
+
+
+def _clean(snap: _Snapshot) -> bool:
+    """Nothing moved since the snapshot: the quick test, at C speed (identity only: no user code runs)."""
+    if len(sys.modules) != snap.module_count or not snap.clean():
+        return False
+    if not all(map(operator.is_, map(sys.modules.get, snap.modules), snap.modules.values())):
+        return False
+    try:
+        return all(map(operator.is_, map(_CELL, snap.cell_objects), snap.cell_contents))
+    except ValueError:   # a cell emptied
+        return False
+
+
+def _review(snap: _Snapshot, undo: bool) -> list[str]:
+    """What changed since the snapshot, each change undone (``undo``) or taken into it; new modules and
+    classes join it."""
+    found = _review_set(undo)
+    if snap.module_count >= 0 and _clean(snap):
+        return found
+    found += _review_modules(snap, undo)
+    moved = snap.moved_namespaces()
+    for k in moved:
+        found += _review_namespace(snap, snap.namespaces[k], undo)
+    functions = snap.moved_functions()
+    for k in functions:
+        found += _review_function(snap.functions[k], undo)
+    _discover(snap)
+    snap.settle(moved) if not functions else snap.lay_out()
+    return found
+
+
+def _review_modules(snap: _Snapshot, undo: bool) -> list[str]:
+    """``sys.modules``' entries for watched modules: replaced or removed ones put back (``undo``)."""
+    found = []
+    for name, module in list(snap.modules.items()):
+        now = sys.modules.get(name)
+        if now is module:
+            continue
+        if undo:
+            sys.modules[name] = module
+            found.append(f"{'removed' if now is None else 'replaced'} sys.modules[{name!r}]")
+        elif now is None:
+            del snap.modules[name]
+        else:
+            snap.modules[name] = now
+    return found
+
+
+def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
+    """The watched names of one namespace that changed, and new names that shadow something."""
+    now = dict(ns.mapping)
+    altered = [k for k, v in ns.kept.items() if not _same(v, now.get(k, _GONE))]
+    new = now.keys() - ns.keys
+    if not altered and not new and len(now) == len(ns.keys):   # its data moved (a counter, sys.stdout)
+        return []
+    added = [k for k in new if _shadows(ns, k, now[k])]
+    found = [f"{'deleted' if k not in now else 'replaced'} {ns.label}.{k}" for k in altered]
+    found += [f"added {ns.label}.{k}" for k in sorted(added)]
+    if undo:
+        for key in altered:
+            _put(ns, key, ns.kept[key])
+        for key in added:
+            _put(ns, key, _GONE)
+    ns.refresh()
+    _add_functions(snap, ns)
+    _add_classes(snap, ns)
+    return found if undo else []
+
+
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    return type(a) is type(b) and type(a) in CONSTANTS and (a == b or (a != a and b != b))
+
+
+def _shadows(ns: _Namespace, name: str, value) -> bool:
+    """A new name that changes what code finds: any code on a class (an override, a special method, a
+    hook looked up by name), a module global over a builtin (not a submodule bound to its parent)."""
+    if (ns.label.split(".")[0], name) in OWN or not _is_code(value):
+        return False
+    if isinstance(ns.owner, type):
+        return True
+    if issubclass(type(value), types.ModuleType) and _MODULE_DICT(value).get("__name__") == f"{ns.label}.{name}":
+        return False
+    return name in vars(builtins) and ns.label != "builtins"
+
+
+def _put(ns: _Namespace, key: str, value) -> None:
+    """Set (or delete, for ``_GONE``) one name, past any ``__setattr__`` of the class's metaclass."""
+    if isinstance(ns.owner, type):
+        if value is _GONE:
+            type.__delattr__(ns.owner, key)
+        else:
+            type.__setattr__(ns.owner, key, value)
+    elif value is _GONE:
+        ns.mapping.pop(key, None)
+    else:
+        ns.mapping[key] = value
+
+
+def _review_function(function: _Function, undo: bool) -> list[str]:
+    """A function whose code-holding closure cells changed."""
+    changed = [k for k, cell, v in function.cells if _contents(cell) is not v]
+    if not changed:
+        return []
+    if not undo:
+        function.cells = _code_cells(function.function)
+        return []
+    for _, cell, contents in function.cells:
+        cell.cell_contents = contents
+    return [f"changed {function.label} in place ({', '.join(f'closure cell {k}' for k in changed)})"]
+
+
+def _review_set(undo: bool) -> list[str]:
+    """The library functions whose code or defaults the user's code set (audited as it did): put back."""
+    found = []
+    _RESTORING.append(True)
+    try:
+        for function, name, value in list(_SET.values()):
+            if undo and getattr(function, name) is not value:
+                setattr(function, name, value)
+                found.append(f"changed {function.__module__}.{function.__qualname__} in place ({name})")
+    finally:
+        _RESTORING.clear()
+        _SET.clear()
+    return found
+
+
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _GONE
+
+
+def _discover(snap: _Snapshot) -> None:
+    """Modules loaded since the last look join the snapshot, as they are now (with their classes)."""
+    if len(sys.modules) == snap.module_count:
+        return
+    for name, module in list(sys.modules.items()):
+        if name not in snap.modules and name.split(".")[0] in ROOTS and issubclass(type(module), types.ModuleType):
+            snap.modules[name] = module
+            _add(snap, name, module, _MODULE_DICT(module))
+    snap.module_count = len(sys.modules)
+
+
+def _add(snap: _Snapshot, label: str, owner, mapping) -> None:
+    """A module or class joins the snapshot, with the classes found in it."""
+    snap.known.add(_key(owner))
+    ns = _Namespace(label, owner, mapping)
+    ns.refresh()
+    snap.namespaces.append(ns)
+    _add_functions(snap, ns)
+    _add_classes(snap, ns)
+
+
+def _add_classes(snap: _Snapshot, ns: _Namespace) -> None:
+    """The classes a namespace holds, with their bases and metaclasses (but types Python cannot change)."""
+    for value in list(ns.kept.values()):
+        if not issubclass(type(value), type) or _key(value) in snap.known:
+            continue
+        for klass in itertools.chain(_TYPE_MRO(value), _TYPE_MRO(type(value))):
+            if _key(klass) not in snap.known and not klass.__flags__ & _IMMUTABLE:
+                mapping = _TYPE_DICT(klass)
+                _add(snap, f"{mapping.get('__module__', '?')}.{_TYPE_NAME(klass)}", klass, mapping)
+
+
+_DESCRIPTORS: dict[type, bool] = {}
+
+
+def _is_code(value) -> bool:
+    """A function, class, module, descriptor or anything callable (read from the type: no user code runs)."""
+    kind = type(value)
+    if kind not in _DESCRIPTORS:
+        _DESCRIPTORS[kind] = issubclass(kind, types.ModuleType) or any("__get__" in _TYPE_DICT(k)
+                                                                       for k in _TYPE_MRO(kind))
+    return _DESCRIPTORS[kind] or callable(value)
+
+
+def _add_functions(snap: _Snapshot, ns: _Namespace) -> None:
+    """The Python functions behind the namespace's code values whose closure cells hold code (a
+    decorator's wrapped function: a cell can be set in place, unaudited)."""
+    work = list(ns.kept.values())
+    while work:
+        value = work.pop()
+        kind = type(value)
+        if kind is types.FunctionType:
+            if _key(value) not in snap.function_ids:
+                cells = _code_cells(value)
+                snap.function_ids.add(_key(value))
+                if cells:
+                    snap.functions.append(_Function(f"{value.__module__}.{value.__qualname__}", value, cells))
+                work += [contents for _, _, contents in cells] + [vars(value).get("__wrapped__")]
+        elif kind in (classmethod, staticmethod):
+            work.append(value.__func__)
+        elif kind is property:
+            work += [value.fget, value.fset, value.fdel]
+        elif kind in (functools.partial, functools.partialmethod):
+            work.append(value.func)
+        elif kind is _LRU or kind.__name__ == "_ArrayFunctionDispatcher":
+            work.append(getattr(value, "_implementation", None) or getattr(value, "__wrapped__", None))
+
+
+def _code_cells(function: types.FunctionType) -> tuple:
+    """(index, cell, contents) of the closure cells that hold code (a decorator's wrapped function)."""
+    cells = function.__closure__ or ()
+    return tuple((k, cell, _contents(cell)) for k, cell in enumerate(cells)
+                 if _contents(cell) is not _GONE and _is_code(_contents(cell)))
+
+
+def _forget() -> None:
+    """Caches filled while the code was changed: sympy's, and gradproof's functools caches."""
+    cache = sys.modules.get("sympy.core.cache")
+    if cache is not None:
+        cache.clear_cache()
+    for ns in _SNAPSHOT[0].namespaces:
+        if ns.label.startswith("gradproof"):
+            for value in ns.kept.values():
+                if type(value) is _LRU:
+                    value.cache_clear()
