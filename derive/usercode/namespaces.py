@@ -9,27 +9,33 @@ What is watched: the namespaces (``__dict__``) of every loaded module of :data:`
 sympy, mpmath, symengine, gradproof and the standard library, with their submodules) and of the classes
 found in them (with their bases and metaclasses); in them every *code* value (a function, a class, a
 module, a descriptor such as a property, anything callable) by identity and every public constant (a
-number, a string, None) by value; the code, defaults and closure cells of their Python functions; and
-``sys.modules``' entries for those modules. Plain data (counters such as ``Dummy._count``, caches,
-tables) changes whenever anyone computes, and is not judged here.
+number, a string, None) by value; the closure cells of their functions that hold code (a decorator's
+wrapped function); ``sys.modules``' entries for those modules; and the code and defaults of every function
+of those libraries (``__code__``, ``__defaults__``, ``__kwdefaults__``: CPython raises an audit event
+before setting them, and :func:`audited` keeps the old value then). Plain data (counters such as
+``Dummy._count``, caches, tables, ``sys.stdout``) changes whenever anyone computes, and is not judged.
 
 How: :func:`enter` before a call of the user's code, :func:`leave` after it. The first call takes a
-snapshot (tens of milliseconds) that is kept for the life of the process; every call after it compares
-against the snapshot at C speed (identity over every namespace's values laid end to end, a few
-milliseconds), and only a namespace whose values moved is looked at closely. A change found when the
-outermost call *begins* was made outside the user's code (gradproof's own imports, a test's
-monkeypatch, the caller's business): it is taken into the snapshot. A change found when any call *ends*
-is the user's: it is undone (the original put back, an added name deleted, sympy's cache and gradproof's
-caches cleared) and named ("replaced builtins.abs"); the guard then refuses
+snapshot (about 0.1 s of CPU with sympy and numpy loaded) that is kept for the life of the process. After
+that, a call is checked by reading each namespace dict's version tag
+(:mod:`gradproof.derive.usercode.versions`: a few thousand reads, about 0.3 ms) and comparing values only
+in the namespaces whose tag moved; where the tags cannot be read, every watched value is compared by
+identity (a few milliseconds). A change found when the outermost call *begins* was made outside the
+user's code (gradproof's own imports, a test's monkeypatch, the caller's business): it is taken into the
+snapshot. A change found when any call *ends* — the outermost, or each call of a finite-difference sweep,
+so that a patch made by one call and undone by the next is caught before gradproof's code between them
+counts — is the user's: it is undone (the original put back, an added name deleted, sympy's cache and
+gradproof's caches cleared) and named ("replaced builtins.abs"); the guard then refuses
 (:class:`gradproof.derive.usercode.interpreter.SharedStateChanged`).
 
 Names that appear lazily (a module imported for the first time, a name a module loads on first use) are
-not changes: only names present before, and new names that shadow something (a class attribute that is
-code; a module global over a builtin), are judged. Limits: a module the user's code imports for the first
-time is taken as it is after the call; patches in C (ctypes), changes inside data (a table's entries, a
-cached object's fields, a function's ``__kwdefaults__`` dict edited in place, a closure cell holding
-data), and objects reachable only through data (sympy's ``S`` registry, numpy's random state) are not
-watched here.
+not changes: only names present before, and new names that shadow something (any code on a class; a
+module global over a builtin), are judged, and a new ``sys.modules`` entry must be what the import system
+made. Limits: a module the user's code imports for the first time is taken as it is after the call (a
+patch to it then is not seen); a patch made in C (ctypes) or by a thread of the user's after its call
+returned; changes inside data (a table's entries, a cached object's fields, a ``__kwdefaults__`` dict
+edited in place, a closure cell holding data); objects reachable only through data (sympy's ``S``
+registry, numpy's random state); and code of other packages (scipy, torch) are not watched here.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from __future__ import annotations
 import bisect
 import builtins
 import functools
+import importlib.machinery
 import itertools
 import operator
 import sys
@@ -254,7 +261,7 @@ def _review(snap: _Snapshot, undo: bool) -> list[str]:
     functions = snap.moved_functions()
     for k in functions:
         found += _review_function(snap.functions[k], undo)
-    _discover(snap)
+    found += _discover(snap, undo)
     snap.settle(moved) if not functions else snap.lay_out()
     return found
 
@@ -363,15 +370,35 @@ def _contents(cell):
         return _GONE
 
 
-def _discover(snap: _Snapshot) -> None:
-    """Modules loaded since the last look join the snapshot, as they are now (with their classes)."""
+def _discover(snap: _Snapshot, undo: bool) -> list[str]:
+    """Modules loaded since the last look join the snapshot, as they are now (with their classes); while
+    the user's code ran (``undo``), an entry the import system did not make (no spec of that name: a
+    stand-in put into ``sys.modules``) is taken out and reported instead."""
+    found = []
     if len(sys.modules) == snap.module_count:
-        return
+        return found
     for name, module in list(sys.modules.items()):
-        if name not in snap.modules and name.split(".")[0] in ROOTS and issubclass(type(module), types.ModuleType):
+        if name in snap.modules or name.split(".")[0] not in ROOTS:
+            continue
+        if undo and not _imported(name, module):
+            del sys.modules[name]
+            found.append(f"put a module of its own in sys.modules[{name!r}]")
+        else:
             snap.modules[name] = module
-            _add(snap, name, module, _MODULE_DICT(module))
+            if issubclass(type(module), types.ModuleType):
+                _add(snap, name, module, _MODULE_DICT(module))
     snap.module_count = len(sys.modules)
+    return found
+
+
+def _imported(name: str, module) -> bool:
+    """Whether ``module`` is what importing ``name`` makes (None: a name the import system marks missing)."""
+    if module is None:
+        return True
+    if not issubclass(type(module), types.ModuleType):
+        return False
+    spec = _MODULE_DICT(module).get("__spec__")
+    return type(spec) is importlib.machinery.ModuleSpec and spec.name == name
 
 
 def _add(snap: _Snapshot, label: str, owner, mapping) -> None:
