@@ -53,7 +53,7 @@ class Refused(RuntimeError):
     """Raised in the user's code when it installs a hook (a RuntimeError: an audit hook may raise only those)."""
 
 
-@dataclass
+@dataclass(eq=False)   # one call's watch is itself, never another that happens to look the same
 class _Watch:
     thread: int
     seen: list
@@ -118,19 +118,37 @@ def _quiet() -> dict:
             "mpmath": None if mpmath is None else mpmath.mp.prec}
 
 
+#: set while the guard's own bookkeeping runs: the time limit's alarm waits for it (guard._time_limit), so
+#: that it never leaves a watch behind or a namespace half put back
+BUSY: list[bool] = []
+
+
 def snapshot() -> Snapshot:
     """What a call must leave as it is; from now on, until :func:`restore`, hooks are refused in this thread."""
-    _ensure_audit_hook()
-    parameters = _sympy_parameters()
-    watch = _Watch(threading.get_ident(), [])
-    _WATCHES.append(watch)
-    namespaces.enter()
-    return Snapshot(hooks(), None if parameters is None else dict(vars(parameters)), _quiet(), watch)
+    BUSY.append(True)
+    try:
+        _ensure_audit_hook()
+        parameters = _sympy_parameters()
+        before = Snapshot(hooks(), None if parameters is None else dict(vars(parameters)), _quiet(),
+                          _Watch(threading.get_ident(), []))
+        namespaces.enter()
+        _WATCHES.append(before.watch)
+        return before
+    finally:
+        BUSY.pop()
 
 
 def restore(before: Snapshot) -> list[str]:
     """Put back what changed since ``before`` and stop refusing hooks: what the code did that a verdict
     depends on, in words ("installed a trace function (sys.settrace)"; empty: nothing)."""
+    BUSY.append(True)
+    try:
+        return _restore(before)
+    finally:
+        BUSY.pop()
+
+
+def _restore(before: Snapshot) -> list[str]:
     if before.watch in _WATCHES:
         _WATCHES.remove(before.watch)
     did = list(before.watch.seen)
