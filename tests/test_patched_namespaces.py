@@ -19,7 +19,7 @@ from gradproof.cli import main
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof.layer import prove_layer
 from gradproof.derive.proof.prove import prove
-from gradproof.derive.usercode import guard, namespaces, versions
+from gradproof.derive.usercode import guard, interpreter, namespaces, versions
 from gradproof.derive.usercode.interpreter import SharedStateChanged
 from gradproof.numeric.checks.backward import check_backward
 from tests import user_patches as P
@@ -36,6 +36,7 @@ def patched():
     P.CHOICE["patch"] = None
     assert P.state() == before, "a patch was left in the process"
     assert builtins.abs is REAL_ABS
+    assert not interpreter._WATCHES and namespaces._DEPTH == [0], "the guard left a call open"
 
 
 def _refused(name, function, *args, **kwargs):
@@ -180,3 +181,26 @@ def test_the_command_line_controls_are_verdicts(tmp_path, capsys):
     statuses = [main(["--json", *argv]) for argv in _verbs(tmp_path, None, False)]
     capsys.readouterr()
     assert statuses == [1, 1, 1, 1, 1, 1], statuses
+
+
+def test_a_refusal_inside_a_sweep_leaves_no_watch_open(patched):
+    """A call inside a sweep refused while its enclosing call's watch looked the same as its own (both had
+    seen nothing yet): each call closes its own watch (they were compared by value, and the wrong one was
+    closed: hooks were then refused in gradproof's own code, e.g. hypothesis' tracer, in later tests)."""
+    P.CHOICE["patch"] = "builtins.abs"
+    with pytest.raises(SharedStateChanged):
+        gradproof.check_layer(P.sq_forward, P.sq_backward, (X,))
+    assert not interpreter._WATCHES
+
+
+def test_the_one_time_snapshot_is_not_taken_from_a_checks_time_budget(monkeypatch):
+    """The first check in a process does not pay for the snapshot inside its budget (relu at its kink was
+    'agree' instead of 'undecidable' when the budget ran out: the order dependence behind
+    test_relu_at_zero_is_undecidable_not_a_verdict)."""
+    monkeypatch.setattr(namespaces, "_SNAPSHOT", [])
+    seen = []
+    real = namespaces.ready
+    monkeypatch.setattr(namespaces, "ready", lambda: (real(), seen.append(bool(namespaces._SNAPSHOT))))
+    x = np.array([[-1.0, 0.0, 2.0]])
+    result = gradproof.check_layer(lambda v: (np.maximum(v, 0), v), lambda d, v: d * (v > 0), (x,))
+    assert seen == [True] and result.status == "undecidable"
