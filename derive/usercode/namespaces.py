@@ -16,9 +16,9 @@ before setting them, and :func:`audited` keeps the old value then). Plain data (
 ``Dummy._count``, caches, tables, ``sys.stdout``) changes whenever anyone computes, and is not judged.
 
 How: :func:`enter` before a call of the user's code, :func:`leave` after it. The first call takes a
-snapshot (about 0.1 s of CPU with sympy and numpy loaded) that is kept for the life of the process. After
+snapshot (0.1–0.2 s of CPU with sympy and numpy loaded) that is kept for the life of the process. After
 that, a call is checked by reading each namespace dict's version tag
-(:mod:`gradproof.derive.usercode.versions`: a few thousand reads, about 0.3 ms) and comparing values only
+(:mod:`gradproof.derive.usercode.versions`: a few thousand reads, about 0.15 ms) and comparing values only
 in the namespaces whose tag moved; where the tags cannot be read, every watched value is compared by
 identity (a few milliseconds). A change found when the outermost call *begins* was made outside the
 user's code (gradproof's own imports, a test's monkeypatch, the caller's business): it is taken into the
