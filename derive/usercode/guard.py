@@ -12,10 +12,12 @@ through :func:`call`, which makes what the code does visible instead of silent:
   :mod:`gradproof.derive.usercode.isolation` where it is used, kills the process instead; code that cancels
   the timer or ignores SIGALRM meets :func:`_watchdog`); a timeout that
   is not a number of seconds from 0 to :data:`MAX_TIMEOUT` is bad input, refused before the code runs;
-- hooks it installs (a trace or profile function, a gc callback, an audit hook) and sympy's global
-  parameters it changes are undone and reported as
-  :class:`gradproof.derive.usercode.interpreter.SharedStateChanged`; the warnings filters, numpy's error
-  handling and the like are put back silently (:mod:`gradproof.derive.usercode.interpreter`).
+- hooks it installs (a trace or profile function, a gc callback, an audit hook), sympy's global
+  parameters it changes, and code of the libraries gradproof computes with that it replaces (``builtins.abs``,
+  ``np.max``, a sympy class's method, a function's ``__code__``: :mod:`gradproof.derive.usercode.namespaces`)
+  are undone and reported as :class:`gradproof.derive.usercode.interpreter.SharedStateChanged`; the warnings
+  filters, numpy's error handling and the like are put back silently
+  (:mod:`gradproof.derive.usercode.interpreter`).
 
 ``KeyboardInterrupt`` is the person at the keyboard, not the code: it passes through. Code that writes to
 file descriptor 1 directly, or kills its own process, is beyond an in-process guard.

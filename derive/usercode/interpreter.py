@@ -14,6 +14,9 @@ Some of what code can do to the process outlives the call and reaches gradproof'
 - **settings gradproof computes under** — sympy's global parameters (``evaluate``, ``distribute``,
   ``exp_is_pow``): put back, and reported the same way (expressions built under them are not the ones a
   proof reasons about);
+- **code gradproof computes with** — the functions, classes and constants of builtins, numpy, sympy, mpmath,
+  symengine, gradproof and the standard library: kept by :mod:`gradproof.derive.usercode.namespaces`, a
+  replacement undone and reported the same way;
 - **settings that only change how errors and numbers are reported** — the warnings filters, numpy's error
   handling (``np.seterr``, ``np.seterrcall``), mpmath's precision, the recursion limit, the integer
   string limit, ``sys.stderr``: put back silently.
