@@ -1,7 +1,8 @@
 """User code that patches code gradproof computes with never flips a verdict (adversarial findings F01, F02,
 F05): builtins, numpy, math, sympy's classes (an attribute replaced, one added over an inherited one),
 sympy's pure-Python rationals, a function's code, defaults or closure swapped in place, ``sys.modules``,
-gradproof's own functions, a public constant, a standard-library class. Patched by a backward, by a
+gradproof's own functions, a public constant, a standard-library class, a finder put first, a module's
+class, sympy's singletons, mpmath's context. Patched by a backward, by a
 recurrence, or by a module as it is imported, in every in-process entry point (check_layer, prove_layer,
 prove with a recurrence, check_backward, and the verbs running them, --define included): undone and
 refused (SharedStateChanged: one line, exit 2), never a verdict. The controls: the same wrong code without

@@ -5,10 +5,12 @@ test can show the process was put back."""
 
 import abc
 import builtins
+import importlib.abc
 import math
 import sys
 import types
 
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy.external.pythonmpq import PythonMPQ
@@ -82,6 +84,35 @@ def _stdlib_class():
     abc.ABCMeta.__instancecheck__ = lambda cls, instance: True
 
 
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        return None
+
+
+def _finder_first():
+    sys.meta_path.insert(0, _Finder())
+
+
+class _Module(types.ModuleType):
+    def __getattribute__(self, name):
+        return _zero if name == "max" else super().__getattribute__(name)
+
+
+def _module_class():
+    np.__class__ = _Module
+
+
+ZERO = sp.S.Zero   # installed in the registry on first use: used here
+
+
+def _singleton():
+    type(sp.S).Zero = sp.S.One
+
+
+def _mpmath_context():
+    mpmath.mp.exp = lambda x: 0
+
+
 #: name → (the patch, words of the refusal)
 PATCHES = {"builtins.abs": (_builtins_abs, "replaced builtins.abs"),
            "numpy.abs": (_numpy_abs, "replaced numpy.abs"),
@@ -96,7 +127,11 @@ PATCHES = {"builtins.abs": (_builtins_abs, "replaced builtins.abs"),
            "sys.modules": (_sys_modules, "replaced sys.modules['numpy.linalg']"),
            "gradproof's own": (_gradproof_own, "replaced gradproof.numeric.layers.evaluation.contract"),
            "public constant": (_public_constant, "replaced math.inf"),
-           "stdlib class": (_stdlib_class, "replaced abc.ABCMeta.__instancecheck__")}
+           "stdlib class": (_stdlib_class, "replaced abc.ABCMeta.__instancecheck__"),
+           "finder first": (_finder_first, "changed sys.meta_path"),
+           "module class": (_module_class, "changed the class of the module numpy"),
+           "S.Zero": (_singleton, "replaced sympy.core.singleton.SingletonRegistry.Zero"),
+           "mpmath context": (_mpmath_context, "replaced mpmath.mp.exp")}
 
 #: which patch the code below applies (set by a test)
 CHOICE = {"patch": None}
@@ -111,7 +146,8 @@ def state() -> tuple:
     """Everything the patches touch, by identity."""
     return (builtins.abs, np.abs, np.max, math.isfinite, math.inf, vars(sp.Expr)["__sub__"], "__sub__" in vars(sp.Add),
             vars(PythonMPQ)["__bool__"], AMAX.__code__, ISCLOSE.__defaults__, SUB_WRAPPER.__closure__[1].cell_contents,
-            sys.modules["numpy.linalg"], evaluation.contract, vars(abc.ABCMeta)["__instancecheck__"])
+            sys.modules["numpy.linalg"], evaluation.contract, vars(abc.ABCMeta)["__instancecheck__"],
+            tuple(sys.meta_path), type(np), sp.S.Zero, vars(mpmath.mp)["exp"])
 
 
 def sq_forward(x):

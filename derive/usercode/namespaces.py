@@ -51,6 +51,7 @@ import types
 from dataclasses import dataclass
 
 from gradproof.derive.usercode import versions
+from gradproof.derive.usercode.importsystem import Imports
 
 #: the packages whose modules are watched (and, below, the standard library's)
 PACKAGES = frozenset({"builtins", "numpy", "sympy", "mpmath", "symengine", "gradproof"})
@@ -61,6 +62,12 @@ OWN = frozenset({("os", "_exit"), ("warnings", "showwarning"), ("warnings", "_sh
                  ("builtins", "_")})
 #: constants watched by value (public names only: private ones are often counters)
 CONSTANTS = frozenset({bool, int, float, complex, str, bytes, type(None)})
+#: namespaces whose every value is judged, data too: sympy's singletons (``S.Zero``, ``S.One``: the
+#: registry's class holds them, each set once, when first used)
+EVERY_VALUE = frozenset({"sympy.core.singleton.SingletonRegistry"})
+#: objects whose own namespace is watched like a class's: mpmath's contexts hold their functions (their
+#: precision, data, is the interpreter's business: put back silently)
+INSTANCES = {"mpmath": ("mp", "fp", "iv")}
 #: the most changes named in one report
 SHOWN = 6
 
@@ -104,9 +111,11 @@ class _Namespace:
                                                         kept.values()))
 
     def watched(self, name: str, value) -> bool:
-        """Code (by identity) and public constants (by value) are judged; other data is not."""
+        """Code (by identity) and public constants (by value) are judged; other data is not, but in
+        :data:`EVERY_VALUE`'s namespaces."""
         return (self.label.split(".")[0], name) not in OWN and (
-            _is_code(value) or (type(value) in CONSTANTS and not name.startswith("_")))
+            _is_code(value) or (type(value) in CONSTANTS and not name.startswith("_"))
+            or (self.label in EVERY_VALUE and not name.startswith("__")))
 
 
 @dataclass
@@ -128,6 +137,7 @@ class _Snapshot:
         self.functions: list[_Function] = []
         self.function_ids: set[int] = set()
         self.modules: dict[str, types.ModuleType] = {}
+        self.imports = Imports()
         self.module_count = -1
         self.lay_out()
 
@@ -257,8 +267,11 @@ def _review(snap: _Snapshot, undo: bool) -> list[str]:
     classes join it. The quick tests first, at C speed (identity and tags only: no user code runs)."""
     found = _review_set(undo)
     first, modules, cells = snap.module_count < 0, _modules_moved(snap), _cells_moved(snap)
-    if not first and snap.clean() and not modules and not cells:
+    imports = snap.imports.moved()
+    if not first and snap.clean() and not modules and not cells and not imports:
         return found
+    if imports:
+        found += snap.imports.review(undo)
     if modules:
         found += _review_modules(snap, undo)
     moved = snap.moved_namespaces()
@@ -389,9 +402,22 @@ def _discover(snap: _Snapshot, undo: bool) -> list[str]:
         else:
             snap.modules[name] = module
             if issubclass(type(module), types.ModuleType):
+                snap.imports.add(name, module)
                 _add(snap, name, module, _MODULE_DICT(module))
+                _add_instances(snap, name, module)
     snap.module_count = len(sys.modules)
     return found
+
+
+def _add_instances(snap: _Snapshot, name: str, module) -> None:
+    for attribute in INSTANCES.get(name, ()):
+        value = _MODULE_DICT(module).get(attribute)
+        try:
+            mapping = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            continue
+        if type(mapping) is dict:
+            _add(snap, f"{name}.{attribute}", value, mapping)
 
 
 def _imported(name: str, module) -> bool:
