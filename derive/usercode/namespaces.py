@@ -34,8 +34,10 @@ module global over a builtin), are judged, and a new ``sys.modules`` entry must 
 made. Limits: a module the user's code imports for the first time is taken as it is after the call (a
 patch to it then is not seen); a patch made in C (ctypes) or by a thread of the user's after its call
 returned; changes inside data (a table's entries, a cached object's fields, a ``__kwdefaults__`` dict
-edited in place, a closure cell holding data); objects reachable only through data (sympy's ``S``
-registry, numpy's random state); and code of other packages (scipy, torch) are not watched here.
+edited in place, a closure cell holding data); objects reachable only through data (numpy's random
+state, other objects' attributes; but sympy's singletons and mpmath's contexts are: :data:`EVERY_VALUE`,
+:data:`INSTANCES`); and code of other packages (scipy, torch) are not watched here. The finders, path
+hooks and modules' classes: :mod:`gradproof.derive.usercode.importsystem`.
 """
 
 from __future__ import annotations
