@@ -27,19 +27,27 @@ OFFSET = 2 * ctypes.sizeof(ctypes.c_void_p) + ctypes.sizeof(ctypes.c_ssize_t)
 VALUE = operator.attrgetter("value")
 
 
-def tag_of(mapping) -> ctypes.c_uint64:
-    """A live view of the version tag of ``mapping`` (a dict, or a class's mappingproxy: its dict).
-    The caller keeps ``mapping`` alive as long as it reads the view."""
+def tag_of(mapping):
+    """A live view of the version tag of ``mapping`` (a dict, or a class's mappingproxy: its dict), read
+    as ``.value``; where no dict can be found behind it, a tag that moves at every read (the namespace is
+    then compared value by value every time). The caller keeps ``mapping`` alive as long as it reads."""
     if type(mapping) is not dict:
-        mapping = _underlying(mapping)
+        found = [d for d in gc.get_referents(mapping) if issubclass(type(d), dict)]
+        if len(found) != 1:
+            return Moving()
+        mapping = found[0]
     return ctypes.c_uint64.from_address(id(mapping) + OFFSET)
 
 
-def _underlying(proxy) -> dict:
-    found = [d for d in gc.get_referents(proxy) if issubclass(type(d), dict)]
-    if len(found) != 1:
-        raise TypeError(f"no dict behind {type(proxy).__name__}")
-    return found[0]
+class Moving:
+    """A tag that is never the same twice."""
+
+    count = 0
+
+    @property
+    def value(self) -> int:
+        Moving.count += 1
+        return -Moving.count
 
 
 def _moves(mapping: dict, write: Callable[[], None]) -> bool:
