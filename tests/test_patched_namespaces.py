@@ -11,6 +11,8 @@ names, makes sympy Dummies or patches and unpatches within one call is not refus
 
 import builtins
 import json
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -210,3 +212,41 @@ def test_the_one_time_snapshot_is_not_taken_from_a_checks_time_budget(monkeypatc
     x = np.array([[-1.0, 0.0, 2.0]])
     result = gradproof.check_layer(lambda v: (np.maximum(v, 0), v), lambda d, v: d * (v > 0), (x,))
     assert seen == [True] and result.seconds < 2.0
+
+
+LIBRARY_IMPORTS = """
+import json, typing
+import gradproof
+from gradproof.derive.usercode import guard
+from gradproof.derive.usercode.interpreter import SharedStateChanged
+guard.call(lambda: __import__("asyncio"))            # types.coroutine sets the code of functions it makes
+guard.call(lambda: __import__("typing_extensions"))  # typing_extensions' own shims over typing's
+try:
+    guard.call(lambda: setattr(typing, "_check_generic", lambda *a, **k: None))
+except SharedStateChanged as error:
+    print(json.dumps(str(error)))
+"""
+
+
+def test_a_library_imported_for_the_first_time_may_shim_the_standard_library():
+    """Libraries patch the standard library as they are imported (typing_extensions over typing, torch over
+    inspect.getfile, asyncio's coroutines over their own code): imported for the first time by the user's
+    code, that is no refusal; the same name set by the user's code itself is (the control)."""
+    pytest.importorskip("typing_extensions")
+    run = subprocess.run([sys.executable, "-c", LIBRARY_IMPORTS], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "replaced typing._check_generic" in json.loads(run.stdout)
+
+
+def test_a_torch_layer_file_is_checked_from_the_command_line(tmp_path):
+    """torch, imported by the layer's file under the guard, replaces inspect.getfile as it loads: the check
+    runs (a fresh process, so that torch is imported there for the first time)."""
+    pytest.importorskip("torch")
+    path = tmp_path / "cube.py"
+    path.write_text("import torch\n\n\nclass Cube(torch.autograd.Function):\n    @staticmethod\n"
+                    "    def forward(ctx, x):\n        ctx.save_for_backward(x)\n        return x ** 3\n\n"
+                    "    @staticmethod\n    def backward(ctx, g):\n        (x,) = ctx.saved_tensors\n"
+                    "        return 3 * x ** 2 * g\n")
+    run = subprocess.run([sys.executable, "-m", "gradproof", "check-layer", f"{path}:Cube", "--arg", "x=randn:2,2"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0 and "agree" in run.stdout, run.stdout + run.stderr

@@ -31,8 +31,10 @@ gradproof's caches cleared) and named ("replaced builtins.abs"); the guard then 
 Names that appear lazily (a module imported for the first time, a name a module loads on first use) are
 not changes: only names present before, and new names that shadow something (any code on a class; a
 module global over a builtin), are judged, and a new ``sys.modules`` entry must be what the import system
-made. Limits: a module the user's code imports for the first time is taken as it is after the call (a
-patch to it then is not seen); a patch made in C (ctypes) or by a thread of the user's after its call
+made. A function of an installed library first imported during the call, found where a watched one was,
+is that library's shim (torch's ``inspect.getfile``, typing_extensions' ``typing._check_generic``): taken,
+not refused. Limits: a module the user's code imports for the first time is taken as it is after the call
+(a patch to it then is not seen), and so is such a library's function that the user's code set itself; a patch made in C (ctypes) or by a thread of the user's after its call
 returned; changes inside data (a table's entries, a cached object's fields, a ``__kwdefaults__`` dict
 edited in place, a closure cell holding data); objects reachable only through data (numpy's random
 state, other objects' attributes; but sympy's singletons and mpmath's contexts are: :data:`EVERY_VALUE`,
@@ -48,7 +50,9 @@ import functools
 import importlib.machinery
 import itertools
 import operator
+import os
 import sys
+import sysconfig
 import types
 from dataclasses import dataclass
 
@@ -140,7 +144,7 @@ class _Snapshot:
         self.function_ids: set[int] = set()
         self.modules: dict[str, types.ModuleType] = {}
         self.imports = Imports()
-        self.module_count = -1
+        self.module_count, self.all_modules = -1, set()
         self.lay_out()
 
     def lay_out(self) -> None:
@@ -213,8 +217,8 @@ def audited(event: str, args: tuple) -> None:
             or args[1] not in FUNCTION_STATE:
         return
     function, name = args[0], args[1]
-    module = function.__globals__.get("__name__")
-    if isinstance(module, str) and module.split(".")[0] in ROOTS and (_key(function), name) not in _SET:
+    known = _SNAPSHOT and _key(function) in _SNAPSHOT[0].function_ids   # not one made during the call
+    if known and (_key(function), name) not in _SET:   # (``types.coroutine`` sets the code it decorates)
         _SET[_key(function), name] = (function, name, getattr(function, name))
 
 
@@ -309,8 +313,8 @@ def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
     now, kept = dict(ns.mapping), ns.kept
     moved = [k for k, v in kept.items() if now.get(k, _GONE) is not v]
     altered = [k for k in moved if (ns.watched(k, kept[k]) or ns.watched(k, now.get(k)))
-               and not _same(kept[k], now.get(k, _GONE))]
-    added = [k for k in now.keys() - kept.keys() if _shadows(ns, k, now[k])]
+               and not _same(kept[k], now.get(k, _GONE)) and not _shim(snap, now.get(k))]
+    added = [k for k in now.keys() - kept.keys() if _shadows(ns, k, now[k]) and not _shim(snap, now[k])]
     if undo:
         for key in altered:
             _put(ns, key, kept[key])
@@ -320,6 +324,23 @@ def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
     _scan(snap, ns, [ns.kept[k] for k in now.keys() - kept.keys() | set(moved) if k in ns.kept])
     found = [f"{'deleted' if k not in now else 'replaced'} {ns.label}.{k}" for k in altered]
     return found + [f"added {ns.label}.{k}" for k in sorted(added)] if undo else []
+
+
+def _shim(snap: _Snapshot, value) -> bool:
+    """A function of an installed library first imported during the call: that library's own shim over
+    the standard library's (torch's ``inspect.getfile``, typing_extensions' ``typing._check_generic``),
+    made as the user's code imported it, not the user's code's own."""
+    if type(value) is not types.FunctionType:
+        return False
+    name = value.__globals__.get("__name__")
+    module = sys.modules.get(name) if isinstance(name, str) and name not in snap.all_modules else None
+    where = _MODULE_DICT(module).get("__file__") if issubclass(type(module), types.ModuleType) else None
+    return isinstance(where, str) and os.path.realpath(where).startswith(_LIBRARIES)
+
+
+#: where installed libraries and the standard library live
+_LIBRARIES = tuple({os.path.join(os.path.realpath(path), "") for key, path in sysconfig.get_paths().items()
+                    if key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def _same(a, b) -> bool:
@@ -407,7 +428,7 @@ def _discover(snap: _Snapshot, undo: bool) -> list[str]:
                 snap.imports.add(name, module)
                 _add(snap, name, module, _MODULE_DICT(module))
                 _add_instances(snap, name, module)
-    snap.module_count = len(sys.modules)
+    snap.module_count, snap.all_modules = len(sys.modules), set(sys.modules)
     return found
 
 
