@@ -30,16 +30,17 @@ gradproof's caches cleared) and named ("replaced builtins.abs"); the guard then 
 
 Names that appear lazily (a module imported for the first time, a name a module loads on first use) are
 not changes: only names present before, and new names that shadow something (any code on a class; a
-module global over a builtin), are judged, and a new ``sys.modules`` entry must be what the import system
-made. A function of an installed library first imported during the call, found where a watched one was,
-is that library's shim (torch's ``inspect.getfile``, typing_extensions' ``typing._check_generic``): taken,
-not refused. Limits: a module the user's code imports for the first time is taken as it is after the call
-(a patch to it then is not seen), and so is such a library's function that the user's code set itself; a patch made in C (ctypes) or by a thread of the user's after its call
-returned; changes inside data (a table's entries, a cached object's fields, a ``__kwdefaults__`` dict
-edited in place, a closure cell holding data); objects reachable only through data (numpy's random
-state, other objects' attributes; but sympy's singletons and mpmath's contexts are: :data:`EVERY_VALUE`,
-:data:`INSTANCES`); and code of other packages (scipy, torch) are not watched here. The finders, path
-hooks and modules' classes: :mod:`gradproof.derive.usercode.importsystem`.
+module global over a builtin), are judged. A function of an installed library first imported during the
+call, found where a watched one was, is that library's shim (torch's ``inspect.getfile``,
+typing_extensions' ``typing._check_generic``): taken, not refused. Limits: a module the user's code
+imports (or puts in ``sys.modules``) for the first time is taken as it is after the call (a patch to it
+then is not seen), and so is such a library's function that the user's code set itself; a patch made in
+C (ctypes) or by a thread of the user's after its call returned; changes inside data (a table's entries,
+a cached object's fields, a ``__kwdefaults__`` dict edited in place, a closure cell holding data);
+objects reachable only through data (numpy's random state, other objects' attributes; but sympy's
+singletons and mpmath's contexts are: :data:`EVERY_VALUE`, :data:`INSTANCES`); and code of other
+packages (scipy, torch) are not watched here. The finders, path hooks and modules' classes:
+:mod:`gradproof.derive.usercode.importsystem`.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from __future__ import annotations
 import bisect
 import builtins
 import functools
-import importlib.machinery
 import itertools
 import operator
 import os
@@ -286,7 +286,7 @@ def _review(snap: _Snapshot, undo: bool) -> list[str]:
     functions = snap.moved_functions() if cells else []
     for k in functions:
         found += _review_function(snap.functions[k], undo)
-    found += _discover(snap, undo)
+    _discover(snap)
     snap.settle(moved) if not functions else snap.lay_out()
     return found
 
@@ -409,27 +409,21 @@ def _contents(cell):
         return _GONE
 
 
-def _discover(snap: _Snapshot, undo: bool) -> list[str]:
-    """Modules loaded since the last look join the snapshot, as they are now (with their classes); while
-    the user's code ran (``undo``), an entry the import system did not make (no spec of that name: a
-    stand-in put into ``sys.modules``) is taken out and reported instead."""
-    found = []
+def _discover(snap: _Snapshot) -> None:
+    """Modules loaded since the last look join the snapshot, as they are now (with their classes): a
+    module first imported, or first put in ``sys.modules``, during a call is taken as it is (the standard
+    library itself puts modules there that no import made: ``pyexpat.errors``)."""
     if len(sys.modules) == snap.module_count:
-        return found
+        return
     for name, module in list(sys.modules.items()):
         if name in snap.modules or name.split(".")[0] not in ROOTS:
             continue
-        if undo and not _imported(name, module):
-            del sys.modules[name]
-            found.append(f"put a module of its own in sys.modules[{name!r}]")
-        else:
-            snap.modules[name] = module
-            if issubclass(type(module), types.ModuleType):
-                snap.imports.add(name, module)
-                _add(snap, name, module, _MODULE_DICT(module))
-                _add_instances(snap, name, module)
+        snap.modules[name] = module
+        if issubclass(type(module), types.ModuleType):
+            snap.imports.add(name, module)
+            _add(snap, name, module, _MODULE_DICT(module))
+            _add_instances(snap, name, module)
     snap.module_count, snap.all_modules = len(sys.modules), set(sys.modules)
-    return found
 
 
 def _add_instances(snap: _Snapshot, name: str, module) -> None:
@@ -441,16 +435,6 @@ def _add_instances(snap: _Snapshot, name: str, module) -> None:
             continue
         if type(mapping) is dict:
             _add(snap, f"{name}.{attribute}", value, mapping)
-
-
-def _imported(name: str, module) -> bool:
-    """Whether ``module`` is what importing ``name`` makes (None: a name the import system marks missing)."""
-    if module is None:
-        return True
-    if not issubclass(type(module), types.ModuleType):
-        return False
-    spec = _MODULE_DICT(module).get("__spec__")
-    return type(spec) is importlib.machinery.ModuleSpec and spec.name == name
 
 
 def _add(snap: _Snapshot, label: str, owner, mapping) -> None:
