@@ -221,6 +221,7 @@ from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.interpreter import SharedStateChanged
 guard.call(lambda: __import__("asyncio"))            # types.coroutine sets the code of functions it makes
 guard.call(lambda: __import__("typing_extensions"))  # typing_extensions' own shims over typing's
+guard.call(lambda: __import__("xml.parsers.expat"))  # puts pyexpat.errors in sys.modules, no import made it
 try:
     guard.call(lambda: setattr(typing, "_check_generic", lambda *a, **k: None))
 except SharedStateChanged as error:
@@ -230,8 +231,9 @@ except SharedStateChanged as error:
 
 def test_a_library_imported_for_the_first_time_may_shim_the_standard_library():
     """Libraries patch the standard library as they are imported (typing_extensions over typing, torch over
-    inspect.getfile, asyncio's coroutines over their own code): imported for the first time by the user's
-    code, that is no refusal; the same name set by the user's code itself is (the control)."""
+    inspect.getfile, asyncio's coroutines over their own code, pyexpat's modules put in sys.modules):
+    imported for the first time by the user's code, that is no refusal; the same name set by the user's
+    code itself is (the control)."""
     pytest.importorskip("typing_extensions")
     run = subprocess.run([sys.executable, "-c", LIBRARY_IMPORTS], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
