@@ -12,10 +12,12 @@ through :func:`call`, which makes what the code does visible instead of silent:
   :mod:`gradproof.derive.usercode.isolation` where it is used, kills the process instead; code that cancels
   the timer or ignores SIGALRM meets :func:`_watchdog`); a timeout that
   is not a number of seconds from 0 to :data:`MAX_TIMEOUT` is bad input, refused before the code runs;
-- hooks it installs (a trace or profile function, a gc callback, an audit hook) and sympy's global
-  parameters it changes are undone and reported as
-  :class:`gradproof.derive.usercode.interpreter.SharedStateChanged`; the warnings filters, numpy's error
-  handling and the like are put back silently (:mod:`gradproof.derive.usercode.interpreter`).
+- hooks it installs (a trace or profile function, a gc callback, an audit hook), sympy's global
+  parameters it changes, and code of the libraries gradproof computes with that it replaces (``builtins.abs``,
+  ``np.max``, a sympy class's method, a function's ``__code__``: :mod:`gradproof.derive.usercode.namespaces`)
+  are undone and reported as :class:`gradproof.derive.usercode.interpreter.SharedStateChanged`; the warnings
+  filters, numpy's error handling and the like are put back silently
+  (:mod:`gradproof.derive.usercode.interpreter`).
 
 ``KeyboardInterrupt`` is the person at the keyboard, not the code: it passes through. Code that writes to
 file descriptor 1 directly, or kills its own process, is beyond an in-process guard.
@@ -37,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gradproof.derive.errors import InputError
-from gradproof.derive.usercode import interpreter
+from gradproof.derive.usercode import interpreter, namespaces
 
 #: seconds a single call may take before it is stopped (the command line's --timeout sets it)
 DEFAULT_TIMEOUT = 60.0
@@ -100,6 +102,12 @@ def call(function: Callable, *args, what: str = "your code", timeout: float | No
         echo(printed.getvalue(), what)
         interpreter.refuse(did, what)
     return Outcome(value, printed.getvalue())
+
+
+def ready() -> None:
+    """Before a check starts its clock: the guard's one-time snapshot of the code gradproof computes with
+    (:mod:`gradproof.derive.usercode.namespaces`) is taken now, not inside the first call's time."""
+    namespaces.ready()
 
 
 def _late(what: str, timeout: float | None) -> str:
@@ -191,6 +199,9 @@ def _time_limit(timeout: float | None, what: str):
         return
 
     def expire(signum, frame):
+        if interpreter.BUSY:   # the guard's own bookkeeping: ring again just after it
+            signal.setitimer(signal.ITIMER_REAL, RETRY)
+            return
         raise UserCodeTimeout(what)
 
     previous = signal.signal(signal.SIGALRM, expire)
@@ -207,6 +218,8 @@ def _time_limit(timeout: float | None, what: str):
         signal.signal(signal.SIGALRM, previous)
 
 
+#: seconds before the alarm rings again when it found the guard's own bookkeeping running
+RETRY = 0.005
 #: ``os._exit`` as imported (the guard replaces it while user code runs)
 _HARD_EXIT = os._exit
 #: seconds past the limit before the watchdog signals again, then before it ends the process

@@ -14,6 +14,9 @@ Some of what code can do to the process outlives the call and reaches gradproof'
 - **settings gradproof computes under** — sympy's global parameters (``evaluate``, ``distribute``,
   ``exp_is_pow``): put back, and reported the same way (expressions built under them are not the ones a
   proof reasons about);
+- **code gradproof computes with** — the functions, classes and constants of builtins, numpy, sympy, mpmath,
+  symengine, gradproof and the standard library: kept by :mod:`gradproof.derive.usercode.namespaces`, a
+  replacement undone and reported the same way;
 - **settings that only change how errors and numbers are reported** — the warnings filters, numpy's error
   handling (``np.seterr``, ``np.seterrcall``), mpmath's precision, the recursion limit, the integer
   string limit, ``sys.stderr``: put back silently.
@@ -32,6 +35,7 @@ import warnings
 from dataclasses import dataclass
 
 from gradproof.derive.errors import InputError
+from gradproof.derive.usercode import namespaces
 
 #: sympy's global parameters as sympy starts (``sympy.core.parameters``), for a call that first imports sympy
 SYMPY_DEFAULTS = {"evaluate": True, "distribute": True, "exp_is_pow": False}
@@ -52,7 +56,7 @@ class Refused(RuntimeError):
     """Raised in the user's code when it installs a hook (a RuntimeError: an audit hook may raise only those)."""
 
 
-@dataclass
+@dataclass(eq=False)   # one call's watch is itself, never another that happens to look the same
 class _Watch:
     thread: int
     seen: list
@@ -63,6 +67,8 @@ _INSTALLED: list[bool] = []
 
 
 def _audit(event: str, args: tuple) -> None:
+    if event in namespaces.AUDITED:
+        namespaces.audited(event, args)
     if not _WATCHES or event not in REFUSED_EVENTS:
         return
     mine = [w for w in _WATCHES if w.thread == threading.get_ident()]
@@ -115,22 +121,42 @@ def _quiet() -> dict:
             "mpmath": None if mpmath is None else mpmath.mp.prec}
 
 
+#: set while the guard's own bookkeeping runs: the time limit's alarm waits for it (guard._time_limit), so
+#: that it never leaves a watch behind or a namespace half put back
+BUSY: list[bool] = []
+
+
 def snapshot() -> Snapshot:
     """What a call must leave as it is; from now on, until :func:`restore`, hooks are refused in this thread."""
-    _ensure_audit_hook()
-    parameters = _sympy_parameters()
-    watch = _Watch(threading.get_ident(), [])
-    _WATCHES.append(watch)
-    return Snapshot(hooks(), None if parameters is None else dict(vars(parameters)), _quiet(), watch)
+    BUSY.append(True)
+    try:
+        _ensure_audit_hook()
+        parameters = _sympy_parameters()
+        before = Snapshot(hooks(), None if parameters is None else dict(vars(parameters)), _quiet(),
+                          _Watch(threading.get_ident(), []))
+        namespaces.enter()
+        _WATCHES.append(before.watch)
+        return before
+    finally:
+        BUSY.pop()
 
 
 def restore(before: Snapshot) -> list[str]:
     """Put back what changed since ``before`` and stop refusing hooks: what the code did that a verdict
     depends on, in words ("installed a trace function (sys.settrace)"; empty: nothing)."""
+    BUSY.append(True)
+    try:
+        return _restore(before)
+    finally:
+        BUSY.pop()
+
+
+def _restore(before: Snapshot) -> list[str]:
     if before.watch in _WATCHES:
         _WATCHES.remove(before.watch)
     did = list(before.watch.seen)
     did += [f"changed {name}" for name in _restore_hooks(before.hooks)]
+    did += namespaces.leave()
     did += _restore_sympy(before.sympy)
     _restore_quiet(before.quiet)
     enclosing = [w for w in _WATCHES if w.thread == before.watch.thread]

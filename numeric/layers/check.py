@@ -101,6 +101,7 @@ def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = N
         raise InputError(f"outputs is how many leading values of the forward's result are outputs: a whole "
                          f"number ≥ 1, not {outputs!r}")
     layer = read_layer(forward, backward, args, kind=kind, inputs=inputs, outputs=outputs, name=name)
+    guard.ready()   # the guard's one-time cost, outside the budget
     start, notes, before = time.perf_counter(), [], module_state((forward, backward))
     rng = np.random.default_rng(seed_sequence(seed))
     given = source is not None

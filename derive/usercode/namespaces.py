@@ -1,0 +1,512 @@
+"""The code gradproof computes with, kept as it was around every call of the user's code.
+
+The user's code runs in gradproof's process, and can rebind what gradproof's own code (and the libraries
+it computes with) calls afterwards: ``builtins.abs = lambda x: 0 * x``, ``np.max = …``,
+``sympy.Expr.__sub__ = …``, ``PythonMPQ.__bool__ = …``, or a function's code swapped in place
+(``amax.__code__ = …``). A verdict reached through such code would be the patch's, not the check's.
+
+What is watched: the namespaces (``__dict__``) of every loaded module of :data:`ROOTS` (builtins, numpy,
+sympy, mpmath, symengine, gradproof and the standard library, with their submodules) and of the classes
+found in them (with their bases and metaclasses); in them every *code* value (a function, a class, a
+module, a descriptor such as a property, anything callable) by identity and every public constant (a
+number, a string, None) by value; the closure cells of their functions that hold code (a decorator's
+wrapped function); ``sys.modules``' entries for those modules; and the code and defaults of every function
+of those libraries (``__code__``, ``__defaults__``, ``__kwdefaults__``: CPython raises an audit event
+before setting them, and :func:`audited` keeps the old value then). Plain data (counters such as
+``Dummy._count``, caches, tables, ``sys.stdout``) changes whenever anyone computes, and is not judged.
+
+How: :func:`enter` before a call of the user's code, :func:`leave` after it. The first call takes a
+snapshot (0.1–0.2 s of CPU with sympy and numpy loaded) that is kept for the life of the process. After
+that, a call is checked by reading each namespace dict's version tag
+(:mod:`gradproof.derive.usercode.versions`: a few thousand reads, about 0.15 ms) and comparing values only
+in the namespaces whose tag moved; where the tags cannot be read, every watched value is compared by
+identity (a few milliseconds). A change found when the outermost call *begins* was made outside the
+user's code (gradproof's own imports, a test's monkeypatch, the caller's business): it is taken into the
+snapshot. A change found when any call *ends* — the outermost, or each call of a finite-difference sweep,
+so that a patch made by one call and undone by the next is caught before gradproof's code between them
+counts — is the user's: it is undone (the original put back, an added name deleted, sympy's cache and
+gradproof's caches cleared) and named ("replaced builtins.abs"); the guard then refuses
+(:class:`gradproof.derive.usercode.interpreter.SharedStateChanged`).
+
+Names that appear lazily (a module imported for the first time, a name a module loads on first use) are
+not changes: only names present before, and new names that shadow something (any code on a class; a
+module global over a builtin), are judged. A function of an installed library first imported during the
+call, found where a watched one was, is that library's shim (torch's ``inspect.getfile``,
+typing_extensions' ``typing._check_generic``): taken, not refused. Limits: a module the user's code
+imports (or puts in ``sys.modules``) for the first time is taken as it is after the call (a patch to it
+then is not seen), and so is such a library's function that the user's code set itself; a patch made in
+C (ctypes) or by a thread of the user's after its call returned; changes inside data (a table's entries,
+a cached object's fields, a ``__kwdefaults__`` dict edited in place, a closure cell holding data);
+objects reachable only through data (numpy's random state, other objects' attributes; but sympy's
+singletons and mpmath's contexts are: :data:`EVERY_VALUE`, :data:`INSTANCES`); and code of other
+packages (scipy, torch) are not watched here. The finders, path hooks and modules' classes:
+:mod:`gradproof.derive.usercode.importsystem`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import builtins
+import functools
+import itertools
+import operator
+import os
+import sys
+import sysconfig
+import types
+from dataclasses import dataclass
+
+from gradproof.derive.usercode import versions
+from gradproof.derive.usercode.importsystem import Imports
+
+#: the packages whose modules are watched (and, below, the standard library's)
+PACKAGES = frozenset({"builtins", "numpy", "sympy", "mpmath", "symengine", "gradproof"})
+ROOTS = PACKAGES | frozenset(sys.stdlib_module_names)
+#: names gradproof's own code rebinds while the user's code runs, and puts back itself: the guard's
+#: ``os._exit``, ``warnings.catch_warnings``' hooks; and the interactive interpreter's last value
+OWN = frozenset({("os", "_exit"), ("warnings", "showwarning"), ("warnings", "_showwarnmsg_impl"),
+                 ("builtins", "_")})
+#: constants watched by value (public names only: private ones are often counters)
+CONSTANTS = frozenset({bool, int, float, complex, str, bytes, type(None)})
+#: namespaces whose every value is judged, data too: sympy's singletons (``S.Zero``, ``S.One``: the
+#: registry's class holds them, each set once, when first used)
+EVERY_VALUE = frozenset({"sympy.core.singleton.SingletonRegistry"})
+#: objects whose own namespace is watched like a class's: mpmath's contexts hold their functions (their
+#: precision, data, is the interpreter's business: put back silently)
+INSTANCES = {"mpmath": ("mp", "fp", "iv")}
+#: the most changes named in one report
+SHOWN = 6
+
+_GONE = object()
+_IMMUTABLE = 1 << 8   # Py_TPFLAGS_IMMUTABLETYPE: a type whose attributes cannot be set from Python
+_TYPE_DICT = type.__dict__["__dict__"].__get__
+_TYPE_MRO = type.__dict__["__mro__"].__get__
+_TYPE_NAME = type.__dict__["__qualname__"].__get__
+_TYPE_FLAGS = type.__dict__["__flags__"].__get__
+_TYPE_SUBCLASS = 1 << 31   # Py_TPFLAGS_TYPE_SUBCLASS: the value is a class
+_MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__
+_VALUES = operator.methodcaller("values")
+#: a function's attributes that change what it computes, set in place (CPython audits setting each)
+FUNCTION_STATE = ("__code__", "__defaults__", "__kwdefaults__")
+_CELL = operator.attrgetter("cell_contents")
+#: a number telling live objects apart (the pointer, rotated): ``id`` without its audit event, which
+#: would call gradproof's audit hook tens of thousands of times per snapshot
+_key = object.__hash__
+_LRU = type(functools.lru_cache(lambda: None))
+
+
+@dataclass
+class _Namespace:
+    """One module's or class's ``__dict__`` as it was (a copy: which names are watched is decided where a
+    value moved, so taking it costs one C-level copy)."""
+
+    label: str
+    owner: object          # a module or a class
+    mapping: object        # its __dict__ (a dict; a class's mappingproxy)
+    kept: dict = None      # a copy of it
+    tag: object = None     # the dict's version tag (versions.TAGS), where it can be read
+
+    def refresh(self) -> None:
+        self.kept = dict(self.mapping)
+        if versions.TAGS is not None and self.tag is None:
+            self.tag = versions.TAGS(self.mapping)
+
+    def moved(self) -> bool:
+        mapping, kept = self.mapping, self.kept
+        return len(mapping) != len(kept) or not all(map(operator.is_, map(mapping.get, kept, itertools.repeat(_GONE)),
+                                                        kept.values()))
+
+    def watched(self, name: str, value) -> bool:
+        """Code (by identity) and public constants (by value) are judged; other data is not, but in
+        :data:`EVERY_VALUE`'s namespaces."""
+        return (self.label.split(".")[0], name) not in OWN and (
+            _is_code(value) or (type(value) in CONSTANTS and not name.startswith("_"))
+            or (self.label in EVERY_VALUE and not name.startswith("__")))
+
+
+@dataclass
+class _Function:
+    """A Python function's closure cells that hold code (a decorator's wrapped function), as they were."""
+
+    label: str
+    function: types.FunctionType
+    cells: tuple           # (index, cell, contents)
+
+
+class _Snapshot:
+    """Every watched namespace and function, laid out for the quick test: the namespaces' version tags
+    where they can be read, else their watched values end to end."""
+
+    def __init__(self):
+        self.namespaces: list[_Namespace] = []
+        self.known: set[int] = set()
+        self.functions: list[_Function] = []
+        self.function_ids: set[int] = set()
+        self.modules: dict[str, types.ModuleType] = {}
+        self.imports = Imports()
+        self.module_count, self.all_modules = -1, set()
+        self.lay_out()
+
+    def lay_out(self) -> None:
+        """What :func:`_review` compares first, laid out anew."""
+        self.mappings = [ns.mapping for ns in self.namespaces]
+        self.lengths = list(map(len, self.mappings))
+        self.tags = [ns.tag for ns in self.namespaces] if versions.TAGS is not None else None
+        self.versions = list(map(versions.VALUE, self.tags)) if self.tags is not None else None
+        self.starts = list(itertools.accumulate(self.lengths, initial=0))
+        self.flat = None if self.tags is not None else list(self.values())
+        self.cells = [(cell, contents, k) for k, f in enumerate(self.functions) for _, cell, contents in f.cells]
+        self.cell_objects, self.cell_contents = [c[0] for c in self.cells], [c[1] for c in self.cells]
+        self.modules_tag = versions.TAGS(sys.modules) if versions.TAGS is not None else None
+        self.modules_version = self.modules_tag.value if self.modules_tag is not None else None
+        self.laid_out = (len(self.namespaces), len(self.functions))
+
+    def settle(self, moved: list[int]) -> None:
+        """After a review: with tags and nothing new, only the moved namespaces' tags are read again."""
+        if self.tags is None or self.laid_out != (len(self.namespaces), len(self.functions)):
+            self.lay_out()
+            return
+        for k in moved:
+            self.versions[k], self.lengths[k] = self.tags[k].value, len(self.mappings[k])
+        self.modules_version = self.modules_tag.value
+
+    def values(self):
+        """Every namespace's values now, end to end."""
+        return itertools.chain.from_iterable(map(_VALUES, self.mappings))
+
+    def clean(self) -> bool:
+        """Every namespace as laid out (its tag unmoved; else every watched value the same object)."""
+        if self.tags is not None:
+            return list(map(versions.VALUE, self.tags)) == self.versions
+        return list(map(len, self.mappings)) == self.lengths and all(map(operator.is_, self.values(), self.flat))
+
+    def moved_namespaces(self) -> list[int]:
+        """The namespaces whose names or watched values (or, with tags, anything) moved."""
+        if self.tags is not None:
+            return list(itertools.compress(itertools.count(), map(operator.ne, map(versions.VALUE, self.tags),
+                                                                  self.versions)))
+        lengths = list(map(len, self.mappings))
+        if lengths == self.lengths:   # where the values differ, at C speed
+            places = itertools.compress(itertools.count(), map(operator.is_not, self.values(), self.flat))
+            return sorted({bisect.bisect_right(self.starts, p) - 1 for p in places})
+        return [k for k, ns in enumerate(self.namespaces) if lengths[k] != self.lengths[k] or ns.moved()]
+
+    def moved_functions(self) -> list[int]:
+        """The functions whose code-holding cells moved."""
+        try:
+            moved = {self.cells[p][2] for p in itertools.compress(itertools.count(), map(
+                operator.is_not, map(_CELL, self.cell_objects), self.cell_contents))}
+        except ValueError:   # a cell emptied
+            moved = {k for cell, contents, k in self.cells if _contents(cell) is not contents}
+        return sorted(moved)
+
+
+_SNAPSHOT: list[_Snapshot] = []
+_DEPTH = [0]
+#: the audit events CPython raises before it sets or deletes a function's code or defaults
+AUDITED = frozenset({"object.__setattr__", "object.__delattr__"})
+#: (function, attribute) → the value before the user's code first set it, while it runs
+_SET: dict[tuple[int, str], tuple] = {}
+_RESTORING: list[bool] = []
+
+
+def audited(event: str, args: tuple) -> None:
+    """Called by gradproof's audit hook for :data:`AUDITED` events: a library's function about to get new
+    code or defaults while the user's code runs keeps its old ones aside, to be put back and reported."""
+    if not _DEPTH[0] or _RESTORING or len(args) < 2 or type(args[0]) is not types.FunctionType \
+            or args[1] not in FUNCTION_STATE:
+        return
+    function, name = args[0], args[1]
+    known = _SNAPSHOT and _key(function) in _SNAPSHOT[0].function_ids   # not one made during the call
+    if known and (_key(function), name) not in _SET:   # (``types.coroutine`` sets the code it decorates)
+        _SET[_key(function), name] = (function, name, getattr(function, name))
+
+
+def enter() -> None:
+    """Before a call of the user's code: at the outermost call, the snapshot is taken (the first time) or
+    brought up to date with what changed since, outside the user's code."""
+    if not _DEPTH[0]:
+        if not _SNAPSHOT:
+            _SNAPSHOT.append(_Snapshot())
+        _review(_SNAPSHOT[0], undo=False)
+    _DEPTH[0] += 1
+
+
+def ready() -> None:
+    """Outside any call of the user's code: take the snapshot now, or bring it up to date (a check calls
+    this before it starts its clock, so that the one-time cost is not taken from its time budget)."""
+    if not _DEPTH[0]:
+        if not _SNAPSHOT:
+            _SNAPSHOT.append(_Snapshot())
+        _review(_SNAPSHOT[0], undo=False)
+
+
+def leave() -> list[str]:
+    """After a call of the user's code: what it changed, in words ("replaced builtins.abs"), each change
+    undone; empty if nothing was."""
+    _DEPTH[0] = max(_DEPTH[0] - 1, 0)
+    if not _SNAPSHOT:
+        return []
+    found = _review(_SNAPSHOT[0], undo=True)
+    if found:
+        _forget()
+    return found if len(found) <= SHOWN else found[:SHOWN] + [f"and {len(found) - SHOWN} more"]
+
+
+def _modules_moved(snap: _Snapshot) -> bool:
+    """Whether ``sys.modules`` changed at all (its tag), or, without tags, a watched entry did."""
+    if snap.modules_tag is not None:
+        return snap.modules_tag.value != snap.modules_version or len(sys.modules) != snap.module_count
+    return len(sys.modules) != snap.module_count or \
+        not all(map(operator.is_, map(sys.modules.get, snap.modules), snap.modules.values()))
+
+
+def _cells_moved(snap: _Snapshot) -> bool:
+    try:
+        return not all(map(operator.is_, map(_CELL, snap.cell_objects), snap.cell_contents))
+    except ValueError:   # a cell emptied
+        return True
+
+
+def _review(snap: _Snapshot, undo: bool) -> list[str]:
+    """What changed since the snapshot, each change undone (``undo``) or taken into it; new modules and
+    classes join it. The quick tests first, at C speed (identity and tags only: no user code runs)."""
+    found = _review_set(undo)
+    first, modules, cells = snap.module_count < 0, _modules_moved(snap), _cells_moved(snap)
+    imports = snap.imports.moved()
+    if not first and snap.clean() and not modules and not cells and not imports:
+        return found
+    if imports:
+        found += snap.imports.review(undo)
+    if modules:
+        found += _review_modules(snap, undo)
+    moved = snap.moved_namespaces()
+    for k in moved:
+        found += _review_namespace(snap, snap.namespaces[k], undo)
+    functions = snap.moved_functions() if cells else []
+    for k in functions:
+        found += _review_function(snap.functions[k], undo)
+    _discover(snap)
+    snap.settle(moved) if not functions else snap.lay_out()
+    return found
+
+
+def _review_modules(snap: _Snapshot, undo: bool) -> list[str]:
+    """``sys.modules``' entries for watched modules: replaced or removed ones put back (``undo``)."""
+    found = []
+    for name, module in list(snap.modules.items()):
+        now = sys.modules.get(name)
+        if now is module:
+            continue
+        if undo:
+            sys.modules[name] = module
+            found.append(f"{'removed' if now is None else 'replaced'} sys.modules[{name!r}]")
+        elif now is None:
+            del snap.modules[name]
+        else:
+            snap.modules[name] = now
+    return found
+
+
+def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
+    """The watched names of one namespace that changed, and new names that shadow something."""
+    now, kept = dict(ns.mapping), ns.kept
+    moved = [k for k, v in kept.items() if now.get(k, _GONE) is not v]
+    altered = [k for k in moved if (ns.watched(k, kept[k]) or ns.watched(k, now.get(k)))
+               and not _same(kept[k], now.get(k, _GONE)) and not _shim(snap, now.get(k))]
+    added = [k for k in now.keys() - kept.keys() if _shadows(ns, k, now[k]) and not _shim(snap, now[k])]
+    if undo:
+        for key in altered:
+            _put(ns, key, kept[key])
+        for key in added:
+            _put(ns, key, _GONE)
+    ns.refresh()
+    _scan(snap, ns, [ns.kept[k] for k in now.keys() - kept.keys() | set(moved) if k in ns.kept])
+    found = [f"{'deleted' if k not in now else 'replaced'} {ns.label}.{k}" for k in altered]
+    return found + [f"added {ns.label}.{k}" for k in sorted(added)] if undo else []
+
+
+def _shim(snap: _Snapshot, value) -> bool:
+    """A function of an installed library first imported during the call: that library's own shim over
+    the standard library's (torch's ``inspect.getfile``, typing_extensions' ``typing._check_generic``),
+    made as the user's code imported it, not the user's code's own."""
+    if type(value) is not types.FunctionType:
+        return False
+    name = value.__globals__.get("__name__")
+    module = sys.modules.get(name) if isinstance(name, str) and name not in snap.all_modules else None
+    where = _MODULE_DICT(module).get("__file__") if issubclass(type(module), types.ModuleType) else None
+    return isinstance(where, str) and os.path.realpath(where).startswith(_LIBRARIES)
+
+
+#: where installed libraries and the standard library live
+_LIBRARIES = tuple({os.path.join(os.path.realpath(path), "") for key, path in sysconfig.get_paths().items()
+                    if key in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    return type(a) is type(b) and type(a) in CONSTANTS and (a == b or (a != a and b != b))
+
+
+def _shadows(ns: _Namespace, name: str, value) -> bool:
+    """A new name that changes what code finds: any code on a class (an override, a special method, a
+    hook looked up by name), a module global over a builtin (not a submodule bound to its parent)."""
+    if (ns.label.split(".")[0], name) in OWN or not _is_code(value):
+        return False
+    if isinstance(ns.owner, type):
+        return True
+    if issubclass(type(value), types.ModuleType) and _MODULE_DICT(value).get("__name__") == f"{ns.label}.{name}":
+        return False
+    return name in vars(builtins) and ns.label != "builtins"
+
+
+def _put(ns: _Namespace, key: str, value) -> None:
+    """Set (or delete, for ``_GONE``) one name, past any ``__setattr__`` of the class's metaclass."""
+    if isinstance(ns.owner, type):
+        if value is _GONE:
+            type.__delattr__(ns.owner, key)
+        else:
+            type.__setattr__(ns.owner, key, value)
+    elif value is _GONE:
+        ns.mapping.pop(key, None)
+    else:
+        ns.mapping[key] = value
+
+
+def _review_function(function: _Function, undo: bool) -> list[str]:
+    """A function whose code-holding closure cells changed."""
+    changed = [k for k, cell, v in function.cells if _contents(cell) is not v]
+    if not changed:
+        return []
+    if not undo:
+        function.cells = _code_cells(function.function)
+        return []
+    for _, cell, contents in function.cells:
+        cell.cell_contents = contents
+    return [f"changed {function.label} in place ({', '.join(f'closure cell {k}' for k in changed)})"]
+
+
+def _review_set(undo: bool) -> list[str]:
+    """The library functions whose code or defaults the user's code set (audited as it did): put back."""
+    found = []
+    _RESTORING.append(True)
+    try:
+        for function, name, value in list(_SET.values()):
+            if undo and getattr(function, name) is not value:
+                setattr(function, name, value)
+                found.append(f"changed {function.__module__}.{function.__qualname__} in place ({name})")
+    finally:
+        _RESTORING.clear()
+        _SET.clear()
+    return found
+
+
+def _contents(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:
+        return _GONE
+
+
+def _discover(snap: _Snapshot) -> None:
+    """Modules loaded since the last look join the snapshot, as they are now (with their classes): a
+    module first imported, or first put in ``sys.modules``, during a call is taken as it is (the standard
+    library itself puts modules there that no import made: ``pyexpat.errors``)."""
+    if len(sys.modules) == snap.module_count:
+        return
+    for name, module in list(sys.modules.items()):
+        if name in snap.modules or name.split(".")[0] not in ROOTS:
+            continue
+        snap.modules[name] = module
+        if issubclass(type(module), types.ModuleType):
+            snap.imports.add(name, module)
+            _add(snap, name, module, _MODULE_DICT(module))
+            _add_instances(snap, name, module)
+    snap.module_count, snap.all_modules = len(sys.modules), set(sys.modules)
+
+
+def _add_instances(snap: _Snapshot, name: str, module) -> None:
+    for attribute in INSTANCES.get(name, ()):
+        value = _MODULE_DICT(module).get(attribute)
+        try:
+            mapping = object.__getattribute__(value, "__dict__")
+        except AttributeError:
+            continue
+        if type(mapping) is dict:
+            _add(snap, f"{name}.{attribute}", value, mapping)
+
+
+def _add(snap: _Snapshot, label: str, owner, mapping) -> None:
+    """A module or class joins the snapshot, with the classes and closures found in it."""
+    snap.known.add(_key(owner))
+    ns = _Namespace(label, owner, mapping)
+    ns.refresh()
+    snap.namespaces.append(ns)
+    _scan(snap, ns, list(ns.kept.values()))
+
+
+def _scan(snap: _Snapshot, ns: _Namespace, values: list) -> None:
+    """What ``values`` of a namespace lead to: classes (with their bases and metaclasses, but types Python
+    cannot change), and Python functions whose closure cells hold code (a decorator's wrapped function: a
+    cell can be set in place, unaudited), behind methods, properties, partials and numpy's dispatchers."""
+    work = values
+    while work:
+        value = work.pop()
+        kind = type(value)
+        if kind is types.FunctionType:
+            if _key(value) not in snap.function_ids:
+                snap.function_ids.add(_key(value))
+                cells = _code_cells(value)
+                if cells:
+                    snap.functions.append(_Function(f"{value.__module__}.{value.__qualname__}", value, cells))
+                    work += [contents for _, _, contents in cells]
+        elif _TYPE_FLAGS(kind) & _TYPE_SUBCLASS:
+            if _key(value) not in snap.known:
+                _add_class(snap, value)
+        elif kind in (classmethod, staticmethod):
+            work.append(value.__func__)
+        elif kind is property:
+            work += [value.fget, value.fset, value.fdel]
+        elif kind in (functools.partial, functools.partialmethod):
+            work.append(value.func)
+        elif kind is _LRU or kind.__name__ == "_ArrayFunctionDispatcher":
+            work.append(getattr(value, "_implementation", None) or getattr(value, "__wrapped__", None))
+
+
+def _add_class(snap: _Snapshot, cls: type) -> None:
+    for klass in itertools.chain(_TYPE_MRO(cls), _TYPE_MRO(type(cls))):
+        if _key(klass) not in snap.known and not _TYPE_FLAGS(klass) & _IMMUTABLE:
+            mapping = _TYPE_DICT(klass)
+            _add(snap, f"{mapping.get('__module__', '?')}.{_TYPE_NAME(klass)}", klass, mapping)
+
+
+_DESCRIPTORS: dict[type, bool] = {}
+
+
+def _is_code(value) -> bool:
+    """A function, class, module, descriptor or anything callable (read from the type: no user code runs)."""
+    kind = type(value)
+    if kind not in _DESCRIPTORS:
+        _DESCRIPTORS[kind] = issubclass(kind, types.ModuleType) or any("__get__" in _TYPE_DICT(k)
+                                                                       for k in _TYPE_MRO(kind))
+    return _DESCRIPTORS[kind] or callable(value)
+
+
+def _code_cells(function: types.FunctionType) -> tuple:
+    """(index, cell, contents) of the closure cells that hold code (a decorator's wrapped function)."""
+    cells = function.__closure__ or ()
+    return tuple((k, cell, _contents(cell)) for k, cell in enumerate(cells)
+                 if _contents(cell) is not _GONE and _is_code(_contents(cell)))
+
+
+def _forget() -> None:
+    """Caches filled while the code was changed: sympy's, and gradproof's functools caches."""
+    cache = sys.modules.get("sympy.core.cache")
+    if cache is not None:
+        cache.clear_cache()
+    for ns in _SNAPSHOT[0].namespaces:
+        if ns.label.startswith("gradproof"):
+            for value in list(ns.kept.values()):
+                if type(value) is _LRU:
+                    value.cache_clear()
