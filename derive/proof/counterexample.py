@@ -293,7 +293,7 @@ def exactly_undefined(entry: sp.Expr, point: dict, closed: dict | None = None) -
         value = entry.xreplace(exact)
     except (ValueError, TypeError):  # sympy refuses the point (Heaviside of a complex value): nothing refuted
         return False
-    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or _complex(value):
+    if value.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or (value.has(sp.I) and _complex(value)):
         return True
     return any(_complex(part.xreplace(exact)) for part in _applications(entry))   # log(−1/2) that cancels
 
@@ -307,9 +307,10 @@ def _complex(value) -> bool:
 
 
 def _applications(entry) -> list:
-    """The function applications and roots in ``entry``: a real network's entry has a real value at each."""
+    """The roots and the applications of functions real only inside a domain (``DOMAIN_BOUND``: log, asin,
+    …) in ``entry``: the only parts that can turn complex at real values (exp, σ, tanh, … cannot)."""
     return [node for node in sp.preorder_traversal(entry) if isinstance(node, sp.Expr) and not node.is_Atom
-            and not (node.is_Add or node.is_Mul or (node.is_Pow and node.exp.is_Integer))]
+            and (node.func in DOMAIN_BOUND or (node.is_Pow and not node.exp.is_Integer))]
 
 
 def _settled(before, now):
