@@ -30,12 +30,13 @@ from gradproof.derive.proof.canonical import SIZE_LIMIT, reduces_to_zero, rewrit
 from gradproof.derive.proof.counterexample import (WITNESS_ACTIVATION_TEXT, Counterexample, exactly_undefined,
                                                    find_counterexamples, random_point, true_gradient, without_numbers)
 from gradproof.derive.proof.denominators import NONZERO, POSITIVE, ZERO, DenominatorCheck
-from gradproof.derive.proof.domains import subexpressions, unreal_parts
+from gradproof.derive.proof.domains import unreal_parts
 from gradproof.derive.proof.evaluation import DIGITS, Evaluator, Undefined
 from gradproof.derive.proof.identity import Decision, decide_zero
 from gradproof.derive.proof.result import PROVEN, REFUTED, UNDECIDED, WeightProof
 from gradproof.derive.symbolic.functions import a
 from gradproof.derive.symbolic.network import SymbolicNetwork
+from gradproof.derive.symbolic.walk import nodes_of
 
 NO_WITNESS = ("not an identity in the activation values, even rewritten in exponentials; no counterexample "
               "at {tries} random networks (40 digits): it may be right in a form gradproof cannot reduce")
@@ -112,11 +113,9 @@ class Judge:
         if unsure is not None:
             return Verdict(UNDECIDED, decision, reason=f"it holds where {_short(unsure)} ≠ 0, a condition that could "
                            "not be shown to fail on a null set only (it may fail on a whole region)")
-        unreal = unreal_parts(claimed, shown_positive, subexpressions(direct)) if checked.status in (POSITIVE, NONZERO) \
-            else ()
-        if unreal:   # it may cancel in the numerator, yet have no real value on a whole region (log(w), w < 0)
-            return Verdict(UNDECIDED, decision, reason=f"it holds where {_short(unreal[0])} is real, which could not "
-                           "be shown for every network (it may be complex or undefined on a whole region)")
+        unreal = not_shown_real(claimed, nodes_of(direct)) if checked.status in (POSITIVE, NONZERO) else None
+        if unreal:
+            return Verdict(UNDECIDED, decision, reason=unreal)
         if checked.status in (POSITIVE, NONZERO):
             return Verdict(PROVEN, decision, conditions=tuple(checked.conditions) + kinked, ranges=checked.ranges)
         found = self.undefined(weight, checked.zero, claimed) if checked.status == ZERO else None
@@ -189,6 +188,17 @@ class Judge:
         if self.no_numbers:
             return f"not an identity in the activation values, even rewritten in exponentials; {self.no_numbers}"
         return NO_WITNESS.format(tries=self.tries)
+
+
+def not_shown_real(claimed, own: set) -> str | None:
+    """Why ``claimed`` is not proven though its difference from ∂E/∂w is zero, or None: a root or application
+    in it, not one of ``own`` (the nodes of ∂E/∂w or of E: the network's definition), not shown real at every
+    network — it may cancel in the numerator, yet have no real value on a region (log(w) for w < 0)."""
+    parts = unreal_parts(claimed, shown_positive, own)
+    if not parts:
+        return None
+    return (f"it holds where {_short(parts[0])} is real, which could not be shown for every network (it may be "
+            "complex or undefined on a whole region)")
 
 
 def _short(expr, limit: int = 80) -> str:

@@ -151,16 +151,6 @@ def unreal_parts(expr, positive: Positive, own: frozenset = frozenset()) -> list
     return found
 
 
-def subexpressions(expr) -> frozenset:
-    """Every node of ``expr`` (each shared one once)."""
-    seen, stack = set(), [expr]
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(arg for arg in node.args if isinstance(arg, sp.Basic))
-    return frozenset(seen)
-
 
 def root_bases(expr) -> list:
     """The bases of every root or power with a non-integer exponent in ``expr`` (function arguments

@@ -31,10 +31,8 @@ from gradproof.derive.model.network import Network
 from gradproof.derive.proof.assumptions import target_assumptions
 from gradproof.derive.proof.claims import matrix_of
 from gradproof.derive.proof.counterexample import find_counterexamples
-from gradproof.derive.proof.canonical import shown_positive
-from gradproof.derive.proof.decide import Judge
+from gradproof.derive.proof.decide import Judge, not_shown_real
 from gradproof.derive.proof.denominators import NONZERO, POSITIVE, ZERO
-from gradproof.derive.proof.domains import subexpressions, unreal_parts
 from gradproof.derive.proof.identity import decide_zero
 from gradproof.derive.proof.lemmas import lemmas_for
 from gradproof.derive.proof.result import PROVEN, REFUTED, UNDECIDED, Lemma, Proof, WeightProof
@@ -44,6 +42,7 @@ from gradproof.derive.symbolic.forms import activation_form, loss_form
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PsiRecurrence, composes_its_steps, recurrence_name
 from gradproof.derive.symbolic.symbols import Input, PsiEntry, Target, Weight
+from gradproof.derive.symbolic.walk import nodes_of
 
 METHOD = "layerwise"
 STATEMENT = ("for this architecture, layer by layer: Ψ at the output is ∂E/∂z there; each step of the "
@@ -210,11 +209,9 @@ def _link(name: str, statement: str, pairs, checks, same_on_real: bool) -> Link:
                     zero=checked.zero)
     if checked.status not in (POSITIVE, NONZERO):
         return Link(name, statement, False, why=f"its denominator {checked.unknown} could not be shown to be nonzero")
-    unreal = [] if same else unreal_parts(sp.Add(*(c for _, c in pairs)), shown_positive,
-                                          subexpressions(sp.Add(*(d for d, _ in pairs))))
-    if unreal:   # cancelled in the identity, yet with no real value on a region (log(w) for w < 0)
-        return Link(name, statement, False, why=f"it holds where {str(unreal[0])[:80]} is real, which could not be "
-                    "shown for every network")
+    unreal = None if same else not_shown_real(sp.Add(*(c for _, c in pairs)), nodes_of(*(d for d, _ in pairs)))
+    if unreal:
+        return Link(name, statement, False, why=unreal)
     if not same_on_real:
         return Link(name, statement, False, why="on the real network the recurrence returned something else "
                     "than on the stand-in network")

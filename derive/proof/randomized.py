@@ -31,18 +31,16 @@ from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof.assumptions import target_assumptions
 from gradproof.derive.proof.counterexample import find_counterexamples
-from gradproof.derive.proof.decide import Judge
+from gradproof.derive.proof.decide import Judge, not_shown_real
 from gradproof.derive.proof.degrees import Degree, Degrees, difference
-from gradproof.derive.proof.canonical import shown_positive
 from gradproof.derive.proof.denominators import UNKNOWN, ZERO
-from gradproof.derive.proof.domains import subexpressions, unreal_parts
 from gradproof.derive.proof.lemmas import lemmas_for
 from gradproof.derive.proof.result import PROVEN, REFUTED, UNDECIDED, Proof, WeightProof
 from gradproof.derive.proof.sealed import claims_for, user_gradients
 from gradproof.derive.runtime.progress import Progress
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import recurrence_name
-from gradproof.derive.symbolic.walk import polynomial_children, post_order
+from gradproof.derive.symbolic.walk import nodes_of, polynomial_children, post_order
 
 METHOD = "random"
 LOW, HIGH = 2 ** 61, 2 ** 62
@@ -312,15 +310,11 @@ def _verdicts(ours: SymbolicNetwork, judge: Judge, entries, checked, agree, boun
 def _unreal(ours: SymbolicNetwork, entries: list) -> list[str | None]:
     """Per entry, why it is not proven though the sides agree: a root or function application (not one of E's
     own) not shown real at every network, which may cancel modulo p and yet have no real value on a region."""
-    own, found = subexpressions(ours.error), []
-    for entry in entries:
-        parts = unreal_parts(entry, shown_positive, own)
-        found.append(UNREAL.format(str(parts[0])[:80]) if parts else None)
-    return found
+    own = nodes_of(ours.error)
+    reasons = [not_shown_real(entry, own) for entry in entries]
+    return [reason and f"{reason}; prove it with --method exact" for reason in reasons]
 
 
-UNREAL = ("it holds where {} is real, which could not be shown for every network (it may be complex or "
-          "undefined on a whole region); prove it with --method exact")
 UNKNOWN_DENOMINATOR = "a denominator of the entry could not be shown to be nonzero"
 DIFFER = ("the two sides differ modulo p, where every function application is an independent unknown, but "
           "no real network was found where they differ: the entry may use a relation between applications "

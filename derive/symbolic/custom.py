@@ -35,13 +35,14 @@ from gradproof.derive.model.losses import LOSSES, Loss
 from gradproof.derive.proof.canonical import shown_positive
 from gradproof.derive.proof.counterexample import evaluate
 from gradproof.derive.proof.denominators import bases
-from gradproof.derive.proof.domains import subexpressions, unreal_parts
+from gradproof.derive.proof.domains import unreal_parts
 from gradproof.derive.proof.evaluation import DIGITS, Evaluator, Undefined, stable_value
 from gradproof.derive.proof.identity import exact_numbers
 from gradproof.derive.symbolic.forms import ElementwiseForm, LossForm
 from gradproof.derive.symbolic.functions import (LAMBDIFY_MODULES, NUMPY_FUNCTIONS, explicit, numeric_printer, sigmoid,
                                                  softplus)
 from gradproof.derive.symbolic.kink_points import locate
+from gradproof.derive.symbolic.walk import nodes_of
 from gradproof.derive.symbolic.well_formed import NAME, check_expression, parse_text
 
 _real_erf = np.vectorize(math.erf, otypes=[float])
@@ -244,7 +245,7 @@ def _defined_alike(derivative: sp.Expr, rule: sp.Expr) -> bool:
     """Whether ``rule`` has no pole (a denominator not shown positive) and no part not shown real that
     ``derivative`` lacks: simplify cancels
     (z + 1)·log(Max(z − 300, 0)) − z·log(…) − log(…) to 0, though the rule has no value for any z ≤ 300."""
-    own, poles = subexpressions(derivative), set(bases(derivative))
+    own, poles = nodes_of(derivative), set(bases(derivative))
     return not unreal_parts(rule, shown_positive, own) and \
         all(base in poles or shown_positive(base) for base in bases(rule))
 
