@@ -1117,3 +1117,23 @@ def test_a_step_by_step_recurrence_undefined_on_a_region_is_never_proven_layerwi
             return sp.Matrix(m.rows, m.cols, lambda i, j: UNDEFINED_SOMEWHERE[name](m[i, j], sym.wbar[layer][i, j], sym))
     proof = prove(TWO_LAYERS, Undefined(), method="layerwise")
     assert proof.proven == 0 and len(proof.refuted) == proof.total
+
+
+# (adversarial round 23: a pole behind relu, Max or Heaviside — 1/sin(relu(w)) — was a stated condition
+# sin(relu(w)) ≠ 0, which fails for every w ≤ 0: the entry is undefined on a half-space)
+POLE_BEHIND_A_KINK = {
+    "1/sin(relu(w))": lambda w: 1 / sp.sin(relu(w)),
+    "csc(Max(w, 0))": lambda w: sp.csc(sp.Max(w, 0)),
+    "cot(relu(w))": lambda w: sp.cot(relu(w)),
+    "sec(π·Heaviside(w)/2)": lambda w: sp.sec(sp.pi * sp.Heaviside(w) / 2),
+}
+
+
+@pytest.mark.parametrize("method", ["exact", "symengine", "random"])
+@pytest.mark.parametrize("name", sorted(POLE_BEHIND_A_KINK))
+def test_a_pole_behind_a_kink_is_never_a_stated_condition(name, method):
+    transform = lambda e, w, sym: e + _cancelled(POLE_BEHIND_A_KINK[name](w), sym)   # noqa: E731
+    backend = "symengine" if method == "symengine" else "sympy"
+    proof = prove(TWO_LAYERS, _own_weight(transform), method="exact" if method == "symengine" else method,
+                  backend=backend)
+    assert proof.proven == 0 and not proof.ok

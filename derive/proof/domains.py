@@ -107,6 +107,9 @@ def regional(expr, positive: Positive, pieces: bool = False) -> bool:
     if not (expr.is_Add or expr.is_Mul or expr.is_Pow) and not _analytic(expr, positive) \
             and not (pieces and split_by_sign(expr, positive)):
         return True  # an application (Max and Min are not sympy Functions)
+    if pieces and not (expr.is_Add or expr.is_Mul or expr.is_Pow) and not split_by_sign(expr, positive) \
+            and any(isinstance(arg, sp.Basic) and arg.has(*PIECEWISE) for arg in expr.args):
+        return True  # sin(relu(w)): the caller's pieces stop at the application, which is 0 for every w ≤ 0
     return any(regional(arg, positive, pieces) for arg in expr.args if isinstance(arg, sp.Expr))
 
 
