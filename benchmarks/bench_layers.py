@@ -25,6 +25,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 
 import gradproof  # noqa: E402
+from gradproof.derive.usercode import guard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "zoo"))
@@ -70,8 +71,23 @@ def torch_gradcheck_conv() -> float | None:
     return median_warm(lambda: torch.autograd.gradcheck(conv, tensors))
 
 
+def guard_per_call() -> list:
+    """What the guard adds to one call of your code, warm (median of 2001 calls of a function doing nothing):
+    the whole guard (``guard.call``: the watch of the code gradproof computes with, stdout, the time limit)
+    and one call inside a guarded sweep (``guard.kept``, what each call of a finite-difference sweep pays)."""
+    def inside():
+        with guard.kept("a no-op"):
+            pass
+
+    guard.ready()
+    bare = median_warm(lambda: None, 2001)
+    return [("the guard around one call (guard.call), a function doing nothing", median_warm(
+                lambda: guard.call(lambda: None, what="a no-op"), 2001), f"the call alone {bare * 1e6:.2f} µs"),
+            ("one call inside a guarded sweep (guard.kept)", guard.call(lambda: median_warm(inside, 2001)).value, "")]
+
+
 def main() -> None:
-    rows = []
+    rows = guard_per_call()
     for name, forward, backward in (("im2col (vectorised)", zoo.conv_forward_im2col, zoo.conv_backward_im2col),
                                     ("naive (loops)", zoo.conv_forward_naive, zoo.conv_backward_naive)):
         result = gradproof.check_layer(forward, backward, conv_args())

@@ -139,6 +139,18 @@ def test_the_value_by_value_comparison_refuses_as_the_version_tags_do(patched, m
     assert gradproof.check_layer(P.sq_forward, P.right_backward, (X,)).status == "agree"
 
 
+def test_tags_read_one_by_one_refuse_as_the_gather_does(patched, monkeypatch):
+    """Where a namespace has no dict to read a tag from, no gather is laid out and each tag is read alone
+    (as with the gather, closure cells and modules' classes too): the same refusals."""
+    monkeypatch.setattr(versions, "dict_behind", lambda mapping: None if type(mapping) is not dict else mapping)
+    monkeypatch.setattr(namespaces, "_SNAPSHOT", [])
+    namespaces.ready()
+    assert namespaces._SNAPSHOT[0].tag_words is None and namespaces._SNAPSHOT[0].cell_words is None
+    for name in ("builtins.abs", "closure cell", "module class"):
+        _refused(name, gradproof.check_layer, P.sq_forward, P.sq_backward, (X,))
+    assert gradproof.check_layer(P.sq_forward, P.right_backward, (X,)).status == "agree"
+
+
 CLI_NAMES = ["builtins.abs", "Expr.__sub__", "PythonMPQ.__bool__", "__code__ swapped", "sys.modules"]
 
 
@@ -172,6 +184,7 @@ def _verbs(tmp_path, name: str, at_import: bool):
 
 @pytest.mark.parametrize("at_import", [False, True], ids=["in the call", "at import"])
 @pytest.mark.parametrize("name", CLI_NAMES)
+@pytest.mark.sampled(3)
 def test_the_command_line_refuses_a_patch_in_every_verb(name, at_import, tmp_path, capsys, patched):
     for argv in _verbs(tmp_path, name, at_import):
         status = main(["--json", *argv])
@@ -240,6 +253,7 @@ def test_a_library_imported_for_the_first_time_may_shim_the_standard_library():
     assert "replaced typing._check_generic" in json.loads(run.stdout)
 
 
+@pytest.mark.slow
 def test_a_torch_layer_file_is_checked_from_the_command_line(tmp_path):
     """torch, imported by the layer's file under the guard, replaces inspect.getfile as it loads: the check
     runs (a fresh process, so that torch is imported there for the first time)."""

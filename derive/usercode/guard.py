@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
-import numbers
 import os
 import signal
 import sys
@@ -40,26 +38,7 @@ from pathlib import Path
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.usercode import interpreter, namespaces
-
-#: seconds a single call may take before it is stopped (the command line's --timeout sets it)
-DEFAULT_TIMEOUT = 60.0
-#: the longest time limit, in seconds (11.6 days): the timers take less than their types suggest (SIGALRM's
-#: setitimer refuses 1e10 s, a pipe's poll counts milliseconds in a C int: at most 2147483 s)
-MAX_TIMEOUT = 1e6
-
-
-def checked_timeout(timeout, name: str = "timeout") -> float | None:
-    """``timeout`` as a limit the timers accept: None or 0 for none, else a number of seconds in
-    (0, MAX_TIMEOUT]; anything else is an InputError (``name`` names the option: "--timeout")."""
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not math.isfinite(timeout) \
-            or not 0 <= timeout <= MAX_TIMEOUT:
-        shown = f"{timeout:g}" if isinstance(timeout, numbers.Real) else repr(timeout)
-        raise InputError(f"{name} must be a number of seconds ≥ 0 and at most {MAX_TIMEOUT:.0f} (0: no limit), "
-                         f"not {shown}")
-    return float(timeout) or None
-
+from gradproof.derive.usercode.timeouts import DEFAULT_TIMEOUT, MAX_TIMEOUT, checked_timeout  # noqa: F401
 
 class UserCodeError(InputError):
     """The user's code raised, exited or otherwise broke off before returning a value."""

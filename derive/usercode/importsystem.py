@@ -19,6 +19,10 @@ import operator
 import sys
 import types
 
+import numpy as np
+
+from gradproof.derive.usercode import versions
+
 _LISTS = ("meta_path", "path_hooks")
 
 
@@ -29,6 +33,7 @@ class Imports:
         self.names: list[str] = []
         self.modules: list = []
         self.classes: list = []
+        self.types = None      # the modules' type pointers, laid out for one read (None: to be laid out)
         self.keep_lists()
 
     def keep_lists(self) -> None:
@@ -39,11 +44,21 @@ class Imports:
         self.names.append(name)
         self.modules.append(module)
         self.classes.append(type(module))
+        self.types = None
 
     def moved(self) -> bool:
         """Whether a finder or path hook went or came before the others, or a module's class changed."""
-        return any(not self._kept(name) for name in _LISTS) or \
-            not all(map(operator.is_, map(type, self.modules), self.classes))
+        return any(not self._kept(name) for name in _LISTS) or self._classes_moved()
+
+    def _classes_moved(self) -> bool:
+        """Whether a module's class changed: each module's type pointer read in one gather where
+        :mod:`versions` can, else each ``type`` compared."""
+        if versions.TAGS is None:
+            return not all(map(operator.is_, map(type, self.modules), self.classes))
+        if self.types is None:
+            self.types = versions.Words(versions.addresses(self.modules) + np.uint64(versions.TYPE_OFFSET))
+            self.type_pointers = versions.addresses(self.classes)
+        return not np.array_equal(self.types.read(), self.type_pointers)
 
     def _kept(self, name: str) -> bool:
         now, before = getattr(sys, name), self.entries[name]
@@ -55,7 +70,7 @@ class Imports:
         classes = [k for k, (module, cls) in enumerate(zip(self.modules, self.classes)) if type(module) is not cls]
         if not undo:
             self.keep_lists()
-            self.classes = list(map(type, self.modules))
+            self.classes, self.types = list(map(type, self.modules)), None
             return []
         for name in lists:   # the originals, then what came after the last of them (appended: allowed)
             entries, now = self.entries[name], list(getattr(sys, name))

@@ -10,7 +10,7 @@ import argparse
 
 from gradproof import __version__
 from gradproof.derive.errors import InputError
-from gradproof.derive.usercode.guard import checked_timeout
+from gradproof.derive.usercode.timeouts import checked_timeout
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 #: a check that cannot decide (the finite difference does not resolve the gradient), and a bug in gradproof
@@ -41,7 +41,7 @@ class UsageError(Exception):
 def checked(args: argparse.Namespace) -> argparse.Namespace:
     """The options several verbs share, checked here once for all of them: a seed is a whole number ≥ 0
     (numpy refuses negative ones), a time limit a number of seconds the timers accept (0: none, at most
-    :data:`gradproof.derive.usercode.guard.MAX_TIMEOUT`)."""
+    :data:`gradproof.derive.usercode.timeouts.MAX_TIMEOUT`)."""
     seed = getattr(args, "seed", None)
     if seed is not None and seed < 0:
         raise UsageError(f"the seed must be a whole number ≥ 0, not {seed}")
