@@ -9,9 +9,27 @@ default_blas_threads()  # before numpy is imported (gradproof.derive.runtime.thr
 # of the cache itself use fresh folders). GRADPROOF_CACHE=off runs the suite with every form compiled.
 os.environ.setdefault("GRADPROOF_CACHE", os.path.join(tempfile.gettempdir(), "gradproof-test-cache"))
 
+import pytest  # noqa: E402
 from hypothesis import settings  # noqa: E402
 
 from gradproof.numeric.strategies import profiles  # noqa: E402
 
 profiles.register()
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.hookimpl(tryfirst=True)   # before pytest deselects by ``-m``
+def pytest_collection_modifyitems(config, items):
+    """A catalogue marked ``sampled(k)`` runs k of its cases in the default suite, spread evenly over it
+    (the first and the last among them, always the same ones); its other cases are marked ``slow``, and
+    run with ``-m slow`` (CI runs both)."""
+    catalogues = {}
+    for item in items:
+        mark = item.get_closest_marker("sampled")
+        if mark is not None:
+            catalogues.setdefault(item.nodeid.split("[")[0], (mark.args[0], []))[1].append(item)
+    for kept, cases in catalogues.values():
+        chosen = {round(i * (len(cases) - 1) / max(kept - 1, 1)) for i in range(min(kept, len(cases)))}
+        for index, item in enumerate(cases):
+            if index not in chosen:
+                item.add_marker(pytest.mark.slow)

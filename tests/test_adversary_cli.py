@@ -60,6 +60,7 @@ def test_check_help_states_the_exit_status_it_uses():
 @pytest.mark.parametrize("network, status", [(["--layers", "2,1", "--activation", "softmax", "--loss", "softmax-ce"], 2),
                                              (["--layers", "2,3,2", "--define", "c=1", "--activation", "c"], 2),
                                              (["--layers", "2,2", "--activation", "tanh"], 0)])
+@pytest.mark.sampled(1)
 def test_plot_error_vs_step_of_a_gradient_that_is_zero_everywhere(tmp_path, network, status):
     """A one-output softmax (E = 0 whatever the weights) divided the errors by a zero scale: internal error."""
     pytest.importorskip("matplotlib")
@@ -91,6 +92,7 @@ def double_backward(dout, cache):
 @pytest.mark.parametrize("verb", [["check-layer", "{path}:double", "--arg", "x=randn:3"],
                                   ["check-layers", "{path}", "--spec", "{spec}"],
                                   ["prove-layer", "{path}:double", "--arg", "x=randn:3"]])
+@pytest.mark.sampled(1)
 def test_raw_writes_to_descriptor_1_in_layer_code_stay_off_the_json(tmp_path, verb):
     """check-layer runs your code in its own process; a print was kept off stdout, but os.write(1, …) (or a C
     extension's output) went into the --json answer and broke it."""

@@ -46,6 +46,7 @@ def _net(act, loss):
 
 @pytest.mark.parametrize("act, loss", [(a, "half") for a in ACTIVATIONS] + [("sigmoid", l) for l in LOSSES]
                          + [("sgnz", "sgnl")])
+@pytest.mark.sampled(4)
 def test_every_allowed_definition_gets_a_verdict(act, loss):
     network = _net(act, loss)
     sample = gradproof.random_sample(network, seed=0)
@@ -75,6 +76,7 @@ def test_a_planted_sign_error_still_differs(act, loss):
     ("check", "c=1", "--activation"), ("check", "f=sign(z)*z", "--activation"),
     ("check", "f=Heaviside(z)*z", "--activation"), ("check", "l=sign(a-y)*(a-y)", "--loss"),
     ("prove", "l=sign(a-y)*(a-y)", "--loss"), ("latex", "f=sign(z)*z", "--activation")])
+@pytest.mark.sampled(2)
 def test_the_command_line_gives_a_verdict_not_an_internal_error(tmp_path, verb, define, option):
     name = define.split("=")[0]
     extra = ["-o", str(tmp_path / "d.tex")] if verb == "latex" else []
@@ -89,6 +91,7 @@ def test_the_command_line_gives_a_verdict_not_an_internal_error(tmp_path, verb, 
     (["--loss", "l=3"], 1, "cannot decide"),
     (["--define", "l=z**2", "--loss", "l"], 2, "unknown name z"),
     (["--define", "l=(a - y)**2", "--loss", "l"], 0, "passed")])
+@pytest.mark.sampled(1)
 def test_a_definition_named_by_loss_is_a_loss(arguments, status, message):
     """A constant has neither z nor a, y: it was defined as an activation, and --loss then printed the
     activation object's repr as an 'unknown loss'."""

@@ -59,6 +59,7 @@ CASES = {"affine": (affine_forward, affine_backward_dw_flipped, affine_backward,
 @pytest.mark.parametrize("tiny", [1e-20, 1e-120, 1e-300])
 @pytest.mark.parametrize("kind", sorted(CASES))
 @pytest.mark.parametrize("entries", ["auto", "directions"])
+@pytest.mark.sampled(4)
 def test_a_wrong_tiny_gradient_never_agrees(kind, tiny, entries):
     forward, wrong, _, slot = CASES[kind]
     args = _args(kind, tiny, np.random.default_rng(0))

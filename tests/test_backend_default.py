@@ -90,6 +90,7 @@ def test_the_command_line_without_symengine_proves_with_sympy():
 
 
 @pytest.mark.parametrize("kind, definition, what", CANNOT_CARRY, ids=[c[2] + "-" + c[0] for c in CANNOT_CARRY])
+@pytest.mark.sampled(2)
 def test_auto_falls_back_to_sympy_where_symengine_cannot_carry_e(kind, definition, what):
     network = _network(kind, definition)
     for recurrence in (None, MISTAKES["missing-a-prime"].recurrence):

@@ -76,6 +76,7 @@ def test_a_wrong_backward_pass_fails_with_the_layers_and_the_mistake_named():
     assert {r.weight.layer for r in caught.value.result.failures} == {0, 1}
 
 
+@pytest.mark.slow
 def test_a_failure_on_drawn_networks_shrinks_to_the_smallest_network_that_shows_it():
     def sign_flipped(network):
         right = make_backward("tanh", "sigmoid", "bce")
@@ -158,6 +159,7 @@ def test_cli_backward_right_wrong_and_broken(tmp_path):
     ("no_such_module:backward", "--backward: module 'no_such_module' cannot be imported"),
     ("justaname", "write FILE.py:FUNCTION or MODULE:FUNCTION"),
 ])
+@pytest.mark.sampled(3)
 def test_cli_backward_that_cannot_be_loaded(tmp_path, spec, message):
     good = _write(tmp_path, "def backward(wbar, x, y):\n    return wbar\n")
     bad = tmp_path / "bad.py"

@@ -37,6 +37,7 @@ def test_an_activation_from_an_expression_is_proven_and_checked(name):
 
 
 @pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.sampled(2)
 def test_a_loss_from_an_expression_is_proven_and_checked(name):
     loss = gradproof.define_loss(name, LOSSES[name])
     network = gradproof.Network.from_spec("2,3,2", "sigmoid", loss)

@@ -100,6 +100,7 @@ def _define(text: str):
 
 
 @pytest.mark.parametrize("text, message", CASES)
+@pytest.mark.sampled(20)
 def test_the_command_line_says_what_is_wrong_in_one_line(text, message):
     status, out, err = in_a_child(lambda: cli(["prove", "--layers", "2,2,1", *_options(text)]))
     assert status == 2, (out, err)
@@ -109,6 +110,7 @@ def test_the_command_line_says_what_is_wrong_in_one_line(text, message):
 
 
 @pytest.mark.parametrize("text, message", CASES)
+@pytest.mark.sampled(20)
 def test_python_gets_an_input_error_naming_the_problem(text, message):
     answer = in_a_child(lambda: _error_of(lambda: _define(text)))
     assert answer.startswith("InputError: "), answer
@@ -142,6 +144,7 @@ def test_names_given_to_activation_are_activations(arguments, message):
 
 
 @pytest.mark.parametrize("text", GOOD, ids=[text.partition("=")[0] for text in GOOD])
+@pytest.mark.sampled(5)
 def test_legitimate_definitions_still_prove(text):
     """The controls: each passes the checks and is proven, from the command line and from Python."""
     assert cli(["prove", "--layers", "2,2,1", *_options(text)])[0] == 0

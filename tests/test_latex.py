@@ -38,6 +38,7 @@ def test_the_notation():
 
 
 @pytest.mark.parametrize("weight", [(0, 1, 1), (0, 0, 2), (1, 2, 3)])
+@pytest.mark.sampled(2)
 def test_long_gradients_are_broken_into_rows_within_the_budget(weight):
     sym = SymbolicNetwork(Network.from_spec("3,4,4,3", "tanh"))
     printer = SourceTextLatexPrinter(abbreviations=latex_names(sym))

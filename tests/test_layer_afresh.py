@@ -98,6 +98,7 @@ def _write(tmp_path, tag: str, place: str) -> str:
 
 
 @pytest.mark.parametrize("place", list(PLACES))
+@pytest.mark.sampled(3)
 def test_a_memo_hidden_from_the_fingerprint_is_undecidable_and_the_controls_decide(place, tmp_path, tag, capsys):
     path, spec = _write(tmp_path, tag, place)
     assert main(["check-layers", path, "--spec", spec, "--json"]) == 1

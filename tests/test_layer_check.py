@@ -31,6 +31,7 @@ def check(forward, backward, args, **options):
 
 
 @pytest.mark.parametrize("name", [n for n, c in C.CASES.items() if c.deterministic])
+@pytest.mark.sampled(10)
 def test_every_correct_zoo_layer_agrees(name):
     case = C.CASES[name]
     result = check(case.forward, case.backward, args_of(case.make_args))
@@ -50,6 +51,7 @@ def _expected(bug):
 
 
 @pytest.mark.parametrize("bug", [b for b in B.BUGS if b.name not in C.AT_A_KINK], ids=lambda b: b.name)
+@pytest.mark.sampled(12)
 def test_every_planted_bug_is_caught_at_the_right_inputs_and_entries(bug):
     case = C.CASES[bug.layer]
     result = check(bug.forward, bug.backward, args_of(C.BUG_CASES[bug.name]))
@@ -88,6 +90,7 @@ def test_ties_in_max_pooling_are_undecidable_with_the_reason():
     ("relu_no_chain_rule", "not multiplied by the upstream gradient"), ("sigmoid_sign", "wrong sign"),
     ("conv_naive_db_mean", "divided by N·H'·W' = 24"),
 ])
+@pytest.mark.sampled(5)
 def test_common_mistakes_are_recognised(name, mistake):
     bug = B.BUGS_BY_NAME[name]
     result = check(bug.forward, bug.backward, args_of(C.BUG_CASES[name]))
@@ -459,6 +462,7 @@ def _affine_args(rng):
 @pytest.mark.parametrize("layer, make_args", [(_exp_layer, lambda rng: (rng.standard_normal((3, 4)),)),
                                               (_affine_layer, _affine_args)])
 @pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.sampled(4)
 def test_a_correct_gradient_returned_in_a_coarser_dtype_agrees_and_a_wrong_one_differs(dtype, layer, make_args, seed):
     """The class of adv19 F02 (a float32 dx called DIFFER against float64's tolerance, "1 times the
     derivative"): every entry's tolerance carries u_d·|g|; an error 64 u_d relative (1e-6 … 3e-2) still differs."""
@@ -579,6 +583,7 @@ def _inside(dtype, function, post=None):
 @pytest.mark.parametrize("function, derivative, post, slope", [
     (np.exp, np.exp, None, 1.0), (np.sin, np.cos, None, 1.0), (np.tanh, lambda x: 1 - np.tanh(x) ** 2, None, 1.0),
     (np.exp, np.exp, lambda y: 1.1 * y + 0.3, 1.1)], ids=["exp", "sin", "tanh", "exp-then-float64"])
+@pytest.mark.sampled(12)
 def test_a_forward_rounding_to_float16_inside_is_never_called_wrong_for_a_correct_backward(
         seed, shape, function, derivative, post, slope):
     x = np.random.default_rng(seed).standard_normal(shape) * (1 + seed / 2)   # exp(x) stays below 65504

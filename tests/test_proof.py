@@ -25,6 +25,7 @@ BACKENDS = ["sympy", "auto"]
 
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.sampled(8)
 def test_source_text_network_is_proven_for_every_activation_and_loss(activation, loss):
     proof = prove(Network.from_spec("2,3,3,2", activation, loss))
     assert (proof.proven, proof.total) == (29, 29)
@@ -71,6 +72,7 @@ def _numeric_value(expr, point):
 #: default backend by default, sympy's under -m slow
 @pytest.mark.parametrize("backend", [pytest.param("sympy", marks=pytest.mark.slow), "auto"])
 @pytest.mark.parametrize("activation", ["sigmoid", "generic"])
+@pytest.mark.sampled(1)
 def test_counterexamples_hold_when_rechecked_in_floating_point(activation, backend):
     network = Network.from_spec("2,3,3,2", activation)
     proof = prove(network, MISTAKES["missing-a-prime"].recurrence, backend=backend)

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gradproof.cli.beside import disagreement
 from gradproof.numeric.layers.result import AGREE, DIFFER, InputResult, LayerCheck
 
@@ -19,6 +21,7 @@ def _run(*argv, timeout=600):
                           text=True, cwd=ROOT, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_the_course_module_each_function_proven_refuted_or_cannot_trace_beside_its_check():
     done = _run("tests/zoo/course_layers.py", "--prove", "--json")
     assert done.returncode == 1 and "Traceback" not in done.stderr

@@ -94,6 +94,7 @@ def test_sigmoid_rule_used_by_the_tracer_is_the_derivative_of_the_closed_form():
 # ----------------------------------------------------------------------------- the zoo
 
 @pytest.mark.parametrize("name", [n for n in CASES if n not in SLOW_CASES and CASES[n].deterministic])
+@pytest.mark.sampled(8)
 def test_every_correct_zoo_layer_is_proven(name):
     case = CASES[name]
     proof = _prove(case, case.make_args(np.random.default_rng(0)))
@@ -199,6 +200,7 @@ def _check_bug(bug):
 
 
 @pytest.mark.parametrize("bug", [b for b in BUGS if b.name in FAST_BUGS], ids=lambda b: b.name)
+@pytest.mark.sampled(6)
 def test_every_planted_bug_is_refuted_where_the_numbers_say_it_is_wrong(bug):
     _check_bug(bug)
 

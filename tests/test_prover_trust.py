@@ -337,6 +337,7 @@ def _broken(**steps):
     (dict(weight_gradient=lambda self, sym, layer, psi: -PsiRecurrence.weight_gradient(self, sym, layer, psi)),
      "weight"),
 ])
+@pytest.mark.sampled(1)
 def test_breaking_a_step_of_the_code_refutes_the_general_proof(broken, lemma):
     proof = prove_general(**GENERAL, recurrence=_broken(**broken))
     found = next(item for item in proof.lemmas if item.name == lemma)
@@ -369,6 +370,7 @@ def _early_exit(self, sym):  # right up to depth 4, then one layer's Ψ is reuse
 
 @pytest.mark.parametrize("method, loop", [("gradients", _reversed_gradients), ("psis", _no_propagation),
                                           ("psis", _early_exit)], ids=["reversed", "no-propagation", "deep-only"])
+@pytest.mark.sampled(1)
 def test_breaking_the_loop_of_the_code_fails_the_general_proof(monkeypatch, method, loop):
     monkeypatch.setattr(PsiRecurrence, method, loop)
     proof = prove_general(**GENERAL)
@@ -487,6 +489,7 @@ def test_a_correct_recurrence_in_another_convention_is_never_refuted(recurrence,
     assert proof.ok       # small networks: what layerwise declines, the exact method decides
 
 
+@pytest.mark.slow
 def test_layerwise_says_why_it_declines_at_scale():
     proof = prove(Network.from_spec("3,8,6,3"), Delta(), method="layerwise")
     assert not proof.refuted and len(proof.undecided) == proof.total
@@ -522,6 +525,7 @@ SPELLINGS = {
 
 @pytest.mark.parametrize("method", ["exact", "layerwise", "random"])
 @pytest.mark.parametrize("activation, k", [(a, k) for a, forms in SPELLINGS.items() for k in range(len(forms))])
+@pytest.mark.sampled(10)
 def test_correct_spellings_of_a_prime_are_never_refuted(activation, k, method):
     proof = prove(Network.from_spec("1,1,1", activation), with_slope(SPELLINGS[activation][k]), method=method)
     assert not proof.refuted
@@ -757,6 +761,7 @@ def test_roots_and_symbolic_powers_get_verdicts(name, method):
 @pytest.mark.parametrize("method", ["exact", "layerwise", "random"])
 @pytest.mark.parametrize("slope", [lambda z: sp.Max(0, sp.sign(z)), lambda z: sp.Piecewise((1, z > 0), (0, True)),
                                    lambda z: sp.Heaviside(z, 1)], ids=["max-sign", "piecewise", "heaviside"])
+@pytest.mark.sampled(3)
 def test_relu_of_relu_in_another_spelling_is_never_refuted(slope, method):
     proof = prove(Network.from_spec("2,2,1", "relu"), with_slope(slope), method=method, diagnose=False)
     assert not proof.refuted
@@ -1018,6 +1023,7 @@ REGION_WRONG = {
 
 @pytest.mark.parametrize("method", ["exact", "symengine", "random"])
 @pytest.mark.parametrize("name", sorted(REGION_WRONG))
+@pytest.mark.sampled(2)
 def test_an_entry_wrong_only_away_from_the_unit_box_is_refuted_never_proven(name, method):
     backend = "symengine" if method == "symengine" else "sympy"
     proof = prove(TWO_LAYERS, _own_weight(REGION_WRONG[name]), method="exact" if method == "symengine" else method,
@@ -1131,6 +1137,7 @@ POLE_BEHIND_A_KINK = {
 
 @pytest.mark.parametrize("method", ["exact", "symengine", "random"])
 @pytest.mark.parametrize("name", sorted(POLE_BEHIND_A_KINK))
+@pytest.mark.sampled(4)
 def test_a_pole_behind_a_kink_is_never_a_stated_condition(name, method):
     transform = lambda e, w, sym: e + _cancelled(POLE_BEHIND_A_KINK[name](w), sym)   # noqa: E731
     backend = "symengine" if method == "symengine" else "sympy"

@@ -57,6 +57,7 @@ def recurrence(sym):
 @pytest.mark.parametrize("term", ["sp.totient(w + 7)", "sp.primepi(w + 5)", "sp.stieltjes(w)", "sp.mobius(w + 9)",
                                   "sp.lerchphi(w, 2, sp.Rational(1, 2))", "sp.KroneckerDelta(w, 1)",
                                   "sp.harmonic(w + 2)", "sp.Function('f')(w)"])
+@pytest.mark.sampled(3)
 def test_a_function_gradproof_cannot_evaluate_is_one_line_exit_2(tmp_path, term):
     path = tmp_path / "claims.py"
     path.write_text(RECURRENCE_FILE.format(term=term))
@@ -77,6 +78,7 @@ def test_a_function_gradproof_cannot_evaluate_is_one_line_exit_2(tmp_path, term)
     ("heaviside of a complex", lambda w: sp.Heaviside(sp.acosh(w))),
     ("a complex condition", lambda w: sp.Piecewise((1, sp.acosh(w) > 0), (0, True))),
 ])
+@pytest.mark.sampled(2)
 def test_a_wrong_entry_with_an_awkward_function_is_never_proven_and_never_crashes(name, term):
     proof = gradproof.prove(NET, _adding(term))
     assert not proof.ok and proof.proven < proof.total
@@ -150,6 +152,7 @@ ACTIVATIONS = ["hardtanh=Max(Min(z, 1), -1)", "k=Max(z, sin(z)*exp(z))", "k=Heav
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.sampled(3)
 def test_an_activation_with_awkward_kinks_gets_a_verdict_in_the_command_line(activation):
     for verb in ("prove", "check"):
         status, out, err = in_a_child(lambda: cli([verb, "--layers", "2,2,1", "--activation", activation]))

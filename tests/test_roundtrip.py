@@ -201,6 +201,7 @@ def test_latex_document_reads_back(network):
 
 @LATEX_EXAMPLES
 @given(network=networks())
+@pytest.mark.slow
 def test_notebook_derivation_reads_back(network):
     derivation = Derivation.of(network)
     rows = printed_latex_rows(derivation_latex(derivation))
@@ -229,6 +230,7 @@ RESIDUAL_CASES = [("2,2,1", "tanh", "half-sse", True, "sign-error"),
 
 @pytest.mark.parametrize("spec, activations, loss, bias, mistake", RESIDUAL_CASES,
                          ids=[case[-1] for case in RESIDUAL_CASES])
+@pytest.mark.sampled(1)
 def test_refuted_residuals_of_fixed_networks_read_back(spec, activations, loss, bias, mistake):
     activations = [USER.get(name, name) for name in activations] if isinstance(activations, list) else activations
     network = Network.from_spec(spec, activations, loss, bias=bias)
@@ -302,6 +304,7 @@ COVERAGE = [("sigmoid", "half-sse", "sigmoid"), ("tanh", "mse", "tanh"), ("relu"
 
 
 @pytest.mark.parametrize("hidden, loss, output", COVERAGE, ids=[f"{h}-{l}-{o}" for h, l, o in COVERAGE])
+@pytest.mark.sampled(3)
 def test_every_activation_and_loss_reads_back_in_both_printers(hidden, loss, output):
     network = Network.from_spec([2, 2, 2], [USER.get(hidden, hidden), output], loss, bias=hidden != "identity")
     derivation = Derivation.of(network, [(1, 1 - int(network.bias), 2), (0, 1, 1)])

@@ -88,6 +88,7 @@ def test_general_proves_every_architecture():
     assert data["caveats"] and "relu" in data["caveats"][0]
 
 
+@pytest.mark.slow
 def test_cli_methods():
     done = subprocess.run(["gradproof", "prove", "--method", "general", "--json"], capture_output=True,
                           text=True, timeout=300)

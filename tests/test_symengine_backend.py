@@ -54,6 +54,7 @@ def both(network, recurrence=PSI) -> tuple:
 
 
 @pytest.mark.parametrize("network", NETWORKS, ids=lambda n: n.spec())
+@pytest.mark.sampled(2)
 def test_both_backends_prove_the_recurrence(network):
     reference, fast = both(network)
     assert reference.ok and fast.ok
@@ -71,6 +72,7 @@ def _some(values, default) -> list:
 
 
 @pytest.mark.parametrize("name", _some([(name,) for name in sorted(MISTAKES)], {(n,) for n in SOME_MISTAKES}))
+@pytest.mark.sampled(1)
 def test_both_backends_refute_each_mistake_at_the_same_weights(name):
     loss = "mse" if name in ("half-sse-rule-with-mse", "factor-2-dropped") else "half-sse"
     output = "softmax" if name == "softmax-jacobian-ignored" else "generic"
@@ -163,6 +165,7 @@ def test_both_backends_say_the_same_on_convolutions():
     assert wrong_reference.refuted and comparable(wrong_fast) == comparable(wrong_reference)
 
 
+@pytest.mark.slow
 def test_both_backends_say_the_same_on_a_recurrence_file():
     def proved(backend):
         done = subprocess.run([sys.executable, "-m", "gradproof", "prove", "--recurrence", "examples/my_rec.py:recurrence",

@@ -292,6 +292,7 @@ def test_a_cancelled_timer_still_stops_the_call():
         check_backward(attacks.hangs_past_a_cancelled_timer, NETWORK, timeout=0.5)
 
 
+@pytest.mark.slow
 def test_an_ignored_alarm_ends_the_process_with_one_line_and_status_2(tmp_path):
     code = ("import sys; sys.path.insert(0, %r); import user_code_attacks as a\n"
             "from gradproof.numeric.checks.backward import check_backward\n"
