@@ -68,6 +68,7 @@ def test_check_layer_and_prove_layer_refuse_a_patching_backward(name, patched):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.sampled(6)
 def test_a_patching_recurrence_is_refused(name, patched):
     _refused(name, prove, Network.from_spec("2,1"), P.doubled_recurrence)
 

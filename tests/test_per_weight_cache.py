@@ -71,6 +71,7 @@ def test_a_broken_entry_is_compiled_again_and_replaced(cache):
 @pytest.mark.parametrize("layers,activation,loss", NETWORKS[:4])
 @pytest.mark.parametrize("form", per_weight.FORMS)
 @pytest.mark.parametrize("edit", ["times 2", "one entry", "shape", "a part in a million"])
+@pytest.mark.sampled(8)
 def test_an_edited_entry_is_never_used_and_is_compiled_again(cache, layers, activation, loss, form, edit):
     """A backward pass under check can write this user's cache (adversarial round 20): an entry that runs but
     computes something else is discarded and compiled again; control: the entry as written is loaded."""

@@ -275,6 +275,7 @@ DETECTORS = {
 
 @pytest.mark.parametrize("method", ["exact", "layerwise", "random"])
 @pytest.mark.parametrize("detector", sorted(DETECTORS))
+@pytest.mark.sampled(4)
 def test_a_recurrence_that_detects_a_stand_in_gets_the_real_networks_verdict(detector, method):
     proof = prove(TWO_LAYERS, Detector(DETECTORS[detector]), method=method)
     assert proof.proven == 0 and len(proof.refuted) == proof.total
@@ -1079,6 +1080,7 @@ def _cancelled(part, sym):
 
 @pytest.mark.parametrize("method", ["exact", "symengine", "random"])
 @pytest.mark.parametrize("name", sorted(UNDEFINED_SOMEWHERE))
+@pytest.mark.sampled(5)
 def test_an_entry_undefined_on_a_region_is_never_proven(name, method):
     backend = "symengine" if method == "symengine" else "sympy"
     proof = prove(TWO_LAYERS, _own_weight(UNDEFINED_SOMEWHERE[name]),

@@ -23,6 +23,7 @@ from gradproof.numeric.strategies.networks import ALL_ACTIVATIONS, architectures
 
 @pytest.mark.parametrize("method", ["layerwise", "random"])
 @given(architectures(max_depth=3, max_width=4, activations=ALL_ACTIVATIONS))
+@pytest.mark.sampled(1)
 def test_fast_methods_prove_what_the_exact_proof_proves(method, network):
     assert prove(network, method=method).ok
 
