@@ -59,7 +59,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gradproof.derive.usercode import versions
+from gradproof.derive.usercode import inert, versions
+from gradproof.derive.usercode.classwatch import Classes
 from gradproof.derive.usercode.importsystem import Imports
 
 #: the packages whose modules are watched (and, below, the standard library's)
@@ -71,21 +72,21 @@ OWN = frozenset({("os", "_exit"), ("warnings", "showwarning"), ("warnings", "_sh
                  ("builtins", "_")})
 #: constants watched by value (public names only: private ones are often counters)
 CONSTANTS = frozenset({bool, int, float, complex, str, bytes, type(None)})
+_CONSTANT_KEYS = frozenset(map(object.__hash__, CONSTANTS))   # looked up by pointer: no metaclass's hash
 #: namespaces whose every value is judged, data too: sympy's singletons (``S.Zero``, ``S.One``: the
 #: registry's class holds them, each set once, when first used)
 EVERY_VALUE = frozenset({"sympy.core.singleton.SingletonRegistry"})
 #: objects whose own namespace is watched like a class's: mpmath's contexts hold their functions (their
 #: precision, data, is the interpreter's business: put back silently)
 INSTANCES = {"mpmath": ("mp", "fp", "iv")}
+_INSTANCE_LABELS = frozenset(f"{module}.{name}" for module, names in INSTANCES.items() for name in names)
 #: the most changes named in one report
 SHOWN = 6
 
 _GONE = object()
 _IMMUTABLE = 1 << 8   # Py_TPFLAGS_IMMUTABLETYPE: a type whose attributes cannot be set from Python
-_TYPE_DICT = type.__dict__["__dict__"].__get__
-_TYPE_MRO = type.__dict__["__mro__"].__get__
-_TYPE_NAME = type.__dict__["__qualname__"].__get__
-_TYPE_FLAGS = type.__dict__["__flags__"].__get__
+_TYPE_DICT, _TYPE_MRO, _TYPE_NAME, _TYPE_FLAGS = inert.TYPE_DICT, inert.TYPE_MRO, inert.TYPE_NAME, inert.TYPE_FLAGS
+_TYPE_MODULE = type.__dict__["__module__"].__get__
 _TYPE_SUBCLASS = 1 << 31   # Py_TPFLAGS_TYPE_SUBCLASS: the value is a class
 _MODULE_DICT = types.ModuleType.__dict__["__dict__"].__get__
 _VALUES = operator.methodcaller("values")
@@ -94,8 +95,10 @@ FUNCTION_STATE = ("__code__", "__defaults__", "__kwdefaults__")
 _CELL = operator.attrgetter("cell_contents")
 #: a number telling live objects apart (the pointer, rotated): ``id`` without its audit event, which
 #: would call gradproof's audit hook tens of thousands of times per snapshot
-_key = object.__hash__
+_key = inert.key_of
 _LRU = type(functools.lru_cache(lambda: None))
+#: numpy's dispatcher of ``__array_function__`` (numpy ≥ 1.25: a C type holding the implementation)
+_DISPATCHER = type(np.sum) if type(np.sum).__name__ == "_ArrayFunctionDispatcher" else None
 
 
 @dataclass
@@ -110,21 +113,27 @@ class _Namespace:
     tag: object = None     # the dict's version tag (versions.TAGS), where it can be read
     behind: dict = None    # the dict whose tag that is (None where none was found)
 
-    def refresh(self) -> None:
-        self.kept = dict(self.mapping)
+    def refresh(self, now: dict | None = None) -> None:
+        """Keep the namespace as it is (``now``: its names as :meth:`names` read them)."""
         if versions.TAGS is not None and self.tag is None:
             self.tag, self.behind = versions.TAGS(self.mapping), versions.dict_behind(self.mapping)
+        self.kept = dict(now) if now is not None else self.names()[0]
 
-    def moved(self) -> bool:
-        mapping, kept = self.mapping, self.kept
-        return len(mapping) != len(kept) or not all(map(operator.is_, map(mapping.get, kept, itertools.repeat(_GONE)),
-                                                        kept.values()))
+    def names(self) -> tuple[dict, bool]:
+        """The entries named by exact strings, and whether another name is there (:func:`inert.split_names`)."""
+        return inert.split_names(self.behind if self.behind is not None else self.mapping)
+
+    def moved(self, now: dict | None = None) -> bool:
+        """Whether a name came or went or a value is another object than kept (``now``: as :meth:`names`)."""
+        now, kept = self.names()[0] if now is None else now, self.kept
+        return len(now) != len(kept) or not all(map(operator.is_, map(now.get, kept, itertools.repeat(_GONE)),
+                                                    kept.values()))
 
     def watched(self, name: str, value) -> bool:
         """Code (by identity) and public constants (by value) are judged; other data is not, but in
         :data:`EVERY_VALUE`'s namespaces."""
         return (self.label.split(".")[0], name) not in OWN and (
-            _is_code(value) or (type(value) in CONSTANTS and not name.startswith("_"))
+            inert.is_code(value) or (_key(type(value)) in _CONSTANT_KEYS and not name.startswith("_"))
             or (self.label in EVERY_VALUE and not name.startswith("__")))
 
 
@@ -147,7 +156,7 @@ class _Snapshot:
         self.functions: list[_Function] = []
         self.function_ids: set[int] = set()
         self.modules: dict[str, types.ModuleType] = {}
-        self.imports = Imports()
+        self.imports, self.classes = Imports(), Classes()
         self.module_count, self.all_modules = -1, set()
         self.lay_out()
 
@@ -165,6 +174,15 @@ class _Snapshot:
         self.modules_version = self.modules_tag.value if self.modules_tag is not None else None
         self.laid_out = (len(self.namespaces), len(self.functions))
         self.gather()
+        self.classes.lay_out(self.classed())
+
+    def classed(self) -> list[tuple[str, object]]:
+        """The objects whose class is watched (:mod:`classwatch`): every watched class, mpmath's contexts,
+        and the values of :data:`EVERY_VALUE`'s namespaces (sympy's singletons)."""
+        owners = [(ns.label, ns.owner) for ns in self.namespaces
+                  if isinstance(ns.owner, type) or ns.label in _INSTANCE_LABELS]
+        return owners + [(f"{ns.label}.{name}", value) for ns in self.namespaces if ns.label in EVERY_VALUE
+                         for name, value in ns.kept.items() if not name.startswith("__")]
 
     def gather(self) -> None:
         """The tags and the cells' contents laid out for one read each (:class:`versions.Words`), where
@@ -188,6 +206,9 @@ class _Snapshot:
         self.modules_version = self.modules_tag.value
         if self.tag_words is not None:
             self.tag_values[moved] = self.tag_words.read()[moved]
+        if any(self.namespaces[k].label in EVERY_VALUE or self.namespaces[k].label in _INSTANCE_LABELS
+               for k in moved):
+            self.classes.lay_out(self.classed())
 
     def values(self):
         """Every namespace's values now, end to end."""
@@ -298,17 +319,19 @@ def _review(snap: _Snapshot, undo: bool) -> list[str]:
     classes join it. The quick tests first, at C speed (identity and tags only: no user code runs)."""
     found = _review_set(undo)
     first, modules, cells = snap.module_count < 0, _modules_moved(snap), _cells_moved(snap)
-    imports = snap.imports.moved()
-    if not first and snap.clean() and not modules and not cells and not imports:
+    imports, classes = snap.imports.moved(), snap.classes.moved()
+    if not first and snap.clean() and not modules and not cells and not imports and not classes:
         return found
+    if classes:   # first: a class's metaclass decides what setting its names back does
+        found += snap.classes.review(undo)
     if imports:
         found += snap.imports.review(undo)
     if modules:
         found += _review_modules(snap, undo)
     moved = snap.moved_namespaces()
+    found += _strange_names(snap, moved, undo)
     for k in moved:
-        if snap.namespaces[k].moved():   # else only its tag moved: a name set and set back (gradproof's
-            found += _review_namespace(snap, snap.namespaces[k], undo)   # ``os._exit``, ``sys.stdout``)
+        found += _review_moved(snap, snap.namespaces[k], undo)
     functions = snap.moved_functions() if cells else []
     for k in functions:
         found += _review_function(snap.functions[k], undo)
@@ -317,11 +340,36 @@ def _review(snap: _Snapshot, undo: bool) -> list[str]:
     return found
 
 
+def _strange_names(snap: _Snapshot, moved: list[int], undo: bool) -> list[str]:
+    """Names that are not exactly strings, in ``sys.modules`` or a moved namespace: a lookup there could run
+    their ``__eq__`` (a hash collision) inside the review. Dropped (``undo``) and named; before any lookup."""
+    found = []
+    if undo and inert.split_names(sys.modules)[1]:
+        inert.keep_only_names(sys.modules)
+        found.append("added a name that is not a string to sys.modules")
+    for k in moved:
+        ns = snap.namespaces[k]
+        if undo and ns.names()[1]:
+            inert.keep_only_names(ns.behind if ns.behind is not None else ns.mapping)
+            found.append(f"added a name that is not a string to {ns.label}")
+    return found
+
+
+def _review_moved(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
+    """One namespace whose tag moved: reviewed where a name or value changed (else a name was set and set
+    back: gradproof's own ``os._exit``, ``sys.stdout``); a class's attribute cache is dropped either way, as
+    a name added and removed behind the class's back leaves it answering with the added one (round 24)."""
+    if isinstance(ns.owner, type) and undo:
+        inert.forget_lookups(ns.owner)
+    now = ns.names()[0]
+    return _review_namespace(snap, ns, undo, now) if ns.moved(now) else []
+
+
 def _review_modules(snap: _Snapshot, undo: bool) -> list[str]:
     """``sys.modules``' entries for watched modules: replaced or removed ones put back (``undo``)."""
-    found = []
+    found, modules = [], inert.split_names(sys.modules)[0]
     for name, module in list(snap.modules.items()):
-        now = sys.modules.get(name)
+        now = modules.get(name)
         if now is module:
             continue
         if undo:
@@ -334,9 +382,10 @@ def _review_modules(snap: _Snapshot, undo: bool) -> list[str]:
     return found
 
 
-def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
-    """The watched names of one namespace that changed, and new names that shadow something."""
-    now, kept = dict(ns.mapping), ns.kept
+def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool, now: dict) -> list[str]:
+    """The watched names of one namespace that changed (``now``: its names, :meth:`_Namespace.names`), and
+    new names that shadow something."""
+    kept = ns.kept
     moved = [k for k, v in kept.items() if now.get(k, _GONE) is not v]
     altered = [k for k in moved if (ns.watched(k, kept[k]) or ns.watched(k, now.get(k)))
                and not _same(kept[k], now.get(k, _GONE)) and not _shim(snap, now.get(k))]
@@ -346,7 +395,7 @@ def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
             _put(ns, key, kept[key])
         for key in added:
             _put(ns, key, _GONE)
-    ns.refresh()
+    ns.refresh(None if undo else now)
     _scan(snap, ns, [ns.kept[k] for k in now.keys() - kept.keys() | set(moved) if k in ns.kept])
     found = [f"{'deleted' if k not in now else 'replaced'} {ns.label}.{k}" for k in altered]
     return found + [f"added {ns.label}.{k}" for k in sorted(added)] if undo else []
@@ -358,10 +407,10 @@ def _shim(snap: _Snapshot, value) -> bool:
     made as the user's code imported it, not the user's code's own."""
     if type(value) is not types.FunctionType:
         return False
-    name = value.__globals__.get("__name__")
-    module = sys.modules.get(name) if isinstance(name, str) and name not in snap.all_modules else None
-    where = _MODULE_DICT(module).get("__file__") if issubclass(type(module), types.ModuleType) else None
-    return isinstance(where, str) and os.path.realpath(where).startswith(_LIBRARIES)
+    name = inert.get(value.__globals__, "__name__")
+    module = inert.get(sys.modules, name) if type(name) is str and name not in snap.all_modules else None
+    where = inert.get(_MODULE_DICT(module), "__file__") if issubclass(type(module), types.ModuleType) else None
+    return type(where) is str and os.path.realpath(where).startswith(_LIBRARIES)
 
 
 #: where installed libraries and the standard library live
@@ -372,24 +421,31 @@ _LIBRARIES = tuple({os.path.join(os.path.realpath(path), "") for key, path in sy
 def _same(a, b) -> bool:
     if a is b:
         return True
-    return type(a) is type(b) and type(a) in CONSTANTS and (a == b or (a != a and b != b))
+    return type(a) is type(b) and _key(type(a)) in _CONSTANT_KEYS and (a == b or (a != a and b != b))
 
 
 def _shadows(ns: _Namespace, name: str, value) -> bool:
     """A new name that changes what code finds: any code on a class (an override, a special method, a
     hook looked up by name), a module global over a builtin (not a submodule bound to its parent)."""
-    if (ns.label.split(".")[0], name) in OWN or not _is_code(value):
+    if (ns.label.split(".")[0], name) in OWN or not inert.is_code(value):
         return False
     if isinstance(ns.owner, type):
         return True
-    if issubclass(type(value), types.ModuleType) and _MODULE_DICT(value).get("__name__") == f"{ns.label}.{name}":
+    if issubclass(type(value), types.ModuleType) and inert.get(_MODULE_DICT(value), "__name__") == f"{ns.label}.{name}":
         return False
-    return name in vars(builtins) and ns.label != "builtins"
+    return inert.get(vars(builtins), name, _GONE) is not _GONE and ns.label != "builtins"
 
 
 def _put(ns: _Namespace, key: str, value) -> None:
-    """Set (or delete, for ``_GONE``) one name, past any ``__setattr__`` of the class's metaclass."""
-    if isinstance(ns.owner, type):
+    """Set (or delete, for ``_GONE``) one name, past any ``__setattr__`` of the class's metaclass; in a type
+    Python does not let code change (``np.ndarray``: its dict was written behind its back), in the dict."""
+    if isinstance(ns.owner, type) and _TYPE_FLAGS(ns.owner) & _IMMUTABLE:
+        if value is _GONE:
+            ns.behind.pop(key, None)
+        else:
+            ns.behind[key] = value
+        inert.forget_lookups(ns.owner)
+    elif isinstance(ns.owner, type):
         if value is _GONE:
             type.__delattr__(ns.owner, key)
         else:
@@ -442,20 +498,20 @@ def _discover(snap: _Snapshot) -> None:
     if len(sys.modules) == snap.module_count:
         return
     for name, module in list(sys.modules.items()):
-        if name in snap.modules or name.split(".")[0] not in ROOTS:
+        if type(name) is not str or name in snap.modules or name.split(".")[0] not in ROOTS:
             continue
         snap.modules[name] = module
         if issubclass(type(module), types.ModuleType):
             snap.imports.add(name, module)
             _add(snap, name, module, _MODULE_DICT(module))
             _add_instances(snap, name, module)
-    snap.module_count, snap.all_modules = len(sys.modules), set(sys.modules)
+    snap.module_count, snap.all_modules = len(sys.modules), set(inert.split_names(sys.modules)[0])
 
 
 def _add_instances(snap: _Snapshot, name: str, module) -> None:
     for attribute in INSTANCES.get(name, ()):
-        value = _MODULE_DICT(module).get(attribute)
-        try:
+        value = inert.get(_MODULE_DICT(module), attribute)
+        try:   # the instance's own dict, by ``object``'s lookup (a class swapped under it was put back)
             mapping = object.__getattribute__(value, "__dict__")
         except AttributeError:
             continue
@@ -485,45 +541,41 @@ def _scan(snap: _Snapshot, ns: _Namespace, values: list) -> None:
                 snap.function_ids.add(_key(value))
                 cells = _code_cells(value)
                 if cells:
-                    snap.functions.append(_Function(f"{value.__module__}.{value.__qualname__}", value, cells))
+                    snap.functions.append(_Function(_label(value), value, cells))
                     work += [contents for _, _, contents in cells]
         elif _TYPE_FLAGS(kind) & _TYPE_SUBCLASS:
             if _key(value) not in snap.known:
                 _add_class(snap, value)
-        elif kind in (classmethod, staticmethod):
+        elif kind is classmethod or kind is staticmethod:   # identity only: no metaclass's __eq__
             work.append(value.__func__)
         elif kind is property:
             work += [value.fget, value.fset, value.fdel]
-        elif kind in (functools.partial, functools.partialmethod):
+        elif kind is functools.partial or kind is functools.partialmethod:
             work.append(value.func)
-        elif kind is _LRU or kind.__name__ == "_ArrayFunctionDispatcher":
+        elif kind is _LRU or (_DISPATCHER is not None and kind is _DISPATCHER):
             work.append(getattr(value, "_implementation", None) or getattr(value, "__wrapped__", None))
 
 
+def _label(function: types.FunctionType) -> str:
+    module, name = function.__module__, function.__qualname__
+    return f"{module if type(module) is str else '?'}.{name if type(name) is str else '?'}"
+
+
 def _add_class(snap: _Snapshot, cls: type) -> None:
+    """A class and its bases and metaclasses join, types Python does not let code change too (their dict
+    can still be written behind their back: adversarial round 24)."""
     for klass in itertools.chain(_TYPE_MRO(cls), _TYPE_MRO(type(cls))):
-        if _key(klass) not in snap.known and not _TYPE_FLAGS(klass) & _IMMUTABLE:
-            mapping = _TYPE_DICT(klass)
-            _add(snap, f"{mapping.get('__module__', '?')}.{_TYPE_NAME(klass)}", klass, mapping)
-
-
-_DESCRIPTORS: dict[type, bool] = {}
-
-
-def _is_code(value) -> bool:
-    """A function, class, module, descriptor or anything callable (read from the type: no user code runs)."""
-    kind = type(value)
-    if kind not in _DESCRIPTORS:
-        _DESCRIPTORS[kind] = issubclass(kind, types.ModuleType) or any("__get__" in _TYPE_DICT(k)
-                                                                       for k in _TYPE_MRO(kind))
-    return _DESCRIPTORS[kind] or callable(value)
+        if _key(klass) not in snap.known:
+            mapping = _TYPE_DICT(klass)   # a static type's module is read from its C name, not its dict
+            module = _TYPE_MODULE(klass) if _TYPE_FLAGS(klass) & _IMMUTABLE else inert.get(mapping, "__module__", "?")
+            _add(snap, f"{module if type(module) is str else '?'}.{_TYPE_NAME(klass)}", klass, mapping)
 
 
 def _code_cells(function: types.FunctionType) -> tuple:
     """(index, cell, contents) of the closure cells that hold code (a decorator's wrapped function)."""
     cells = function.__closure__ or ()
     return tuple((k, cell, _contents(cell)) for k, cell in enumerate(cells)
-                 if _contents(cell) is not _GONE and _is_code(_contents(cell)))
+                 if _contents(cell) is not _GONE and inert.is_code(_contents(cell)))
 
 
 def _forget() -> None:
