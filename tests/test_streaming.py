@@ -46,6 +46,7 @@ def test_nothing_is_written_where_the_kernel_does_not_apply():
         before = out.copy()
         assert not products.streamed(psi, x, out)
         assert np.array_equal(out, before)
+    assert not products.streamed(np.arange(3), x, np.zeros((3, 4)))   # integers are not read as doubles
     frozen = np.zeros((3, 4))
     frozen.flags.writeable = False
     assert not products.streamed(psi, x, frozen)

@@ -4,7 +4,8 @@
    it writes into (to own it), so writing 12 MB moves 24 MB. A streaming store writes the line whole,
    past the caches. Each entry is the one product psi[i] * x[j], rounded once, as numpy's broadcasting
    computes it: the numbers are the same bit for bit (no fused or reordered arithmetic: built without
-   -ffast-math, and there is no addition to fuse).
+   -ffast-math, and there is no addition to fuse), but for which NaN's payload a product of two NaNs
+   carries (the processor keeps the first operand's).
 
    outer_into(psi, x, out): psi has m float64, x has n, out m·n (C order, writable); the caller
    (gradproof.numeric.compiled.products) checks dtypes, shapes and contiguity. Where the processor has no

@@ -62,13 +62,14 @@ def outer_sum(psi: np.ndarray, xbar: np.ndarray, out: np.ndarray | None = None) 
 
 def streamed(psi: np.ndarray, xbar: np.ndarray, out: np.ndarray | None) -> bool:
     """``out`` = psi ⊗ x̄ by the compiled kernel (``numeric/compiled/_streaming.c``), where it is built and
-    ``out`` is a writeable C-contiguous float64 array of that shape; False (nothing written) otherwise. The same
-    products, rounded once each, as broadcasting's: bit for bit. Written past the caches, a large
+    ``out`` is a writeable C-contiguous float64 array of that shape (and Ψ and x̄ float64); False (nothing
+    written) otherwise. The same products, rounded once each, as broadcasting's: bit for bit (but for which
+    NaN's payload the product of two NaNs carries). Written past the caches, a large
     gradient moves half the bytes (an ordinary store reads each line it writes first): 517×3001 after
     the forward's matrix-vector product, one thread, 1.4 ms against numpy's 2.4 ms (``benchmarks/figures.py
     psi-dense`` measures the whole gradient)."""
-    if not STREAMING or out.dtype is not FLOAT64 or not out.flags.c_contiguous \
-            or not out.flags.writeable or out.shape != (psi.shape[0], xbar.shape[0]):
+    if not STREAMING or out.dtype is not FLOAT64 or psi.dtype is not FLOAT64 or xbar.dtype is not FLOAT64 \
+            or not out.flags.c_contiguous or not out.flags.writeable or out.shape != (psi.shape[0], xbar.shape[0]):
         return False
     outer_into(np.ascontiguousarray(psi), np.ascontiguousarray(xbar), out)
     return True
