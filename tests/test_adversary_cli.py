@@ -108,6 +108,7 @@ def test_raw_writes_to_descriptor_1_in_layer_code_stay_off_the_json(tmp_path, ve
 
 
 @pytest.mark.parametrize("outputs, status", [("-1", 2), ("0", 2), ("1", 0)])
+@pytest.mark.sampled(1)
 def test_outputs_below_one_is_bad_input(outputs, status):
     """--outputs -1 was reported as the layer's ERROR (exit 1), as if the user's code had failed."""
     run = subprocess.run([sys.executable, "-m", "gradproof", "check-layer", f"{LAYERS}:affine", "--arg", "x=randn:4,2",

@@ -78,6 +78,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.deferred
 def test_the_command_line_without_symengine_proves_with_sympy():
     args = ["prove", "--layers", "2,2,1", "--json"]
     without = subprocess.run([sys.executable, "-c", NO_SYMENGINE, *args], capture_output=True, text=True, timeout=120)

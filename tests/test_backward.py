@@ -76,7 +76,7 @@ def test_a_wrong_backward_pass_fails_with_the_layers_and_the_mistake_named():
     assert {r.weight.layer for r in caught.value.result.failures} == {0, 1}
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_a_failure_on_drawn_networks_shrinks_to_the_smallest_network_that_shows_it():
     def sign_flipped(network):
         right = make_backward("tanh", "sigmoid", "bce")

@@ -173,6 +173,7 @@ def test_symengine_clears_a_quotients_denominators_before_expanding():
 
 
 @pytest.mark.parametrize("loss", ["softmax-ce", "bce"])
+@pytest.mark.sampled(1)
 def test_both_backends_agree_on_quotients(loss):
     pytest.importorskip("symengine")
     output = "softmax" if loss == "softmax-ce" else "sigmoid"

@@ -49,7 +49,7 @@ def test_check_layers_with_a_spec_file_and_json(tmp_path, capsys):
     assert data["counts"] == {"agree": 2}
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_check_layers_on_the_whole_zoo_agrees_where_it_has_arguments(capsys):
     status, out, _ = run(["check-layers", LAYERS], capsys)
     assert "25 agree, 1 undecidable" in out and "DIFFER" not in out and "no arguments: 'linear_sum'" in out

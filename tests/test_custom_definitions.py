@@ -24,6 +24,7 @@ LOSSES = {"logcosh": "log(cosh(a - y))", "huber": "Piecewise(((a - y)**2/2, Abs(
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
+@pytest.mark.sampled(2)
 def test_an_activation_from_an_expression_is_proven_and_checked(name):
     act = gradproof.define_activation(name, ACTIVATIONS[name])
     network = gradproof.Network.from_spec("2,3,2", act)

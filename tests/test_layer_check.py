@@ -392,6 +392,7 @@ def _zero_stub(dout, x):
     (lambda: _memo_global, "_MEMO"), (lambda: _memo_default, "default arguments"),
     (_memo_closure, "closure variable memo"), (lambda: _Memo.forward, "_Memo.out")],
     ids=["global", "default", "closure", "class"])
+@pytest.mark.sampled(2)
 def test_a_forward_memoising_its_first_result_never_agrees(make, where):
     _MEMO.clear()
     _Memo.out = None
@@ -611,6 +612,7 @@ def test_a_float16_tanh_saturated_to_one_is_not_called_wrong_and_a_gross_error_s
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.sampled(2)
 def test_an_affine_layer_multiplying_in_a_coarser_dtype_behind_a_float64_bias(seed, dtype):
     """The bias moves φ in float64 along the joint noise path; x and w alone do not move it: each input's own
     path finds the grid."""

@@ -92,6 +92,7 @@ def _gradproof(*argv, cwd=None):
                           timeout=300)
 
 
+@pytest.mark.deferred
 def test_derive_prints_the_sections_and_the_proof():
     done = _gradproof("derive", "--layers", ISSUE[0], "--activation", "relu", "--loss", "softmax-ce")
     assert done.returncode == 0, done.stderr
@@ -100,7 +101,7 @@ def test_derive_prints_the_sections_and_the_proof():
         assert heading in done.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_the_default_activation_sigmoid_is_traced_too():
     """gradproof's own sigmoid kernel computes in place in a float buffer; traced, it is the formula itself."""
     done = _gradproof("derive", "--layers", ISSUE[0])
@@ -114,7 +115,7 @@ def test_a_pooled_network_elsewhere_is_one_clear_line():
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_the_latex_compiles_without_overfull_boxes(tmp_path):
     done = _gradproof("latex", "--layers", ISSUE[0], "--activation", "relu", "--loss", "softmax-ce", "-o",
                       "net.tex", "--pdf", cwd=tmp_path)

@@ -123,6 +123,7 @@ def test_a_gradient_below_what_any_step_resolves_is_undecidable_with_central_dif
 
 @pytest.mark.parametrize("factor", list(WRONG.values()))
 @pytest.mark.parametrize("forward", [abs_forward, maximum_forward], ids=["abs", "maximum"])
+@pytest.mark.sampled(3)
 def test_a_wrong_tiny_gradient_never_agrees_with_central_differences_only(forward, factor):
     args = _args(1e-12)
     wrong, dout = _wrong_by_torch(forward, args, factor)

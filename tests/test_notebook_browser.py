@@ -83,6 +83,7 @@ def test_the_notebook_displays_typeset_in_a_browser(tmp_path):
 
 
 @needs_browser
+@pytest.mark.deferred
 def test_a_mathjax_error_would_be_seen(tmp_path):
     """The negative control: a display with an unknown command shows as an error in the DOM."""
     dom = render([("broken", "latex", "$$\\begin{aligned}a &= \\notacommand{b}\\end{aligned}$$")], tmp_path)

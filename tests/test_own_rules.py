@@ -53,7 +53,7 @@ def test_a_planted_dense_mistake_is_refuted(name, config, wrong):
     assert {f"d{e.input}" for e in result.proof.refuted} == {wrong}
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_the_command_line_lists_every_configuration_and_what_the_sizes_cover():
     done = subprocess.run([sys.executable, "-m", "gradproof", "prove-own-layers", "--json"], capture_output=True,
                           text=True, timeout=300)

@@ -89,7 +89,7 @@ def test_the_controls_wrong_code_without_a_patch_differs_and_right_code_agrees(p
 
 def test_without_the_watch_the_patch_would_have_flipped_the_verdict(patched, monkeypatch):
     """F01 as found: with the namespaces unwatched, 1.5 times the gradient 'agrees' once abs is 0·x."""
-    monkeypatch.setattr(namespaces, "_review", lambda snapshot, undo: [])
+    monkeypatch.setattr(namespaces, "_review", lambda snapshot, undo, code_only=False: [])
     P.CHOICE["patch"] = "builtins.abs"
     try:
         assert gradproof.check_layer(P.sq_forward, P.sq_backward, (X,)).status == "agree"
@@ -140,6 +140,7 @@ def test_the_value_by_value_comparison_refuses_as_the_version_tags_do(patched, m
     assert gradproof.check_layer(P.sq_forward, P.right_backward, (X,)).status == "agree"
 
 
+@pytest.mark.deferred   # 8 s: a snapshot without the gather; its fast sibling: the value-by-value test
 def test_tags_read_one_by_one_refuse_as_the_gather_does(patched, monkeypatch):
     """Where a namespace has no dict to read a tag from, no gather is laid out and each tag is read alone
     (as with the gather, closure cells and modules' classes too): the same refusals."""
@@ -220,12 +221,13 @@ def test_the_one_time_snapshot_is_not_taken_from_a_checks_time_budget(monkeypatc
     def slow_ready():
         real()
         seen.append(bool(namespaces._SNAPSHOT))
-        time.sleep(2.0)
+        if len(seen) == 1:   # the snapshot itself (later calls bring it up to date)
+            time.sleep(2.0)
 
     monkeypatch.setattr(namespaces, "ready", slow_ready)
     x = np.array([[-1.0, 0.0, 2.0]])
     result = gradproof.check_layer(lambda v: (np.maximum(v, 0), v), lambda d, v: d * (v > 0), (x,))
-    assert seen == [True] and result.seconds < 2.0
+    assert seen and all(seen) and result.seconds < 2.0   # (taken when the check begins, and again before its clock)
 
 
 LIBRARY_IMPORTS = """
@@ -254,7 +256,7 @@ def test_a_library_imported_for_the_first_time_may_shim_the_standard_library():
     assert "replaced typing._check_generic" in json.loads(run.stdout)
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_a_torch_layer_file_is_checked_from_the_command_line(tmp_path):
     """torch, imported by the layer's file under the guard, replaces inspect.getfile as it loads: the check
     runs (a fresh process, so that torch is imported there for the first time)."""

@@ -80,6 +80,7 @@ def test_cost_plot_draws_measured_estimated_and_extrapolated_apart():
 
 @pytest.mark.parametrize("kind, extra", [("error-vs-step", []), ("cost", []),
                                          ("error-vs-step", ["--activation", "relu"])])
+@pytest.mark.sampled(1)
 def test_cli_plot(tmp_path, kind, extra, monkeypatch, capsys):
     from gradproof.cli import main
     if kind == "cost":

@@ -21,7 +21,7 @@ def _run(*argv, timeout=600):
                           text=True, cwd=ROOT, timeout=timeout)
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_the_course_module_each_function_proven_refuted_or_cannot_trace_beside_its_check():
     done = _run("tests/zoo/course_layers.py", "--prove", "--json")
     assert done.returncode == 1 and "Traceback" not in done.stderr

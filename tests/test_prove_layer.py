@@ -128,6 +128,7 @@ SMALL = {
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.sampled(3)
 def test_each_slow_layer_is_proven_at_a_small_size_in_the_default_suite(name):
     case = CASES[name]
     args = SMALL[name](np.random.default_rng(1))

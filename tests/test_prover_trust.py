@@ -490,7 +490,7 @@ def test_a_correct_recurrence_in_another_convention_is_never_refuted(recurrence,
     assert proof.ok       # small networks: what layerwise declines, the exact method decides
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_layerwise_says_why_it_declines_at_scale():
     proof = prove(Network.from_spec("3,8,6,3"), Delta(), method="layerwise")
     assert not proof.refuted and len(proof.undecided) == proof.total

@@ -201,7 +201,7 @@ def test_latex_document_reads_back(network):
 
 @LATEX_EXAMPLES
 @given(network=networks())
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_notebook_derivation_reads_back(network):
     derivation = Derivation.of(network)
     rows = printed_latex_rows(derivation_latex(derivation))
@@ -322,6 +322,7 @@ def test_the_issues_network_reads_back():
     claims_hold(derivation)
 
 
+@pytest.mark.deferred
 def test_a_convolution_reads_back_in_both_printers():
     network = Network.from_spec("1x3x3,conv1k2s1p1,conv1k2s2,1", "generic")
     derivation = Derivation.of(network)

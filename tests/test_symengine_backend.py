@@ -94,6 +94,7 @@ DIAGONAL = {(a, LOSSES[k % len(LOSSES)]) for k, a in enumerate(ACTIVATIONS)} | {
 @pytest.mark.parametrize("activation, loss", _some([(a, loss) for a in ACTIVATIONS for loss in LOSSES]
                                                    + [("tanh,relu,softmax", loss) for loss in LOSSES if loss != "bce"],
                                                    DIAGONAL))  # bce: sigmoid output
+@pytest.mark.sampled(3)
 def test_both_backends_say_the_same_for_every_activation_and_loss(activation, loss):
     reference, fast = both(Network.from_spec("2,3,3,2", activation, loss))
     assert reference.ok and (reference.proven, reference.total) == (29, 29)
@@ -165,7 +166,7 @@ def test_both_backends_say_the_same_on_convolutions():
     assert wrong_reference.refuted and comparable(wrong_fast) == comparable(wrong_reference)
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_both_backends_say_the_same_on_a_recurrence_file():
     def proved(backend):
         done = subprocess.run([sys.executable, "-m", "gradproof", "prove", "--recurrence", "examples/my_rec.py:recurrence",

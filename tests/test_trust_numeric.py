@@ -292,7 +292,7 @@ def test_a_cancelled_timer_still_stops_the_call():
         check_backward(attacks.hangs_past_a_cancelled_timer, NETWORK, timeout=0.5)
 
 
-@pytest.mark.slow
+@pytest.mark.deferred
 def test_an_ignored_alarm_ends_the_process_with_one_line_and_status_2(tmp_path):
     code = ("import sys; sys.path.insert(0, %r); import user_code_attacks as a\n"
             "from gradproof.numeric.checks.backward import check_backward\n"
@@ -328,6 +328,7 @@ def _cli(capfd, *args):
     ("exits", r"called sys.exit(0)"), ("hard_exit", r"called os._exit(0)"), ("killed", "ended its process (signal 9)"),
     ("hangs", "did not return within 1 s"), ("base_exception", "raised Stop: stop"),
     ("interrupts", "raised KeyboardInterrupt")])
+@pytest.mark.sampled(2)
 def test_command_line_user_code_ends_as_one_line(capfd, name, message):
     status, out, err = _cli(capfd, "check", "--layers", "2,3,2", "--backward",
                             f"{HERE / 'user_code_attacks.py'}:{name}", "--timeout", "1", "--json")

@@ -34,6 +34,7 @@ from gradproof.derive.proof.pointwise import Evaluator, differ
 from gradproof.derive.trace.element import Untraceable, lift
 from gradproof.derive.trace.run import LOSS, PAIR, LayerCall, Trace, trace_layer
 from gradproof.derive.trace.watch import changed, module_state, watching
+from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.conventions import read_layer
 
 #: upstream gradients drawn when the backward branches on dout, looking for a counterexample
@@ -67,6 +68,7 @@ def layer_call(forward: Callable, backward: Callable | None, args: Sequence, *, 
                      layer.n_outputs, timeout)
 
 
+@guard.one_check
 def prove_layer(forward: Callable, backward: Callable | None, args: Sequence, *, kind: str | None = None,
                 inputs: Sequence | None = None, outputs: int | None = None, name: str | None = None,
                 seed: int = 0, timeout: float | None = 60.0) -> LayerProof:

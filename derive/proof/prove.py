@@ -23,6 +23,7 @@ from gradproof.derive.proof.result import Proof
 from gradproof.derive.proof.sealed import fresh_rules, snapshot, unchanged_since
 from gradproof.derive.symbolic.network import SymbolicNetwork
 from gradproof.derive.symbolic.recurrence import PSI
+from gradproof.derive.usercode import guard
 
 METHODS = ("exact", "layerwise", "random")
 #: the most weights each method is started on: beyond, it would not finish in hours (or memory)
@@ -38,6 +39,7 @@ def network_of(network) -> Network:
     return network.network if isinstance(network, SymbolicNetwork) else network
 
 
+@guard.one_check
 def prove(network: Network | SymbolicNetwork, recurrence: Recurrence = PSI, diagnose: bool = True,
           method: str = "exact", progress: bool | None = False, rounds: int = 2, backend: str = "auto",
           seed: int | None = None) -> Proof:

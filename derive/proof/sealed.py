@@ -26,6 +26,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.polys.rings import PolyElement, PolyRing
 
+from gradproof.derive.errors import InputError
 from gradproof.derive.model import activations as activation_table
 from gradproof.derive.model import losses as loss_table
 from gradproof.derive.symbolic import forms, functions
@@ -219,5 +220,13 @@ def user_gradients(network, recurrence, claims: Claims, own=()) -> list:
     theirs = SymbolicNetwork(network)
     what = recurrence_name(recurrence)
     function = recurrence.gradients if isinstance(recurrence, PsiRecurrence) else recurrence
-    produced = run(function, theirs, network=network, what=what, own=own)
-    return claimed_matrices(produced, network.shapes, claims, what)
+
+    def rebuilt(sym):   # read inside the guard: iterating what the code returned can run its code (round 25)
+        produced = function(sym)
+        try:
+            return claimed_matrices(produced, network.shapes, claims, what)
+        except UserCodeError:
+            raise
+        except InputError as error:   # gradproof's verdict on what was returned, not an error of the code's
+            raise UserCodeError(str(error)) from None
+    return run(rebuilt, theirs, network=network, what=what, own=own)

@@ -134,9 +134,12 @@ class recording:
 
 
 _HERE = Path(__file__).resolve().parents[1]   # derive/ (gradproof/derive/ when installed)
+#: code that is not the user's: gradproof, sympy, numpy, the standard library and installed libraries (the
+#: tracer must not hand symengine's or torch's module-level ``np`` its proxy: they are watched as libraries)
 _SKIP = tuple(str(p) + "/" for p in (_HERE, _HERE.parent / "numeric", _HERE.parent / "gradproof",
                                       Path(sp.__file__).resolve().parent, Path(np.__file__).resolve().parent,
-                                      Path(sysconfig.get_paths()["stdlib"]).resolve()))
+                                      *(Path(sysconfig.get_paths()[key]).resolve()
+                                        for key in ("stdlib", "platstdlib", "purelib", "platlib"))))
 
 
 def user_line() -> str:

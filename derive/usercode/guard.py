@@ -26,6 +26,7 @@ file descriptor 1 directly, or kills its own process, is beyond an in-process gu
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import signal
@@ -81,6 +82,28 @@ def call(function: Callable, *args, what: str = "your code", timeout: float | No
         echo(printed.getvalue(), what)
         interpreter.refuse(did, what)
     return Outcome(value, printed.getvalue())
+
+
+@contextlib.contextmanager
+def check():
+    """One check of the user's code, from before its first call to its verdict. What changed before it is
+    the caller's business; what changes between the calls of the user's code — gradproof's own code runs
+    there, and can run the user's (a finalizer freed by gradproof, a method of a returned object) — is
+    the user's: undone and refused at the next call, and at the end (the verdict is then void)."""
+    namespaces.begin()
+    try:
+        yield
+    finally:
+        interpreter.refuse(namespaces.end(), "code of yours that ran between the calls of your code")
+
+
+def one_check(function: Callable) -> Callable:
+    """``function`` (a check: check_layer, prove_layer, check_backward, prove) run as :func:`check`."""
+    @functools.wraps(function)
+    def checked(*args, **kwargs):
+        with check():
+            return function(*args, **kwargs)
+    return checked
 
 
 def ready() -> None:

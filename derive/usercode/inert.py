@@ -20,6 +20,8 @@ round 24). So the review goes by identity and by C-level slots only:
 from __future__ import annotations
 
 import ctypes
+import itertools
+import operator
 import types
 
 #: a number telling live objects apart (the pointer, rotated): ``id`` without its audit event, and no
@@ -37,7 +39,9 @@ _MODIFIED.argtypes, _MODIFIED.restype = [ctypes.py_object], None
 
 def split_names(mapping) -> tuple[dict, bool]:
     """The entries of ``mapping`` whose name is exactly a ``str`` (a new dict), and whether any other
-    name was there; by iteration only."""
+    name was there; by iteration only (where every name is a ``str``, told at C speed: a copy)."""
+    if all(map(operator.is_, map(type, mapping), itertools.repeat(str))):
+        return dict(mapping), False
     names = {}
     odd = False
     for name, value in mapping.items():

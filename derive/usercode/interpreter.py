@@ -134,7 +134,9 @@ def snapshot() -> Snapshot:
         parameters = _sympy_parameters()
         before = Snapshot(hooks(), None if parameters is None else dict(vars(parameters)), _quiet(),
                           _Watch(threading.get_ident(), []))
-        namespaces.enter()
+        between = namespaces.enter()
+        if between:
+            refuse(between, "code of yours that ran between the calls of your code")
         _WATCHES.append(before.watch)
         return before
     finally:

@@ -266,14 +266,54 @@ def audited(event: str, args: tuple) -> None:
         _SET[_key(function), name] = (function, name, getattr(function, name))
 
 
-def enter() -> None:
+def enter() -> list[str]:
     """Before a call of the user's code: at the outermost call, the snapshot is taken (the first time) or
-    brought up to date with what changed since, outside the user's code."""
+    brought up to date with what changed since, outside the user's code. Within a check (:func:`begin`),
+    a change since the last call is the user's, made between its calls (a finalizer, a method gradproof
+    called on what the code returned: adversarial round 25): undone, and returned (the call is not made);
+    empty when nothing changed."""
     if not _DEPTH[0]:
         if not _SNAPSHOT:
             _SNAPSHOT.append(_Snapshot())
-        _review(_SNAPSHOT[0], undo=False)
+        found = _guarded_review(_SNAPSHOT[0], undo=_CHECKS[0] > 0, code_only=True)
+        if found:
+            _forget()
+            return found
     _DEPTH[0] += 1
+    return []
+
+
+#: how many checks are running (:func:`begin`, :func:`end`)
+_CHECKS = [0]
+
+
+
+def begin() -> None:
+    """A check starts: what changed before it is the caller's business (taken); from here to :func:`end`,
+    every change is the user's code's."""
+    if not _CHECKS[0]:
+        ready()
+    _CHECKS[0] += 1
+
+
+def end() -> list[str]:
+    """A check ends: at the outermost, what changed since the last call of the user's code (undone)."""
+    _CHECKS[0] = max(_CHECKS[0] - 1, 0)
+    if _CHECKS[0] or _DEPTH[0] or not _SNAPSHOT:
+        return []
+    found = _guarded_review(_SNAPSHOT[0], undo=True, code_only=True)
+    if found:
+        _forget()
+    return found
+
+
+def _guarded_review(snap: _Snapshot, undo: bool, code_only: bool = False) -> list[str]:
+    """:func:`_review`, which runs no user code; should anything still break it off, that is a refusal, not
+    a half-reviewed process taken for clean (adversarial round 25: a ``__format__`` raising)."""
+    try:
+        return _review(snap, undo, code_only)
+    except Exception as error:   # noqa: BLE001  (whatever it is, the process is not known to be clean)
+        return [f"broke off gradproof's review of the process ({type(error).__name__})"]
 
 
 def ready() -> None:
@@ -291,7 +331,7 @@ def leave() -> list[str]:
     _DEPTH[0] = max(_DEPTH[0] - 1, 0)
     if not _SNAPSHOT:
         return []
-    found = _review(_SNAPSHOT[0], undo=True)
+    found = _guarded_review(_SNAPSHOT[0], undo=True)
     if found:
         _forget()
     return found if len(found) <= SHOWN else found[:SHOWN] + [f"and {len(found) - SHOWN} more"]
@@ -314,7 +354,7 @@ def _cells_moved(snap: _Snapshot) -> bool:
         return True
 
 
-def _review(snap: _Snapshot, undo: bool) -> list[str]:
+def _review(snap: _Snapshot, undo: bool, code_only: bool = False) -> list[str]:
     """What changed since the snapshot, each change undone (``undo``) or taken into it; new modules and
     classes join it. The quick tests first, at C speed (identity and tags only: no user code runs)."""
     found = _review_set(undo)
@@ -329,9 +369,10 @@ def _review(snap: _Snapshot, undo: bool) -> list[str]:
     if modules:
         found += _review_modules(snap, undo)
     moved = snap.moved_namespaces()
-    found += _strange_names(snap, moved, undo)
+    names = {k: snap.namespaces[k].names() for k in moved}
+    found += _strange_names(snap, names, undo, modules)
     for k in moved:
-        found += _review_moved(snap, snap.namespaces[k], undo)
+        found += _review_moved(snap, snap.namespaces[k], undo, names[k][0], code_only)
     functions = snap.moved_functions() if cells else []
     for k in functions:
         found += _review_function(snap.functions[k], undo)
@@ -340,29 +381,29 @@ def _review(snap: _Snapshot, undo: bool) -> list[str]:
     return found
 
 
-def _strange_names(snap: _Snapshot, moved: list[int], undo: bool) -> list[str]:
-    """Names that are not exactly strings, in ``sys.modules`` or a moved namespace: a lookup there could run
-    their ``__eq__`` (a hash collision) inside the review. Dropped (``undo``) and named; before any lookup."""
+def _strange_names(snap: _Snapshot, names: dict, undo: bool, modules: bool) -> list[str]:
+    """Names that are not exactly strings, in ``sys.modules`` (where it moved) or a moved namespace
+    (``names``: index → :meth:`_Namespace.names`): a lookup there could run their ``__eq__`` (a hash
+    collision) inside the review. Dropped (``undo``) and named; before any lookup."""
     found = []
-    if undo and inert.split_names(sys.modules)[1]:
+    if undo and modules and inert.split_names(sys.modules)[1]:
         inert.keep_only_names(sys.modules)
         found.append("added a name that is not a string to sys.modules")
-    for k in moved:
+    for k, (_, odd) in names.items():
         ns = snap.namespaces[k]
-        if undo and ns.names()[1]:
+        if undo and odd:
             inert.keep_only_names(ns.behind if ns.behind is not None else ns.mapping)
             found.append(f"added a name that is not a string to {ns.label}")
     return found
 
 
-def _review_moved(snap: _Snapshot, ns: _Namespace, undo: bool) -> list[str]:
+def _review_moved(snap: _Snapshot, ns: _Namespace, undo: bool, now: dict, code_only: bool) -> list[str]:
     """One namespace whose tag moved: reviewed where a name or value changed (else a name was set and set
     back: gradproof's own ``os._exit``, ``sys.stdout``); a class's attribute cache is dropped either way, as
     a name added and removed behind the class's back leaves it answering with the added one (round 24)."""
     if isinstance(ns.owner, type) and undo:
         inert.forget_lookups(ns.owner)
-    now = ns.names()[0]
-    return _review_namespace(snap, ns, undo, now) if ns.moved(now) else []
+    return _review_namespace(snap, ns, undo, now, code_only) if ns.moved(now) else []
 
 
 def _review_modules(snap: _Snapshot, undo: bool) -> list[str]:
@@ -382,13 +423,15 @@ def _review_modules(snap: _Snapshot, undo: bool) -> list[str]:
     return found
 
 
-def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool, now: dict) -> list[str]:
+def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool, now: dict, code_only: bool = False) -> list[str]:
     """The watched names of one namespace that changed (``now``: its names, :meth:`_Namespace.names`), and
-    new names that shadow something."""
+    new names that shadow something. ``code_only``: between the calls of a check, where gradproof's own
+    code runs too and sets public constants lazily (``tempfile.tempdir``), only code is judged."""
     kept = ns.kept
     moved = [k for k, v in kept.items() if now.get(k, _GONE) is not v]
     altered = [k for k in moved if (ns.watched(k, kept[k]) or ns.watched(k, now.get(k)))
-               and not _same(kept[k], now.get(k, _GONE)) and not _shim(snap, now.get(k))]
+               and not _same(kept[k], now.get(k, _GONE)) and not _shim(snap, now.get(k))
+               and (not code_only or inert.is_code(kept[k]) or inert.is_code(now.get(k)))]
     added = [k for k in now.keys() - kept.keys() if _shadows(ns, k, now[k]) and not _shim(snap, now[k])]
     if undo:
         for key in altered:
@@ -410,7 +453,11 @@ def _shim(snap: _Snapshot, value) -> bool:
     name = inert.get(value.__globals__, "__name__")
     module = inert.get(sys.modules, name) if type(name) is str and name not in snap.all_modules else None
     where = inert.get(_MODULE_DICT(module), "__file__") if issubclass(type(module), types.ModuleType) else None
-    return type(where) is str and os.path.realpath(where).startswith(_LIBRARIES)
+    if type(where) is not str or not os.path.isfile(where):   # a file of a library, on disk (round 25: a
+        return False                                            # module made in memory named one)
+    where = os.path.realpath(where)
+    code_file = value.__code__.co_filename
+    return where.startswith(_LIBRARIES) and type(code_file) is str and os.path.realpath(code_file) == where
 
 
 #: where installed libraries and the standard library live
@@ -477,7 +524,7 @@ def _review_set(undo: bool) -> list[str]:
         for function, name, value in list(_SET.values()):
             if undo and getattr(function, name) is not value:
                 setattr(function, name, value)
-                found.append(f"changed {function.__module__}.{function.__qualname__} in place ({name})")
+                found.append(f"changed {_label(function)} in place ({name})")
     finally:
         _RESTORING.clear()
         _SET.clear()

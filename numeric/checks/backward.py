@@ -25,6 +25,7 @@ from hypothesis.errors import Unsatisfiable
 
 from gradproof.derive.errors import InputError
 from gradproof.derive.model.network import Network
+from gradproof.derive.usercode import guard
 from gradproof.derive.usercode.guard import DEFAULT_TIMEOUT, call
 from gradproof.numeric.checks.check import check_gradient
 from gradproof.numeric.checks.contract import Backward, user_gradient
@@ -37,6 +38,7 @@ __all__ = ["Backward", "NetworksChecked", "UndecidedNetworksWarning", "assert_ba
            "assert_backward_correct_on_networks", "check_backward", "user_gradient"]
 
 
+@guard.one_check
 def check_backward(backward: Backward, network: Network, sample=None, *, seed: int = 0, batch: int | None = None,
                    batched: bool = False, timeout: float | None = DEFAULT_TIMEOUT, **options):
     """Check ``backward`` on ``sample`` (default: a random network from ``seed``), against the finite

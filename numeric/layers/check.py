@@ -79,6 +79,7 @@ LOCALIZE = 10
 COST = {"complex-step": 2, "central": 8}
 
 
+@guard.one_check
 def check_layer(forward, backward, args, *, inputs=None, outputs: int | None = None, douts=None,
                 kind: str | None = None, method: str = "auto", entries: str = "auto", budget: float = 0.5,
                 seed: int = 0, timeout: float | None = guard.DEFAULT_TIMEOUT, name: str | None = None,
