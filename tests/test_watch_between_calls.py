@@ -221,3 +221,22 @@ def test_the_controls_changes_before_a_check_are_the_callers_and_a_plain_wrong_b
     finally:
         layer_check.layer_status = saved
     assert gradproof.check_layer(lambda x: (x * x, x), lambda d, c: 2 * c * d, (X,)).status == "agree"
+
+
+class _NotAnArray:
+    """Looks like a tensor (detach, numpy) without being one: read as no numbers, never called."""
+
+    def __init__(self, values):
+        self.values = values
+
+    def detach(self):
+        layer_check.layer_status = _agree
+        return self
+
+    def numpy(self):
+        return self.values
+
+
+def test_an_output_that_only_looks_like_a_tensor_is_an_error_not_a_traceback_and_is_never_called(restored):
+    result = gradproof.check_layer(lambda x: (_NotAnArray(x * x), x), lambda d, c: 2 * c * d, (X,))
+    assert result.status == "error" and "not numbers" in result.reason, result.reason

@@ -8,6 +8,7 @@ backward that gives different results for the same arguments (undecidable).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,7 +140,7 @@ def _outputs(layer: Layer, split) -> tuple[tuple, tuple]:
     outs, _ = split
     checked, dtypes = [], []
     for k, out in enumerate(outs):
-        array = np.asarray(out) if not hasattr(out, "detach") else out.detach().numpy()
+        array = plain(out)
         if array.dtype.kind not in "fiub":
             raise Stop(ERROR, f"{layer.forward_name}'s output {k + 1} is {type(out).__name__} of dtype "
                               f"{array.dtype}: not numbers")
@@ -200,14 +201,29 @@ def _mutations(layer: Layer, passed, what: str, known: list, notes: list) -> Non
                              "is given to every call)")
 
 
+#: what a returned value may be to be read as numbers here, outside the guard: types whose conversion runs
+#: none of the user's code (a method such as ``detach`` or ``__array__`` of a class of the user's would run
+#: it unguarded, between the calls of a check: adversarial round 25); anything else reads as no numbers
+_PLAIN = (np.ndarray, np.generic, float, int, bool, complex, list, tuple)
+
+
+def plain(value) -> np.ndarray:
+    """``value`` as an array without running the user's code: a torch tensor detached, an array, a number or
+    a list of numbers as numpy reads it; anything else an object array (not numbers: refused by the caller)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor) and type(value).detach is torch.Tensor.detach:
+        return value.detach().numpy()
+    if isinstance(value, _PLAIN):   # (an ndarray subclass is viewed as an ndarray: none of its methods runs)
+        return np.asarray(value)
+    return np.asarray(object())
+
+
 def _claimed(layer: Layer, slot, grad, value, notes) -> tuple:
     """(float64 array or None, problem, unfinished, the dtype it came in) for one returned gradient."""
     label = slot.gradient
     if grad is None:
         return None, f"{layer.backward_name} returned None for {label}", True, precision.FLOAT64
-    if hasattr(grad, "detach"):
-        grad = grad.detach().numpy()
-    array = np.asarray(grad) if not isinstance(grad, (str, bytes, dict)) else np.asarray(object())
+    array = plain(grad)
     if array.dtype.kind not in "fiu":
         kind = "complex numbers" if array.dtype.kind == "c" else f"a {type(grad).__name__}"
         return None, f"{label} is {kind}, not an array of real numbers", False, array.dtype
@@ -274,7 +290,7 @@ def _row(grad) -> np.ndarray | None:
     """A gradient returned on the noise path as float64, or None where it is not real numbers."""
     if grad is None:
         return None
-    array = np.asarray(grad.detach().numpy() if hasattr(grad, "detach") else grad)
+    array = plain(grad)
     if array.dtype.kind not in "fiu":
         return None
     with np.errstate(over="ignore", invalid="ignore"):  # a longdouble beyond float64: inf, an infinite δg
