@@ -60,7 +60,7 @@ def test_check_help_states_the_exit_status_it_uses():
 @pytest.mark.parametrize("network, status", [(["--layers", "2,1", "--activation", "softmax", "--loss", "softmax-ce"], 2),
                                              (["--layers", "2,3,2", "--define", "c=1", "--activation", "c"], 2),
                                              (["--layers", "2,2", "--activation", "tanh"], 0)])
-@pytest.mark.sampled(1)
+@pytest.mark.deferred
 def test_plot_error_vs_step_of_a_gradient_that_is_zero_everywhere(tmp_path, network, status):
     """A one-output softmax (E = 0 whatever the weights) divided the errors by a zero scale: internal error."""
     pytest.importorskip("matplotlib")

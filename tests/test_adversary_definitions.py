@@ -76,7 +76,7 @@ def test_a_planted_sign_error_still_differs(act, loss):
     ("check", "c=1", "--activation"), ("check", "f=sign(z)*z", "--activation"),
     ("check", "f=Heaviside(z)*z", "--activation"), ("check", "l=sign(a-y)*(a-y)", "--loss"),
     ("prove", "l=sign(a-y)*(a-y)", "--loss"), ("latex", "f=sign(z)*z", "--activation")])
-@pytest.mark.sampled(2)
+@pytest.mark.sampled(1)
 def test_the_command_line_gives_a_verdict_not_an_internal_error(tmp_path, verb, define, option):
     name = define.split("=")[0]
     extra = ["-o", str(tmp_path / "d.tex")] if verb == "latex" else []

@@ -46,6 +46,7 @@ def _network(kind: str, definition: str) -> Network:
     return Network.from_spec("2,2,1", gradproof.define_activation(name, expression))
 
 
+@pytest.mark.deferred
 def test_the_default_is_symengine_where_it_is_installed():
     network = Network.source_text()
     fast, reference = prove(network), prove(network, backend="sympy")
@@ -91,7 +92,7 @@ def test_the_command_line_without_symengine_proves_with_sympy():
 
 
 @pytest.mark.parametrize("kind, definition, what", CANNOT_CARRY, ids=[c[2] + "-" + c[0] for c in CANNOT_CARRY])
-@pytest.mark.sampled(2)
+@pytest.mark.deferred
 def test_auto_falls_back_to_sympy_where_symengine_cannot_carry_e(kind, definition, what):
     network = _network(kind, definition)
     for recurrence in (None, MISTAKES["missing-a-prime"].recurrence):

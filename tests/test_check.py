@@ -95,7 +95,7 @@ def test_the_cheap_tier_passes_alone_and_escalates_on_failure():
 
 
 @pytest.mark.parametrize("name", ["bias-column-kept", "missing-a-prime", "not-transposed"])
-@pytest.mark.sampled(1)
+@pytest.mark.deferred
 def test_numeric_mistakes_fail_and_shrink_to_a_minimal_network(name):
     mistake = NUMERIC_MISTAKES[name]
     strategy = networks(architecture=architectures(min_depth=2, max_depth=3, max_width=4,

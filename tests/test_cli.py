@@ -88,6 +88,7 @@ def test_a_refuted_recurrence_exits_1(monkeypatch, capsys):
     assert "layer 0: 0/6 weights proven" in out and "refuted: ∂E/∂⁰w" in out and "NOT proven" in out
 
 
+@pytest.mark.deferred
 def test_installed_command_and_python_m_gradproof():
     for command in (["gradproof", "prove", "--layers", "1,1", "--json"],
                     [sys.executable, "-m", "gradproof", "prove", "--layers", "1,1", "--json"]):
@@ -99,6 +100,7 @@ def test_installed_command_and_python_m_gradproof():
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="counts threads through /proc")
+@pytest.mark.deferred
 def test_the_command_line_starts_blas_with_one_thread_unless_told_otherwise():
     probe = ("import contextlib, io; from gradproof.cli import main; "
              "contextlib.redirect_stdout(io.StringIO()).__enter__(); main(['derive', '--layers', '1,1']); "
@@ -118,6 +120,7 @@ def test_the_command_line_starts_blas_with_one_thread_unless_told_otherwise():
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["check", "--help"], ["check-layer", "--help"], ["--version"]])
+@pytest.mark.sampled(2)
 def test_help_and_the_argument_tree_load_neither_numpy_nor_sympy(argv):
     """The parser checks every option (``--timeout`` too) with the standard library: ``--help`` must not pay
     for numpy (0.15 s) or sympy (0.4 s). The control: the same probe sees numpy once a verb runs."""

@@ -86,6 +86,7 @@ def test_a_rule_that_differs_only_on_a_kink_is_never_shown_a_point(name, express
     ("far_step", "z**2", "Piecewise((2*z, {side}*z < {beyond}), (2*z + 1, True))"),
     ("far_ramp", "tanh(z)", "1 - tanh(z)**2 + Max(0, {side}*z - {beyond})/1000"),
     ("far_power", "log(1 + z**2)", "2*z/(1 + z**2) + Max(0, Abs(z) - {beyond})**7/10**12")])
+@pytest.mark.sampled(6)
 def test_a_rule_wrong_only_far_from_zero_is_refused_with_the_point(name, expression, rule, beyond, side):
     """Adversarial F08: a rule right on |z| < 4 slipped past the 24 points there. Points out to |z| = 64, both
     signs, in geometric steps of 9% at most: the first one past the rule's edge refutes it, with both values."""

@@ -71,6 +71,7 @@ def test_a_possibly_complex_square_is_no_positive_denominator():
     assert sign_of(sp.acosh(W ** 2 + 2) ** 2 + 1)[0] == 1
 
 
+@pytest.mark.deferred
 def test_sign_squared_of_a_possibly_complex_value_is_not_one():
     never_proven(lambda e, w, z: e * sp.sign(sp.sqrt(w - 2)) ** 2)   # −e for every w < 2
     never_proven(lambda e, w, z: e * sp.sign(sp.acosh(w)) ** 2)      # −e for |w| < 1
@@ -99,6 +100,7 @@ def test_sign_squared_of_a_real_value_is_still_one():
 
 # 2. symengine's rewriting of roots, and positivity of possibly complex values
 
+@pytest.mark.deferred
 def test_symengine_does_not_settle_a_root_of_a_base_not_shown_positive():
     x = lambda w: sp.acosh(w) ** 2 + 1  # noqa: E731 - negative for w < cos 1
     never_proven(lambda e, w, z: e + (sp.sqrt(1 / x(w)) - 1 / sp.sqrt(x(w))) ** 2)
@@ -131,6 +133,7 @@ def test_regional_expressions():
     assert not shown_regional(v + W * sp.Max(0, v)) and not shown_regional(W + sp.Abs(v))  # pieces nonzero
 
 
+@pytest.mark.deferred
 def test_a_kink_condition_that_fails_on_a_half_space_is_not_stated():
     never_proven(lambda e, w, z: e * sp.sign(w - sp.Abs(w)) ** 2)     # 0 for every w ≥ 0
     never_proven(lambda e, w, z: e * sp.sign(sp.Abs(w) + w) ** 2)     # 0 for every w ≤ 0

@@ -61,6 +61,7 @@ def printed(tmp_path_factory) -> dict:
 
 
 @pytest.mark.parametrize("command, keys", _rows(), ids=[row[0] for row in _rows()])
+@pytest.mark.deferred
 def test_each_verbs_json_has_exactly_the_documented_keys(command, keys, printed):
     data = json.loads(printed[command]["stdout"])  # exactly one object, nothing else on stdout
     assert set(data) == keys, f"printed but not documented: {set(data) - keys}; documented, missing: {keys - set(data)}"

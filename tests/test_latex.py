@@ -38,7 +38,7 @@ def test_the_notation():
 
 
 @pytest.mark.parametrize("weight", [(0, 1, 1), (0, 0, 2), (1, 2, 3)])
-@pytest.mark.sampled(2)
+@pytest.mark.deferred
 def test_long_gradients_are_broken_into_rows_within_the_budget(weight):
     sym = SymbolicNetwork(Network.from_spec("3,4,4,3", "tanh"))
     printer = SourceTextLatexPrinter(abbreviations=latex_names(sym))
@@ -103,6 +103,7 @@ def test_the_caption_holds_for_a_convolution():
 
 @pytest.mark.parametrize("loss, output", [("half-sse", "sigmoid"), ("mse", "tanh"), ("bce", "sigmoid"),
                                           ("softmax-ce", "softmax"), ("half-sse", "softmax")])
+@pytest.mark.sampled(2)
 def test_the_document_reads_as_one_text(loss, output):
     """One order (σ(z) − y), the loop that matches Ψ at the output, method text for a reader, and every
     red Ψ in the chain-rule section defined in green in a row above it (what the caption says)."""

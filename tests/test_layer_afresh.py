@@ -98,7 +98,7 @@ def _write(tmp_path, tag: str, place: str) -> str:
 
 
 @pytest.mark.parametrize("place", list(PLACES))
-@pytest.mark.sampled(3)
+@pytest.mark.sampled(2)
 def test_a_memo_hidden_from_the_fingerprint_is_undecidable_and_the_controls_decide(place, tmp_path, tag, capsys):
     path, spec = _write(tmp_path, tag, place)
     assert main(["check-layers", path, "--spec", spec, "--json"]) == 1
@@ -206,6 +206,7 @@ def test_a_loss_memoising_its_first_value_is_undecidable_and_its_control_agrees(
     assert main(["check-layer", f"{path}:cube_loss", "--arg", "x=randn:3,4"]) == 0
 
 
+@pytest.mark.deferred
 def test_a_forward_that_hangs_only_afresh_is_stopped_and_undecidable(tmp_path, capsys):
     path = tmp_path / "slow.py"
     path.write_text("import collections\nimport time\nimport numpy as np\n_seen = collections.deque()\n\n\n"

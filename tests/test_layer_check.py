@@ -31,7 +31,7 @@ def check(forward, backward, args, **options):
 
 
 @pytest.mark.parametrize("name", [n for n, c in C.CASES.items() if c.deterministic])
-@pytest.mark.sampled(10)
+@pytest.mark.sampled(5)
 def test_every_correct_zoo_layer_agrees(name):
     case = C.CASES[name]
     result = check(case.forward, case.backward, args_of(case.make_args))
@@ -51,7 +51,7 @@ def _expected(bug):
 
 
 @pytest.mark.parametrize("bug", [b for b in B.BUGS if b.name not in C.AT_A_KINK], ids=lambda b: b.name)
-@pytest.mark.sampled(6)
+@pytest.mark.sampled(4)
 def test_every_planted_bug_is_caught_at_the_right_inputs_and_entries(bug):
     case = C.CASES[bug.layer]
     result = check(bug.forward, bug.backward, args_of(C.BUG_CASES[bug.name]))
@@ -586,7 +586,7 @@ def _inside(dtype, function, post=None):
 @pytest.mark.parametrize("function, derivative, post, slope", [
     (np.exp, np.exp, None, 1.0), (np.sin, np.cos, None, 1.0), (np.tanh, lambda x: 1 - np.tanh(x) ** 2, None, 1.0),
     (np.exp, np.exp, lambda y: 1.1 * y + 0.3, 1.1)], ids=["exp", "sin", "tanh", "exp-then-float64"])
-@pytest.mark.sampled(12)
+@pytest.mark.sampled(6)
 def test_a_forward_rounding_to_float16_inside_is_never_called_wrong_for_a_correct_backward(
         seed, shape, function, derivative, post, slope):
     x = np.random.default_rng(seed).standard_normal(shape) * (1 + seed / 2)   # exp(x) stays below 65504

@@ -80,6 +80,7 @@ def test_max_pooling_routed_to_the_wrong_entry_is_refuted(monkeypatch):
     assert proof.whole.status == "refuted" and {e.input for e in proof.whole.refuted} == {"wbar0"}
 
 
+@pytest.mark.deferred
 def test_a_kernel_not_rotated_on_the_way_down_is_refuted(monkeypatch):
     right = layer_net.TRANSPOSED.flip
     monkeypatch.setattr(layer_net.TRANSPOSED, "flip", lambda kernel: right(kernel)[:, :, ::-1, ::-1])

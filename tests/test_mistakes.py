@@ -33,7 +33,7 @@ def test_the_catalogue_has_at_least_twelve_mistakes_in_both_forms():
 
 @pytest.mark.parametrize("hidden", ["generic", pytest.param("tanh", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", sorted(MISTAKES))
-@pytest.mark.sampled(5)
+@pytest.mark.sampled(3)
 def test_the_proof_refutes_exactly_the_weights_a_mistake_makes_wrong(name, hidden):
     network = network_for(name, hidden)
     mistake = MISTAKES[name]
@@ -54,7 +54,7 @@ def test_the_numeric_check_fails_exactly_on_those_weights_and_names_the_mistake(
 
 
 @pytest.mark.parametrize("name", ["bias-column-kept", "not-transposed", "loop-ends-early", "sign-error"])
-@pytest.mark.sampled(2)
+@pytest.mark.sampled(1)
 def test_the_proof_names_the_mistake(name):
     proof = prove(network_for(name, "sigmoid"), MISTAKES[name].recurrence)
     assert any(f"({name})" in sentence for sentence in proof.diagnosis)

@@ -130,6 +130,7 @@ def test_what_changes_legitimately_is_not_refused(patched):
     assert prove_layer(P.sq_forward, backward, (X,)).status == "proven"
 
 
+@pytest.mark.deferred
 def test_the_value_by_value_comparison_refuses_as_the_version_tags_do(patched, monkeypatch):
     """Where dicts' version tags cannot be read (another Python), every value is compared: same refusals."""
     assert versions.TAGS is not None or not versions._checked()
@@ -194,6 +195,7 @@ def test_the_command_line_refuses_a_patch_in_every_verb(name, at_import, tmp_pat
         assert status == 2 and out["ok"] is False and P.PATCHES[name][1] in out["error"], (argv, out)
 
 
+@pytest.mark.deferred
 def test_the_command_line_controls_are_verdicts(tmp_path, capsys):
     statuses = [main(["--json", *argv]) for argv in _verbs(tmp_path, None, False)]
     capsys.readouterr()
@@ -210,6 +212,7 @@ def test_a_refusal_inside_a_sweep_leaves_no_watch_open(patched):
     assert not interpreter._WATCHES
 
 
+@pytest.mark.deferred
 def test_the_one_time_snapshot_is_not_taken_from_a_checks_time_budget(monkeypatch):
     """check_layer takes the snapshot before its budget's clock starts (relu at its kink was 'agree', on a
     sample of entries, instead of 'undecidable' when the first check in a process paid for the snapshot

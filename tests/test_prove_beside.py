@@ -38,6 +38,7 @@ def test_the_course_module_each_function_proven_refuted_or_cannot_trace_beside_i
                for layer in summary["layers"])
 
 
+@pytest.mark.deferred
 def test_wrong_gradients_are_refuted_where_the_check_finds_them_and_correct_ones_proven():
     buggy = _run("examples/buggy_layers.py", "--prove")
     assert buggy.returncode == 1 and "REFUTED db" in buggy.stdout and "REFUTED dx" in buggy.stdout
@@ -46,6 +47,7 @@ def test_wrong_gradients_are_refuted_where_the_check_finds_them_and_correct_ones
     assert right.returncode == 0 and "proofs: 4 proven; none disagrees" in right.stdout
 
 
+@pytest.mark.deferred
 def test_a_proof_past_its_budget_is_undecided_and_says_so():
     done = _run("examples/my_layers.py", "--only", "rnn_step", "--prove", "--prove-budget", "0.01")
     assert done.returncode == 0 and "Traceback" not in done.stderr

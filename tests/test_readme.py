@@ -47,7 +47,7 @@ def _commands() -> list:
 
 
 @pytest.mark.parametrize("command, status", _commands())
-@pytest.mark.sampled(8)
+@pytest.mark.sampled(1)
 def test_readme_command(command, status, tmp_path):
     done = subprocess.run(shlex.split(command), cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == status, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
@@ -55,7 +55,7 @@ def test_readme_command(command, status, tmp_path):
 
 
 @pytest.mark.parametrize("body, why", _blocks("python"), ids=lambda v: (v or "")[:40].replace("\n", " "))
-@pytest.mark.sampled(4)
+@pytest.mark.sampled(1)
 def test_readme_python_snippet(body, why):
     if why:
         pytest.skip(why)

@@ -21,6 +21,7 @@ def test_the_section_shows_every_convention_and_the_figures():
 
 @pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "examples").glob("*.py")
                                           if p.name.startswith(("check_", "custom_"))))
+@pytest.mark.sampled(3)
 def test_each_example_script_runs(script, monkeypatch):
     if script == "check_torch.py":
         pytest.importorskip("torch")

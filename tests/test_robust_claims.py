@@ -152,7 +152,7 @@ ACTIVATIONS = ["hardtanh=Max(Min(z, 1), -1)", "k=Max(z, sin(z)*exp(z))", "k=Heav
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-@pytest.mark.sampled(3)
+@pytest.mark.sampled(1)
 def test_an_activation_with_awkward_kinks_gets_a_verdict_in_the_command_line(activation):
     for verb in ("prove", "check"):
         status, out, err = in_a_child(lambda: cli([verb, "--layers", "2,2,1", "--activation", activation]))

@@ -230,7 +230,7 @@ RESIDUAL_CASES = [("2,2,1", "tanh", "half-sse", True, "sign-error"),
 
 @pytest.mark.parametrize("spec, activations, loss, bias, mistake", RESIDUAL_CASES,
                          ids=[case[-1] for case in RESIDUAL_CASES])
-@pytest.mark.sampled(1)
+@pytest.mark.deferred
 def test_refuted_residuals_of_fixed_networks_read_back(spec, activations, loss, bias, mistake):
     activations = [USER.get(name, name) for name in activations] if isinstance(activations, list) else activations
     network = Network.from_spec(spec, activations, loss, bias=bias)
@@ -287,6 +287,7 @@ def test_the_latex_round_trip_fails_on_a_printer_that_drops_brackets(monkeypatch
     assert len(bad) >= 5 and any(line.startswith("{}^{2}\\Psi_{1} =") for line in bad), bad
 
 
+@pytest.mark.deferred
 def test_the_latex_round_trip_fails_when_broken_rows_lose_their_brackets(monkeypatch):
     derivation = Derivation.of(Network.source_text(), [(0, 1, 1)])
     rows = document_module.definition_rows(derivation)
@@ -304,7 +305,7 @@ COVERAGE = [("sigmoid", "half-sse", "sigmoid"), ("tanh", "mse", "tanh"), ("relu"
 
 
 @pytest.mark.parametrize("hidden, loss, output", COVERAGE, ids=[f"{h}-{l}-{o}" for h, l, o in COVERAGE])
-@pytest.mark.sampled(3)
+@pytest.mark.sampled(2)
 def test_every_activation_and_loss_reads_back_in_both_printers(hidden, loss, output):
     network = Network.from_spec([2, 2, 2], [USER.get(hidden, hidden), output], loss, bias=hidden != "identity")
     derivation = Derivation.of(network, [(1, 1 - int(network.bias), 2), (0, 1, 1)])

@@ -251,6 +251,7 @@ def test_softmax_targets_must_be_a_probability_vector():
 
 @settings(max_examples=200)
 @given(networks())
+@pytest.mark.deferred
 def test_drawn_targets_are_never_tiny(sample):
     values = np.abs(sample.y[sample.y != 0])
     assert values.size == 0 or values.min() >= 1e-6
@@ -266,6 +267,7 @@ def test_hypothesis_runs_of_a_correct_backward_never_raise_undecidable(recwarn):
         assert isinstance(summary, NetworksChecked) and summary.agreed > 0
 
 
+@pytest.mark.deferred
 def test_hypothesis_runs_still_catch_a_wrong_backward():
     def backward_for(network):
         return lambda wbar, x, y: [2 * g for g in psi_gradient(network, wbar, x[:, None], y[:, None])]

@@ -140,6 +140,7 @@ def restored():
 
 
 @pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.sampled(3)
 def test_code_run_between_calls_never_makes_a_wrong_backward_agree(case, restored):
     forward, backward = CASES[case]
     gc_was = gc.get_threshold()
