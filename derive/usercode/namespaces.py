@@ -19,7 +19,7 @@ How: :func:`enter` before a call of the user's code, :func:`leave` after it. The
 snapshot (0.1–0.2 s of CPU with sympy and numpy loaded) that is kept for the life of the process. After
 that, a call is checked by reading each namespace dict's version tag (:mod:`gradproof.derive.usercode.versions`:
 a few thousand tags, with the watched closure cells' contents and modules' classes, in one numpy gather
-each; about 40 µs for a call's :func:`enter` and :func:`leave` together) and comparing values only
+each; about 60 µs for a call's :func:`enter` and :func:`leave` together) and comparing values only
 in the namespaces whose tag moved; where the tags cannot be read, every watched value is compared by
 identity (a few milliseconds). A change found when the outermost call *begins* was made outside the
 user's code (gradproof's own imports, a test's monkeypatch, the caller's business): it is taken into the
