@@ -8,6 +8,7 @@ a recurrence's result is read inside the guard; the review cannot be broken off 
 shim must be a file on disk whose code it is."""
 
 import gc
+import json
 import os
 import sys
 import sysconfig
@@ -18,6 +19,7 @@ import pytest
 import sympy as sp
 
 import gradproof
+import gradproof.derive.proof.layer as layer_module
 import gradproof.numeric.layers.check as layer_check
 from gradproof.derive.model.network import Network
 from gradproof.derive.proof import exact
@@ -25,6 +27,7 @@ from gradproof.derive.proof.layer import prove_layer
 from gradproof.derive.proof.prove import prove
 from gradproof.derive.usercode import interpreter, namespaces
 from gradproof.derive.usercode.interpreter import SharedStateChanged
+from tests.verdicts import refused_or_not_agree
 
 X = np.random.default_rng(0).standard_normal((3, 4))
 REAL_STATUS, REAL_JUDGED = layer_check.layer_status, exact._judged
@@ -95,7 +98,6 @@ def _forward_cycle(x):
 
 
 def _forward_format(x):
-    import json
     if layer_check.layer_status is REAL_STATUS:
         layer_check.layer_status = _agree
         json.dumps.__module__ = Format()
@@ -126,7 +128,6 @@ CASES = {"a dropped cache's finalizer": (_forward_dropped, _backward_dropped),
 
 @pytest.fixture
 def restored():
-    import json
     module, defaults = json.dumps.__module__, json.dumps.__defaults__
     Cycle.fired.clear()
     yield
@@ -147,17 +148,12 @@ def test_code_run_between_calls_never_makes_a_wrong_backward_agree(case, restore
     if case == "a cycle's finalizer":
         gc.set_threshold(1)   # collections all the time: in gradproof's code between the calls too
     try:
-        result = gradproof.check_layer(forward, backward, (X,))
-    except SharedStateChanged as refused:
-        assert "restored; nothing was judged" in str(refused)
-    else:
-        assert result.status != "agree", result.reason
+        refused_or_not_agree(forward, backward, (X,))
     finally:
         gc.set_threshold(*gc_was)
 
 
 def test_prove_layer_is_not_proven_through_a_dropped_cache(restored):
-    import gradproof.derive.proof.layer as layer_module
     real = layer_module.differ
 
     class Cache(DroppedCache):
