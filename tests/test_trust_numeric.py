@@ -267,7 +267,6 @@ def test_hypothesis_runs_of_a_correct_backward_never_raise_undecidable(recwarn):
         assert isinstance(summary, NetworksChecked) and summary.agreed > 0
 
 
-@pytest.mark.deferred
 def test_hypothesis_runs_still_catch_a_wrong_backward():
     def backward_for(network):
         return lambda wbar, x, y: [2 * g for g in psi_gradient(network, wbar, x[:, None], y[:, None])]
