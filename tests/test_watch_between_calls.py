@@ -27,6 +27,7 @@ from gradproof.derive.proof.layer import prove_layer
 from gradproof.derive.proof.prove import prove
 from gradproof.derive.usercode import interpreter, namespaces
 from gradproof.derive.usercode.interpreter import SharedStateChanged
+from gradproof.numeric.layers import entries, judge, noise
 from tests.verdicts import refused_or_not_agree
 
 X = np.random.default_rng(0).standard_normal((3, 4))
@@ -237,3 +238,50 @@ class _NotAnArray:
 def test_an_output_that_only_looks_like_a_tensor_is_an_error_not_a_traceback_and_is_never_called(restored):
     result = gradproof.check_layer(lambda x: (_NotAnArray(x * x), x), lambda d, c: 2 * c * d, (X,))
     assert result.status == "error" and "not numbers" in result.reason, result.reason
+
+
+# adversarial round 26: what the between-call watch missed — hooks, and constants the verdict reads
+
+def _trace_everything_agree(frame, event, arg):
+    if event == "call" and frame.f_code.co_name == "layer_status":
+        for result in frame.f_locals["results"]:
+            result.status = "agree"
+    return None
+
+
+class TracingCache(np.ndarray):
+    def __del__(self):
+        if _unguarded() and sys.gettrace() is not _trace_everything_agree:
+            sys.settrace(_trace_everything_agree)
+
+
+class LooseningCache(np.ndarray):
+    def __del__(self):
+        if _unguarded():
+            noise.KAPPA, judge.RESOLUTION = 1e300, 1e300
+
+
+def _loosen_private_constants():
+    entries._W_CENTRAL = entries._W_ONE_SIDED = 1e200
+    entries.TINY = np.float64(1e308)
+
+
+ROUND_26 = {"a trace function installed by a finalizer": lambda x: (x * x, np.array(x).view(TracingCache)),
+            "tolerances loosened by a finalizer": lambda x: (x * x, np.array(x).view(LooseningCache)),
+            "private and numpy-scalar constants loosened in a call": lambda x: (_loosen_private_constants(),
+                                                                                 (x * x, x))[1]}
+CONSTANTS_26 = (noise.KAPPA, judge.RESOLUTION, entries._W_CENTRAL, entries._W_ONE_SIDED, entries.TINY)
+
+
+@pytest.mark.parametrize("case", list(ROUND_26))
+def test_hooks_and_the_verdicts_constants_are_kept_between_and_in_calls(case, restored):
+    trace = sys.gettrace()
+    try:
+        refused_or_not_agree(ROUND_26[case], lambda dout, cache: 3 * np.asarray(cache) * dout, (X,))
+        gc.collect()
+        assert sys.gettrace() is trace, "a trace function stayed"
+        assert (noise.KAPPA, judge.RESOLUTION, entries._W_CENTRAL, entries._W_ONE_SIDED, entries.TINY) \
+            == CONSTANTS_26, "a constant stayed"
+    finally:
+        sys.settrace(trace)
+        noise.KAPPA, judge.RESOLUTION, entries._W_CENTRAL, entries._W_ONE_SIDED, entries.TINY = CONSTANTS_26

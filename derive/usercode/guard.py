@@ -91,10 +91,12 @@ def check():
     there, and can run the user's (a finalizer freed by gradproof, a method of a returned object) — is
     the user's: undone and refused at the next call, and at the end (the verdict is then void)."""
     namespaces.begin()
+    interpreter.begin_check()
     try:
         yield
     finally:
-        interpreter.refuse(namespaces.end(), "code of yours that ran between the calls of your code")
+        did = interpreter.end_check() + namespaces.end()
+        interpreter.refuse(did, "code of yours that ran between the calls of your code")
 
 
 def one_check(function: Callable) -> Callable:

@@ -134,13 +134,39 @@ def snapshot() -> Snapshot:
         parameters = _sympy_parameters()
         before = Snapshot(hooks(), None if parameters is None else dict(vars(parameters)), _quiet(),
                           _Watch(threading.get_ident(), []))
-        between = namespaces.enter()
+        hooked = _hooks_between()
+        between = namespaces.enter()   # (counts the call as begun only where it returns nothing)
+        if hooked and not between:
+            namespaces.not_entered()
+        between = hooked + between
         if between:
             refuse(between, "code of yours that ran between the calls of your code")
         _WATCHES.append(before.watch)
         return before
     finally:
         BUSY.pop()
+
+
+#: the hooks as each running check found them when it began (:func:`begin_check`)
+_CHECK_HOOKS: list[dict] = []
+
+
+def begin_check() -> None:
+    """A check begins: the hooks now are the caller's; any other found between the calls of the user's code,
+    or at the end, was installed by it (a finalizer run in gradproof's code: adversarial round 26)."""
+    _CHECK_HOOKS.append(hooks())
+
+
+def end_check() -> list[str]:
+    """A check ends: the hooks installed since it began, removed and named."""
+    return [f"changed {name}" for name in _restore_hooks(_CHECK_HOOKS.pop())] if _CHECK_HOOKS else []
+
+
+def _hooks_between() -> list[str]:
+    """At the outermost call within a check: the hooks installed since the check began, removed and named."""
+    if not _CHECK_HOOKS or namespaces.calls_running():
+        return []
+    return [f"changed {name}" for name in _restore_hooks(_CHECK_HOOKS[-1])]
 
 
 def restore(before: Snapshot) -> list[str]:

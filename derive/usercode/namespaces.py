@@ -130,11 +130,16 @@ class _Namespace:
                                                     kept.values()))
 
     def watched(self, name: str, value) -> bool:
-        """Code (by identity) and public constants (by value) are judged; other data is not, but in
+        """Code (by identity) and public constants (by value) are judged, in gradproof's own modules private
+        ones too (its tolerances and thresholds: adversarial round 26); other data is not, but in
         :data:`EVERY_VALUE`'s namespaces."""
         return (self.label.split(".")[0], name) not in OWN and (
-            inert.is_code(value) or (_key(type(value)) in _CONSTANT_KEYS and not name.startswith("_"))
+            inert.is_code(value) or (_constant(value) and (not name.startswith("_") or self.own()))
             or (self.label in EVERY_VALUE and not name.startswith("__")))
+
+    def own(self) -> bool:
+        """A namespace of gradproof's (a module or class of its own)."""
+        return self.label.split(".")[0] == "gradproof"
 
 
 @dataclass
@@ -287,6 +292,16 @@ def enter() -> list[str]:
 _CHECKS = [0]
 
 
+def not_entered() -> None:
+    """The call :func:`enter` counted as begun is not made after all (refused before it started)."""
+    _DEPTH[0] = max(_DEPTH[0] - 1, 0)
+
+
+def calls_running() -> bool:
+    """Whether a call of the user's code is running (in this process)."""
+    return _DEPTH[0] > 0
+
+
 
 def begin() -> None:
     """A check starts: what changed before it is the caller's business (taken); from here to :func:`end`,
@@ -426,12 +441,13 @@ def _review_modules(snap: _Snapshot, undo: bool) -> list[str]:
 def _review_namespace(snap: _Snapshot, ns: _Namespace, undo: bool, now: dict, code_only: bool = False) -> list[str]:
     """The watched names of one namespace that changed (``now``: its names, :meth:`_Namespace.names`), and
     new names that shadow something. ``code_only``: between the calls of a check, where gradproof's own
-    code runs too and sets public constants lazily (``tempfile.tempdir``), only code is judged."""
+    code runs too and libraries set public constants lazily (``tempfile.tempdir``), only code is judged, and
+    gradproof's own constants (it sets none lazily)."""
     kept = ns.kept
     moved = [k for k, v in kept.items() if now.get(k, _GONE) is not v]
     altered = [k for k in moved if (ns.watched(k, kept[k]) or ns.watched(k, now.get(k)))
                and not _same(kept[k], now.get(k, _GONE)) and not _shim(snap, now.get(k))
-               and (not code_only or inert.is_code(kept[k]) or inert.is_code(now.get(k)))]
+               and (not code_only or ns.own() or inert.is_code(kept[k]) or inert.is_code(now.get(k)))]
     added = [k for k in now.keys() - kept.keys() if _shadows(ns, k, now[k]) and not _shim(snap, now[k])]
     if undo:
         for key in altered:
@@ -465,10 +481,23 @@ _LIBRARIES = tuple({os.path.join(os.path.realpath(path), "") for key, path in sy
                     if key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
+def _constant(value) -> bool:
+    """A number, string, bytes or None, or a numpy scalar (``np.float64(1e-300)``): of a type of Python's or
+    numpy's own (compared by value without running anyone else's code)."""
+    kind = type(value)
+    return _key(kind) in _CONSTANT_KEYS or (bool(_TYPE_FLAGS(kind) & _IMMUTABLE) and _key(kind) in _NUMPY_SCALARS)
+
+
+#: numpy's scalar types, by pointer
+_NUMPY_SCALARS = frozenset(map(object.__hash__, {t for group in np.sctypes.values() for t in group}
+                                                 | {np.bool_, np.bytes_, np.str_}) if hasattr(np, "sctypes")
+                           else map(object.__hash__, {np.dtype(c).type for c in np.typecodes["All"] if c not in "OV"}))
+
+
 def _same(a, b) -> bool:
     if a is b:
         return True
-    return type(a) is type(b) and _key(type(a)) in _CONSTANT_KEYS and (a == b or (a != a and b != b))
+    return type(a) is type(b) and _constant(a) and bool(a == b or (a != a and b != b))
 
 
 def _shadows(ns: _Namespace, name: str, value) -> bool:
