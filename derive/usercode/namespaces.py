@@ -182,10 +182,13 @@ class _Snapshot:
         self.classes.lay_out(self.classed())
 
     def classed(self) -> list[tuple[str, object]]:
-        """The objects whose class is watched (:mod:`classwatch`): every watched class, mpmath's contexts,
-        and the values of :data:`EVERY_VALUE`'s namespaces (sympy's singletons)."""
-        owners = [(ns.label, ns.owner) for ns in self.namespaces
-                  if isinstance(ns.owner, type) or ns.label in _INSTANCE_LABELS]
+        """The objects whose class is watched (:mod:`classwatch`): every watched module (a ModuleType
+        subclass's ``__getattribute__`` answers every attribute without touching the namespace) and class,
+        mpmath's contexts, and the values of :data:`EVERY_VALUE`'s namespaces (sympy's singletons)."""
+        owners = [(f"the module {ns.label}" if issubclass(type(ns.owner), types.ModuleType) else ns.label, ns.owner)
+                  for ns in self.namespaces
+                  if issubclass(type(ns.owner), types.ModuleType) or isinstance(ns.owner, type)
+                  or ns.label in _INSTANCE_LABELS]
         return owners + [(f"{ns.label}.{name}", value) for ns in self.namespaces if ns.label in EVERY_VALUE
                          for name, value in ns.kept.items() if not name.startswith("__")]
 
@@ -485,13 +488,11 @@ def _constant(value) -> bool:
     """A number, string, bytes or None, or a numpy scalar (``np.float64(1e-300)``): of a type of Python's or
     numpy's own (compared by value without running anyone else's code)."""
     kind = type(value)
-    return _key(kind) in _CONSTANT_KEYS or (bool(_TYPE_FLAGS(kind) & _IMMUTABLE) and _key(kind) in _NUMPY_SCALARS)
+    return _key(kind) in _CONSTANT_KEYS or _key(kind) in _NUMPY_SCALARS
 
 
-#: numpy's scalar types, by pointer
-_NUMPY_SCALARS = frozenset(map(object.__hash__, {t for group in np.sctypes.values() for t in group}
-                                                 | {np.bool_, np.bytes_, np.str_}) if hasattr(np, "sctypes")
-                           else map(object.__hash__, {np.dtype(c).type for c in np.typecodes["All"] if c not in "OV"}))
+#: numpy's scalar types (static types, alive for the process), by pointer
+_NUMPY_SCALARS = frozenset(object.__hash__(np.dtype(code).type) for code in np.typecodes["All"] if code not in "OV")
 
 
 def _same(a, b) -> bool:
@@ -578,7 +579,6 @@ def _discover(snap: _Snapshot) -> None:
             continue
         snap.modules[name] = module
         if issubclass(type(module), types.ModuleType):
-            snap.imports.add(name, module)
             _add(snap, name, module, _MODULE_DICT(module))
             _add_instances(snap, name, module)
     snap.module_count, snap.all_modules = len(sys.modules), set(inert.split_names(sys.modules)[0])
